@@ -1,0 +1,220 @@
+//! SQS batch processing with partial batch responses.
+//!
+//! Records are handled concurrently up to a bound. A retryable failure is reported in
+//! `batchItemFailures`, so SQS delivers it again. A permanent failure (a poison message) is
+//! moved to the dead-letter queue at once when one is configured, so it does not spin
+//! through `maxReceiveCount` deliveries; without one (or if that send fails) it is reported
+//! like a retryable failure and the queue's redrive policy moves it. Nothing is dropped.
+
+use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
+use futures::stream::{self, StreamExt};
+
+use crate::metrics::MetricSet;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RecordError {
+    /// Worth another delivery: throttling, timeouts, 5xx, a dependency down.
+    #[error("retryable: {0}")]
+    Retryable(String),
+    /// Will fail the same way every time: malformed input, a reference to nothing.
+    #[error("permanent: {0}")]
+    Permanent(String),
+}
+
+impl RecordError {
+    pub fn retryable(reason: impl std::fmt::Display) -> Self {
+        RecordError::Retryable(reason.to_string())
+    }
+    pub fn permanent(reason: impl std::fmt::Display) -> Self {
+        RecordError::Permanent(reason.to_string())
+    }
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, RecordError::Retryable(_))
+    }
+}
+
+/// Where poison messages go when they are taken out of the queue early.
+pub trait DeadLetterSink: Send + Sync {
+    fn send(
+        &self,
+        message: &SqsMessage,
+        reason: &str,
+    ) -> impl std::future::Future<Output = Result<(), String>> + Send;
+}
+
+/// No early move: permanent failures are reported and the redrive policy moves them.
+pub struct RedrivePolicyOnly;
+
+impl DeadLetterSink for RedrivePolicyOnly {
+    async fn send(&self, _message: &SqsMessage, _reason: &str) -> Result<(), String> {
+        Err("no dead-letter queue configured for early moves".into())
+    }
+}
+
+/// Sends poison messages straight to the queue's dead-letter queue, with the reason and the
+/// original message id as message attributes.
+pub struct SqsDeadLetterQueue {
+    client: aws_sdk_sqs::Client,
+    queue_url: String,
+}
+
+impl SqsDeadLetterQueue {
+    pub fn new(client: aws_sdk_sqs::Client, queue_url: impl Into<String>) -> Self {
+        Self {
+            client,
+            queue_url: queue_url.into(),
+        }
+    }
+}
+
+fn attribute(value: &str) -> aws_sdk_sqs::types::MessageAttributeValue {
+    aws_sdk_sqs::types::MessageAttributeValue::builder()
+        .data_type("String")
+        .string_value(value)
+        .build()
+        .expect("data type is set")
+}
+
+impl DeadLetterSink for SqsDeadLetterQueue {
+    async fn send(&self, message: &SqsMessage, reason: &str) -> Result<(), String> {
+        // SQS attribute values are limited to 256 KiB in total; reasons are short, but cut them.
+        let reason: String = reason.chars().take(1024).collect();
+        self.client
+            .send_message()
+            .queue_url(&self.queue_url)
+            .message_body(message.body.clone().unwrap_or_default())
+            .message_attributes("failure_reason", attribute(&reason))
+            .message_attributes(
+                "source_message_id",
+                attribute(message.message_id.as_deref().unwrap_or("unknown")),
+            )
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| aws_sdk_sqs::error::DisplayErrorContext(e).to_string())
+    }
+}
+
+/// Counts of one batch, also emitted as EMF metrics.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct BatchSummary {
+    pub processed: usize,
+    pub retryable_failures: usize,
+    pub permanent_failures: usize,
+    pub moved_to_dead_letter_queue: usize,
+}
+
+/// Runs `handler` for every record with at most `concurrency` in flight and returns the
+/// partial batch response listing exactly the records to deliver again.
+pub async fn process_batch<F, Fut, D>(
+    event: SqsEvent,
+    concurrency: usize,
+    dead_letters: &D,
+    handler: F,
+) -> (SqsBatchResponse, BatchSummary)
+where
+    F: Fn(SqsMessage) -> Fut,
+    Fut: std::future::Future<Output = Result<(), RecordError>>,
+    D: DeadLetterSink,
+{
+    let handler = &handler;
+    let results: Vec<(SqsMessage, Result<(), RecordError>)> = stream::iter(event.records)
+        .map(|message| async move {
+            let result = handler(message.clone()).await;
+            (message, result)
+        })
+        .buffer_unordered(concurrency.max(1))
+        .collect()
+        .await;
+
+    let mut response = SqsBatchResponse::default();
+    let mut summary = BatchSummary::default();
+    for (message, result) in results {
+        let message_id = message.message_id.clone().unwrap_or_default();
+        match result {
+            Ok(()) => summary.processed += 1,
+            Err(RecordError::Retryable(reason)) => {
+                summary.retryable_failures += 1;
+                tracing::warn!(message_id = %message_id, %reason, "record failed; SQS will deliver it again");
+                response.batch_item_failures.push(failure(&message_id));
+            }
+            Err(RecordError::Permanent(reason)) => {
+                summary.permanent_failures += 1;
+                match dead_letters.send(&message, &reason).await {
+                    Ok(()) => {
+                        summary.moved_to_dead_letter_queue += 1;
+                        tracing::error!(message_id = %message_id, %reason, "poison message moved to the dead-letter queue");
+                    }
+                    Err(dlq_error) => {
+                        tracing::error!(message_id = %message_id, %reason, %dlq_error, "poison message left for the queue's redrive policy");
+                        response.batch_item_failures.push(failure(&message_id));
+                    }
+                }
+            }
+        }
+    }
+    (response, summary)
+}
+
+fn failure(message_id: &str) -> BatchItemFailure {
+    let mut f = BatchItemFailure::default();
+    f.item_identifier = message_id.to_string();
+    f
+}
+
+impl BatchSummary {
+    pub fn emit_metrics(&self, namespace: &str, service: &str) {
+        let mut m = MetricSet::new(namespace, service);
+        m.count("RecordsProcessed", self.processed as u64)
+            .count("RecordsRetryable", self.retryable_failures as u64)
+            .count("RecordsPoison", self.permanent_failures as u64)
+            .count("RecordsMovedToDLQ", self.moved_to_dead_letter_queue as u64);
+        m.emit();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(id: &str, body: &str) -> SqsMessage {
+        let mut m = SqsMessage::default();
+        m.message_id = Some(id.to_string());
+        m.body = Some(body.to_string());
+        m
+    }
+
+    fn batch(bodies: &[(&str, &str)]) -> SqsEvent {
+        let mut e = SqsEvent::default();
+        e.records = bodies.iter().map(|(id, b)| message(id, b)).collect();
+        e
+    }
+
+    #[tokio::test]
+    async fn only_failed_records_are_reported() {
+        let event = batch(&[
+            ("m1", "ok"),
+            ("m2", "retry"),
+            ("m3", "ok"),
+            ("m4", "poison"),
+        ]);
+        let (response, summary) = process_batch(event, 2, &RedrivePolicyOnly, |m| async move {
+            match m.body.as_deref() {
+                Some("retry") => Err(RecordError::retryable("throttled")),
+                Some("poison") => Err(RecordError::permanent("bad json")),
+                _ => Ok(()),
+            }
+        })
+        .await;
+        let mut ids: Vec<_> = response
+            .batch_item_failures
+            .iter()
+            .map(|f| f.item_identifier.clone())
+            .collect();
+        ids.sort();
+        assert_eq!(ids, vec!["m2", "m4"]);
+        assert_eq!(summary.processed, 2);
+        assert_eq!(summary.permanent_failures, 1);
+        assert_eq!(summary.moved_to_dead_letter_queue, 0);
+    }
+}

@@ -1,0 +1,307 @@
+//! The domain event envelope carried on the `suite-events` topic (see DESIGN.md).
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// The only envelope version this code reads and writes.
+pub const ENVELOPE_VERSION: u32 = 1;
+
+/// Event types the suite produces. Consumers also accept types not listed here.
+pub mod types {
+    pub const MEDIA_ANALYZED: &str = "media.analyzed";
+    pub const MEDIA_FLAGGED: &str = "media.flagged";
+    pub const MEDIA_FAILED: &str = "media.failed";
+    pub const MEDIA_SKIPPED: &str = "media.skipped";
+    pub const TRANSCRIPT_READY: &str = "transcript.ready";
+    pub const COST_THRESHOLD: &str = "cost.threshold";
+    pub const COST_ACTION: &str = "cost.action";
+    pub const STATS_DIGEST: &str = "stats.digest";
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Warning,
+    Critical,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Severity {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "info" => Ok(Severity::Info),
+            "warning" => Ok(Severity::Warning),
+            "critical" => Ok(Severity::Critical),
+            other => Err(format!(
+                "unknown severity {other:?} (expected info, warning or critical)"
+            )),
+        }
+    }
+}
+
+/// One domain event. Unknown fields are ignored on read so producers can add fields.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Envelope {
+    pub version: u32,
+    pub id: String,
+    #[serde(rename = "type")]
+    pub event_type: String,
+    pub source: String,
+    pub time: String,
+    pub subject: String,
+    pub severity: Severity,
+    #[serde(default)]
+    pub data: serde_json::Value,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum EnvelopeError {
+    #[error("not a domain event envelope: {0}")]
+    Malformed(String),
+    #[error("envelope version {found} is not supported (this consumer reads version {supported})")]
+    UnsupportedVersion { found: u64, supported: u32 },
+}
+
+impl Envelope {
+    /// Builds an envelope whose id is derived from `type`, `subject` and `discriminator`, so the
+    /// same input always yields the same id and consumers can de-duplicate.
+    pub fn new(
+        event_type: &str,
+        source: &str,
+        subject: &str,
+        severity: Severity,
+        discriminator: &str,
+        data: serde_json::Value,
+    ) -> Self {
+        Self {
+            version: ENVELOPE_VERSION,
+            id: stable_id(&[event_type, subject, discriminator]),
+            event_type: event_type.to_string(),
+            source: source.to_string(),
+            time: crate::time::rfc3339(crate::time::now_utc()),
+            subject: subject.to_string(),
+            severity,
+            data,
+        }
+    }
+
+    /// Parses an envelope, checking the version before anything else so a newer producer
+    /// gets a clear "unsupported version" rather than a field error.
+    pub fn parse(body: &str) -> Result<Self, EnvelopeError> {
+        let value: serde_json::Value =
+            serde_json::from_str(body).map_err(|e| EnvelopeError::Malformed(e.to_string()))?;
+        Self::from_value(value)
+    }
+
+    pub fn from_value(value: serde_json::Value) -> Result<Self, EnvelopeError> {
+        let version = value
+            .get("version")
+            .ok_or_else(|| EnvelopeError::Malformed("missing field `version`".into()))?;
+        let version = version
+            .as_u64()
+            .ok_or_else(|| EnvelopeError::Malformed("`version` is not an integer".into()))?;
+        if version != u64::from(ENVELOPE_VERSION) {
+            return Err(EnvelopeError::UnsupportedVersion {
+                found: version,
+                supported: ENVELOPE_VERSION,
+            });
+        }
+        let envelope: Envelope =
+            serde_json::from_value(value).map_err(|e| EnvelopeError::Malformed(e.to_string()))?;
+        if envelope.id.is_empty() || envelope.event_type.is_empty() {
+            return Err(EnvelopeError::Malformed(
+                "`id` and `type` must not be empty".into(),
+            ));
+        }
+        Ok(envelope)
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("an envelope always serialises")
+    }
+}
+
+/// Hex SHA-256 (first 32 characters) of the parts joined with a separator that cannot occur
+/// in S3 keys or event types.
+pub fn stable_id(parts: &[&str]) -> String {
+    let mut hasher = Sha256::new();
+    for (i, part) in parts.iter().enumerate() {
+        if i > 0 {
+            hasher.update([0u8]);
+        }
+        hasher.update(part.as_bytes());
+    }
+    hex::encode(hasher.finalize())[..32].to_string()
+}
+
+/// Where domain events go. The SNS adapter is [`SnsEventPublisher`].
+#[allow(async_fn_in_trait)]
+pub trait EventPublisher: Send + Sync {
+    fn publish(
+        &self,
+        event: &Envelope,
+    ) -> impl std::future::Future<Output = Result<(), PublishError>> + Send;
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("publishing {event_type} event {id} failed: {reason}")]
+pub struct PublishError {
+    pub id: String,
+    pub event_type: String,
+    pub reason: String,
+}
+
+/// Publishes envelopes to an SNS topic with `type` and `severity` message attributes, so
+/// subscriptions filter without parsing the body.
+#[derive(Clone)]
+pub struct SnsEventPublisher {
+    client: aws_sdk_sns::Client,
+    topic_arn: String,
+}
+
+impl SnsEventPublisher {
+    pub fn new(client: aws_sdk_sns::Client, topic_arn: impl Into<String>) -> Self {
+        Self {
+            client,
+            topic_arn: topic_arn.into(),
+        }
+    }
+}
+
+fn string_attribute(value: &str) -> aws_sdk_sns::types::MessageAttributeValue {
+    aws_sdk_sns::types::MessageAttributeValue::builder()
+        .data_type("String")
+        .string_value(value)
+        .build()
+        .expect("data type is set")
+}
+
+impl EventPublisher for SnsEventPublisher {
+    async fn publish(&self, event: &Envelope) -> Result<(), PublishError> {
+        self.client
+            .publish()
+            .topic_arn(&self.topic_arn)
+            .message(event.to_json())
+            .message_attributes("type", string_attribute(&event.event_type))
+            .message_attributes("severity", string_attribute(event.severity.as_str()))
+            .send()
+            .await
+            .map_err(|e| PublishError {
+                id: event.id.clone(),
+                event_type: event.event_type.clone(),
+                reason: aws_sdk_sns::error::DisplayErrorContext(e).to_string(),
+            })?;
+        tracing::info!(event_id = %event.id, event_type = %event.event_type, severity = %event.severity, "event published");
+        Ok(())
+    }
+}
+
+/// Collects events in memory; for domain tests and local stand-ins.
+#[derive(Default, Clone)]
+pub struct MemoryPublisher {
+    pub events: std::sync::Arc<std::sync::Mutex<Vec<Envelope>>>,
+}
+
+impl MemoryPublisher {
+    pub fn published(&self) -> Vec<Envelope> {
+        self.events.lock().expect("not poisoned").clone()
+    }
+}
+
+impl EventPublisher for MemoryPublisher {
+    async fn publish(&self, event: &Envelope) -> Result<(), PublishError> {
+        self.events
+            .lock()
+            .expect("not poisoned")
+            .push(event.clone());
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn same_input_gives_same_id() {
+        let a = Envelope::new(
+            types::MEDIA_ANALYZED,
+            "ai-processor",
+            "s3://b/k",
+            Severity::Info,
+            "etag1",
+            serde_json::json!({}),
+        );
+        let b = Envelope::new(
+            types::MEDIA_ANALYZED,
+            "ai-processor",
+            "s3://b/k",
+            Severity::Info,
+            "etag1",
+            serde_json::json!({"x": 1}),
+        );
+        let c = Envelope::new(
+            types::MEDIA_ANALYZED,
+            "ai-processor",
+            "s3://b/k",
+            Severity::Info,
+            "etag2",
+            serde_json::json!({}),
+        );
+        assert_eq!(a.id, b.id);
+        assert_ne!(a.id, c.id);
+        assert_eq!(a.id.len(), 32);
+    }
+
+    #[test]
+    fn round_trip_and_unknown_fields_are_accepted() {
+        let e = Envelope::new(
+            "custom.thing",
+            "test",
+            "s",
+            Severity::Warning,
+            "",
+            serde_json::json!({"n": 1}),
+        );
+        let mut v: serde_json::Value = serde_json::from_str(&e.to_json()).unwrap();
+        v["extra"] = serde_json::json!("ignored");
+        assert_eq!(Envelope::from_value(v).unwrap(), e);
+    }
+
+    #[test]
+    fn unknown_version_is_a_clear_error() {
+        let err = Envelope::parse(r#"{"version":2,"id":"x","type":"t"}"#).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "envelope version 2 is not supported (this consumer reads version 1)"
+        );
+        assert!(matches!(
+            Envelope::parse("{not json"),
+            Err(EnvelopeError::Malformed(_))
+        ));
+        assert!(matches!(
+            Envelope::parse(r#"{"version":1,"id":"x"}"#),
+            Err(EnvelopeError::Malformed(_))
+        ));
+    }
+}
