@@ -1,0 +1,45 @@
+# The README's commands. Everything a target needs is installed by the target itself.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+ENV ?= dev
+export SUITE_VENV ?= $(CURDIR)/.venv
+VENV_BIN := $(SUITE_VENV)/bin
+
+.PHONY: help tools test lint unit-and-integration infra-lint demo bench deploy moto-start moto-stop clean-local
+
+help:
+	@echo "make demo    run sample uploads through every function against the local AWS"
+	@echo "make test    the whole test suite: lint, unit, moto-backed integration, infra lint"
+	@echo "make bench   benchmarks; writes target/bench/report.json"
+	@echo "make deploy ENV=dev|staging|prod   sam build + sam deploy"
+
+tools:
+	@tools/bootstrap.sh
+
+test: tools lint unit-and-integration infra-lint
+	@echo "make test: all checks passed"
+
+lint:
+	cargo fmt --all --check
+	cargo clippy --workspace --all-targets --locked -- -D warnings
+
+unit-and-integration: tools
+	tools/with-moto.sh cargo test --workspace --locked
+
+infra-lint: tools
+	tools/infra-lint.sh
+
+demo: tools
+	tools/demo.sh
+
+bench: tools
+	tools/bench.sh
+
+deploy:
+	cd infra && sam build --template-file template.yaml && sam deploy --config-env $(ENV)
+
+moto-start: tools
+	@tools/moto.sh start
+
+moto-stop:
+	@tools/moto.sh stop
