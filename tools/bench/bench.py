@@ -1,0 +1,210 @@
+#!/usr/bin/env python3
+"""`make bench`: cold start, memory, size and throughput of every function.
+
+Measured the same way each time:
+- release `bootstrap` of each function (host architecture) started fresh under
+  runtime_emulator.py, COLD_STARTS times: init ms, first invoke ms, peak RSS;
+- one warm process per function: every sample event in events/<function>/ invoked in turn;
+- arm64 deployment zip size from `cargo lambda build --release --arm64 --output-format zip`;
+- the throughput programs the function issues ask for (examples run with the `measure` profile).
+Writes target/bench/report.json and prints a table. Nothing here fails on a slow machine:
+a missed target is reported with how much it was missed by.
+"""
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from runtime_emulator import FunctionProcess  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[2]
+FUNCTIONS = ["ai-processor", "notifier", "stats-aggregator", "cost-guard"]
+MEMORY_MB = {"ai-processor": 256, "notifier": 256, "stats-aggregator": 512, "cost-guard": 128}
+TARGETS = {"init_ms": 20.0, "peak_rss_mb": 32.0, "zip_mb": 8.0}
+COLD_STARTS = int(os.environ.get("BENCH_COLD_STARTS", "10"))
+THROUGHPUT = [
+    ("stats-aggregator", "bench_rollup", ["10000", "100000", "1000000"]),
+    ("notifier", "bench_batch", []),
+]
+
+
+def log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def run(cmd: list[str], **kw) -> subprocess.CompletedProcess:
+    log("$ " + " ".join(cmd))
+    return subprocess.run(cmd, cwd=ROOT, text=True, **kw)
+
+
+def target_dir() -> Path:
+    return Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
+
+
+def git_revision() -> str:
+    r = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+    return r.stdout.strip() or "unknown"
+
+
+def local_environment() -> dict[str, dict[str, str]]:
+    """Per-function environment from the local provisioning, so invokes hit real local resources."""
+    out = target_dir() / "bench" / "resources.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    provision = ROOT / "tools" / "provision.py"
+    venv_python = Path(os.environ.get("SUITE_VENV", ROOT / ".venv")) / "bin" / "python"
+    if provision.exists():
+        r = run([str(venv_python), str(provision), "--prefix", f"bench{int(time.time())}", "--out", str(out)])
+        if r.returncode == 0:
+            data = json.loads(out.read_text())
+            functions = data.get("functions", {})
+            return {name: dict(f.get("environment", f.get("env", {}))) for name, f in functions.items()}
+        log("provisioning failed; functions run with only the endpoint set")
+    return {}
+
+
+def sample_events(function: str) -> list[Path]:
+    return sorted(p for p in (ROOT / "events" / function).glob("*.json"))
+
+
+def measure_function(function: str, env: dict[str, str]) -> dict:
+    bootstrap = target_dir() / "release" / function
+    samples = sample_events(function)
+    first = samples[0].read_bytes() if samples else b"{}"
+    base_env = {k: os.environ[k] for k in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION") if k in os.environ}
+    base_env.update(env)
+    base_env.setdefault("LOG_LEVEL", "warn")
+    inits, firsts, rss = [], [], []
+    errors = []
+    for _ in range(COLD_STARTS):
+        fp = FunctionProcess(str(bootstrap), function, base_env, MEMORY_MB[function])
+        try:
+            inits.append(fp.wait_ready())
+            r = fp.invoke(first)
+            firsts.append(r["latency_ms"])
+            kb = fp.peak_rss_kb()
+            if kb:
+                rss.append(kb / 1024)
+        except Exception as e:  # noqa: BLE001 - reported, not fatal
+            errors.append(str(e))
+        finally:
+            fp.stop()
+    warm = []
+    fp = FunctionProcess(str(bootstrap), function, base_env, MEMORY_MB[function])
+    try:
+        fp.wait_ready()
+        for sample in samples:
+            r = fp.invoke(sample.read_bytes())
+            warm.append({"event": sample.name, "latency_ms": round(r["latency_ms"], 2), "ok": r["ok"]})
+        warm_rss = (fp.peak_rss_kb() or 0) / 1024
+    except Exception as e:  # noqa: BLE001
+        errors.append(str(e))
+        warm_rss = None
+    finally:
+        fp.stop()
+
+    def stats(xs):
+        return {"median": round(statistics.median(xs), 2), "min": round(min(xs), 2), "max": round(max(xs), 2)} if xs else None
+
+    return {
+        "function": function,
+        "cold_starts": len(inits),
+        "init_ms": stats(inits),
+        "first_invoke_ms": stats(firsts),
+        "peak_rss_mb": stats(rss),
+        "peak_rss_mb_after_all_samples": round(warm_rss, 2) if warm_rss else None,
+        "warm_invokes": warm,
+        "errors": errors,
+    }
+
+
+def zip_sizes() -> dict[str, float | None]:
+    cargo_lambda = Path(os.environ.get("SUITE_VENV", ROOT / ".venv")) / "bin" / "cargo-lambda"
+    run(["rustup", "target", "add", "aarch64-unknown-linux-gnu"], capture_output=True)
+    r = run([str(cargo_lambda), "lambda", "build", "--release", "--arm64", "--output-format", "zip", "--workspace"])
+    sizes = {}
+    for f in FUNCTIONS:
+        z = target_dir() / "lambda" / f / "bootstrap.zip"
+        sizes[f] = round(z.stat().st_size / 1_048_576, 3) if r.returncode == 0 and z.exists() else None
+    return sizes
+
+
+def throughput() -> list[dict]:
+    results = []
+    for crate, example, args in THROUGHPUT:
+        if not (ROOT / "functions" / crate / "examples" / f"{example}.rs").exists():
+            results.append({"name": f"{crate}/{example}", "error": "program not present"})
+            continue
+        r = run(["cargo", "run", "--quiet", "--profile", "measure", "-p", crate, "--example", example, "--", *args], capture_output=True)
+        lines = [l for l in r.stdout.splitlines() if l.strip().startswith(("{", "["))]
+        if r.returncode != 0 or not lines:
+            results.append({"name": f"{crate}/{example}", "error": (r.stderr or "no output")[-2000:]})
+            continue
+        for line in lines:
+            value = json.loads(line)
+            results.extend(value if isinstance(value, list) else [value])
+    return results
+
+
+def judge(name: str, value: float | None, target: float) -> str:
+    if value is None:
+        return "n/a"
+    if value <= target:
+        return "ok"
+    return f"MISSED by {value - target:.1f} ({(value / target - 1) * 100:.0f} %)"
+
+
+def main() -> int:
+    out_dir = target_dir() / "bench"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    r = run(["cargo", "build", "--release", *sum((["-p", f] for f in FUNCTIONS), [])])
+    if r.returncode != 0:
+        log("release build failed")
+        return 1
+    envs = local_environment()
+    zips = zip_sizes()
+    functions = []
+    for f in FUNCTIONS:
+        log(f"measuring {f} ({COLD_STARTS} cold starts)")
+        m = measure_function(f, envs.get(f, {}))
+        m["arm64_zip_mb"] = zips.get(f)
+        m["targets"] = {
+            "init_ms": judge("init", (m["init_ms"] or {}).get("median"), TARGETS["init_ms"]),
+            "peak_rss_mb": judge("rss", (m["peak_rss_mb"] or {}).get("median"), TARGETS["peak_rss_mb"]),
+            "arm64_zip_mb": judge("zip", m["arm64_zip_mb"], TARGETS["zip_mb"]),
+        }
+        functions.append(m)
+    report = {
+        "machine": {"cores": os.cpu_count(), "platform": sys.platform, "arch": os.uname().machine},
+        "git_revision": git_revision(),
+        "generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "targets": TARGETS,
+        "functions": functions,
+        "throughput": throughput(),
+    }
+    (out_dir / "report.json").write_text(json.dumps(report, indent=2))
+
+    print(f"\n{'function':<18}{'init ms (med/min/max)':<26}{'first ms':>10}{'RSS MB':>9}{'zip MB':>9}  targets")
+    for m in functions:
+        i = m["init_ms"] or {}
+        print(
+            f"{m['function']:<18}{i.get('median', '-')!s:>7} / {i.get('min', '-')!s:>6} / {i.get('max', '-')!s:>6}"
+            f"{(m['first_invoke_ms'] or {}).get('median', '-')!s:>10}{(m['peak_rss_mb'] or {}).get('median', '-')!s:>9}"
+            f"{m['arm64_zip_mb']!s:>9}  {', '.join(f'{k}: {v}' for k, v in m['targets'].items())}"
+        )
+        for e in m["errors"][:3]:
+            print(f"    error: {e[:200]}")
+    print("\nthroughput:")
+    for t in report["throughput"]:
+        print("  " + json.dumps(t))
+    print(f"\nreport: {out_dir / 'report.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
