@@ -18,13 +18,16 @@ tools:
 
 test: tools lint unit-and-integration infra-lint
 	@echo "make test: all checks passed"
+	@tools/test-summary.sh target/cargo-test.log
 
 lint:
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets --locked -- -D warnings
 
 unit-and-integration: tools
-	tools/with-moto.sh cargo test --workspace --locked
+	@mkdir -p target
+	set -o pipefail; tools/with-moto.sh cargo test --workspace --locked 2>&1 | tee target/cargo-test.log
+	@tools/test-summary.sh target/cargo-test.log
 
 infra-lint: tools
 	tools/infra-lint.sh
