@@ -5,7 +5,7 @@ ENV ?= dev
 export SUITE_VENV ?= $(CURDIR)/.venv
 VENV_BIN := $(SUITE_VENV)/bin
 
-.PHONY: help tools test lint unit-and-integration infra-lint demo bench deploy moto-start moto-stop clean-local
+.PHONY: help tools test lint unit-and-integration infra-lint infra-test demo bench deploy moto-start moto-stop clean-local
 
 help:
 	@echo "make demo    run sample uploads through every function against the local AWS"
@@ -16,7 +16,7 @@ help:
 tools:
 	@tools/bootstrap.sh
 
-test: tools lint unit-and-integration infra-lint
+test: tools lint unit-and-integration infra-lint infra-test
 	@echo "make test: all checks passed"
 	@tools/test-summary.sh target/cargo-test.log
 
@@ -31,6 +31,10 @@ unit-and-integration: tools
 
 infra-lint: tools
 	tools/infra-lint.sh
+
+# Local provisioning vs infra/template.yaml (no drift), against moto.
+infra-test: tools
+	tools/with-moto.sh $(VENV_BIN)/python -m pytest -q tools/tests
 
 demo: tools
 	tools/demo.sh

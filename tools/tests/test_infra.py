@@ -1,0 +1,276 @@
+"""The local provisioning and infra/template.yaml declare the same suite (no drift).
+
+Runs against the real moto server (tools/with-moto.sh); each module provisions under its own prefix.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+import urllib.parse
+from pathlib import Path
+
+import pytest
+
+import provision
+from conftest import stack_for, unique_prefix
+from drift import Drift, env_example_keys
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE_TEXT = provision.DEFAULT_TEMPLATE.read_text()
+
+
+def drift_findings(session, prefix, template_path=provision.DEFAULT_TEMPLATE, overrides=None):
+    return Drift(stack_for(session, prefix, template_path, overrides), session).findings()
+
+
+# --------------------------------------------------------------------------- no drift
+
+
+def test_local_resources_match_the_template(session, provisioned):
+    prefix, _ = provisioned
+    assert drift_findings(session, prefix) == []
+
+
+def test_every_declared_resource_type_is_provisioned_or_explained():
+    template = provision.load_template()
+    kinds = {spec["Type"] for spec in template["Resources"].values()}
+    unexplained = kinds - set(provision.CREATED_TYPES) - set(provision.LOCAL_SKIP)
+    assert unexplained == set()
+
+
+def _replace_once(text: str, old: str, new: str) -> str:
+    assert text.count(old) >= 1, f"mutation anchor not in template: {old!r}"
+    return text.replace(old, new, 1)
+
+
+MUTATIONS = {
+    "redrive count": (
+        lambda t: _replace_once(t, "maxReceiveCount: 5", "maxReceiveCount: 3"),
+        "MediaIngestQueue",
+    ),
+    "queue property the provisioning never set": (
+        lambda t: _replace_once(t, "      VisibilityTimeout: 360\n", "      VisibilityTimeout: 360\n      DelaySeconds: 5\n"),
+        "MediaIngestQueue",
+    ),
+    "filter policy": (
+        lambda t: _replace_once(t, "type: [transcript.ready, stats.digest]", "type: [transcript.ready]"),
+        "NotificationsSubscription",
+    ),
+    "raw delivery": (
+        lambda t: _replace_once(
+            t, "      Endpoint: !GetAtt StatsIngestQueue.Arn\n      RawMessageDelivery: true",
+            "      Endpoint: !GetAtt StatsIngestQueue.Arn\n      RawMessageDelivery: false",
+        ),
+        "StatsIngestSubscription",
+    ),
+    "notification prefix": (
+        lambda t: _replace_once(t, "                    Value: audio/", "                    Value: music/"),
+        "MediaBucket",
+    ),
+    "schedule": (lambda t: _replace_once(t, "rate(6 hours)", "rate(12 hours)"), "CostGuardSchedule"),
+    "schedule input": (lambda t: _replace_once(t, '{"rollup":"daily"}', '{"rollup":"weekly"}'), "StatsDailySchedule"),
+    "lifecycle": (lambda t: _replace_once(t, "ExpirationInDays: 1\n", "ExpirationInDays: 2\n"), "MediaBucket"),
+    "new queue": (
+        lambda t: _replace_once(
+            t, "  MediaIngestQueuePolicy:\n",
+            "  ExtraQueue:\n    Type: AWS::SQS::Queue\n    Properties:\n"
+            "      QueueName: !Sub ${NamePrefix}-${Environment}-extra\n\n  MediaIngestQueuePolicy:\n",
+        ),
+        "ExtraQueue",
+    ),
+}
+
+
+@pytest.mark.parametrize("mutation", sorted(MUTATIONS))
+def test_a_template_edit_without_provisioning_is_reported_as_drift(session, provisioned, tmp_path, mutation):
+    prefix, _ = provisioned
+    mutate, culprit = MUTATIONS[mutation]
+    edited = tmp_path / "template.yaml"
+    edited.write_text(mutate(TEMPLATE_TEXT))
+    findings = drift_findings(session, prefix, edited)
+    assert any(f.startswith(culprit + ":") for f in findings), findings
+
+
+# --------------------------------------------------------------------------- function environments
+
+
+FUNCTIONS = ["ai-processor", "notifier", "stats-aggregator", "cost-guard"]
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_function_environment_matches_its_env_example(provisioned, function):
+    _, out = provisioned
+    example = ROOT / "functions" / function / "env.example"
+    if not example.exists():
+        pytest.skip(f"functions/{function}/env.example does not exist yet")
+    assert sorted(out["functions"][function]["environment"]) == sorted(env_example_keys(example))
+
+
+def test_function_environments_point_at_provisioned_resources(session, provisioned):
+    _, out = provisioned
+    sqs, sns, s3 = session.client("sqs"), session.client("sns"), session.client("s3")
+    for function, report in out["functions"].items():
+        env = report["environment"]
+        assert all(isinstance(v, str) for v in env.values()), function
+        s3.head_bucket(Bucket=env["RESULTS_BUCKET"])
+        sns.get_topic_attributes(TopicArn=env["EVENTS_TOPIC_ARN"])
+        if env.get("DEAD_LETTER_QUEUE_URL"):
+            sqs.get_queue_attributes(QueueUrl=env["DEAD_LETTER_QUEUE_URL"], AttributeNames=["QueueArn"])
+        for source in report["sqs_event_sources"]:
+            assert source["report_batch_item_failures"], (function, source["event"])
+            sqs.get_queue_attributes(QueueUrl=source["queue_url"], AttributeNames=["QueueArn"])
+    ai = out["functions"]["ai-processor"]["environment"]
+    s3.head_bucket(Bucket=ai["MEDIA_BUCKET"])
+    assert ai["REKOGNITION_SNS_TOPIC_ARN"].split(":")[-1].startswith("AmazonRekognition")
+    session.client("iam").get_role(RoleName=ai["REKOGNITION_ROLE_ARN"].rsplit("/", 1)[-1])
+    schedules = {s["name"].rsplit("-", 1)[-1]: s for s in out["functions"]["stats-aggregator"]["schedules"]}
+    assert {s["input"]["rollup"] for s in schedules.values()} == {"hourly", "daily"}
+    assert [s["schedule"] for s in out["functions"]["cost-guard"]["schedules"]] == ["rate(6 hours)"]
+
+
+# --------------------------------------------------------------------------- the wiring works
+
+
+def _drain(sqs, url, want=None, wait_s=3.0):
+    messages, deadline = [], time.monotonic() + wait_s
+    while time.monotonic() < deadline:
+        batch = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])
+        for m in batch:
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+        messages += batch
+        if want is not None and len(messages) >= want:
+            break
+        if not batch:
+            time.sleep(0.1)
+    return messages
+
+
+def _queue_url(out, logical):
+    return out["resources"][logical]["QueueUrl"]
+
+
+def test_suite_events_reach_notifications_only_when_the_filter_matches(session, provisioned):
+    _, out = provisioned
+    sns, sqs = session.client("sns"), session.client("sqs")
+    topic = out["resources"]["SuiteEventsTopic"]["TopicArn"]
+    cases = {
+        "analyzed-info": ("media.analyzed", "info", False),
+        "flagged-warning": ("media.flagged", "warning", True),
+        "cost-critical": ("cost.threshold", "critical", True),
+        "transcript-info": ("transcript.ready", "info", True),
+        "digest-info": ("stats.digest", "info", True),
+    }
+    for name, (event_type, severity, _) in cases.items():
+        body = json.dumps({"version": 1, "id": name, "type": event_type, "severity": severity})
+        sns.publish(
+            TopicArn=topic,
+            Message=body,
+            MessageAttributes={
+                "type": {"DataType": "String", "StringValue": event_type},
+                "severity": {"DataType": "String", "StringValue": severity},
+            },
+        )
+    notified = _drain(sqs, _queue_url(out, "NotificationsQueue"), want=4)
+    recorded = _drain(sqs, _queue_url(out, "StatsIngestQueue"), want=5)
+    # raw delivery: the body is the envelope itself, not an SNS notification wrapping it
+    assert sorted(json.loads(m["Body"])["id"] for m in notified) == sorted(n for n, c in cases.items() if c[2])
+    assert sorted(json.loads(m["Body"])["id"] for m in recorded) == sorted(cases)
+
+
+def test_uploads_under_pipeline_prefixes_reach_media_ingest_and_temp_does_not(session, provisioned):
+    _, out = provisioned
+    s3, sqs = session.client("s3"), session.client("sqs")
+    bucket = out["functions"]["ai-processor"]["environment"]["MEDIA_BUCKET"]
+    keys = ["videos/u1/clip one.mp4", "covers/c.jpg", "avatars/a.png", "audio/voice.m4a", "temp/part.bin", "other/x"]
+    for key in keys:
+        s3.put_object(Bucket=bucket, Key=key, Body=b"sample")
+    messages = _drain(sqs, _queue_url(out, "MediaIngestQueue"), want=4)
+    delivered = []
+    for message in messages:
+        for record in json.loads(message["Body"]).get("Records", []):
+            # moto encodes keys like S3 does in events ('+' for space) and also '/' as %2F
+            delivered.append(urllib.parse.unquote_plus(record["s3"]["object"]["key"]))
+    assert sorted(delivered) == sorted(keys[:4])
+
+
+def test_rekognition_completions_and_transcribe_rule_target_ai_jobs(session, provisioned):
+    _, out = provisioned
+    sns, sqs, events = session.client("sns"), session.client("sqs"), session.client("events")
+    completion = {"JobId": "job-1", "Status": "SUCCEEDED", "API": "StartContentModeration"}
+    sns.publish(TopicArn=out["resources"]["RekognitionTopic"]["TopicArn"], Message=json.dumps(completion))
+    received = _drain(sqs, _queue_url(out, "AiJobsQueue"), want=1)
+    assert [json.loads(m["Body"]) for m in received] == [completion]
+    rule = out["resources"]["TranscribeJobStateRule"]["Ref"]
+    targets = events.list_targets_by_rule(Rule=rule)["Targets"]
+    assert [t["Arn"] for t in targets] == [out["resources"]["AiJobsQueue"]["Arn"]]
+
+
+# --------------------------------------------------------------------------- parameters and partitions
+
+
+def test_sagemaker_backend_provisions_no_rekognition_resources(session):
+    prefix = unique_prefix()
+    overrides = {"ModerationBackend": "sagemaker", "SageMakerEndpointName": "moderation-model"}
+    out = provision.provision(prefix=prefix, overrides=overrides, log=lambda _line: None)
+    assert not any("Rekognition" in logical for logical in out["resources"])
+    env = out["functions"]["ai-processor"]["environment"]
+    assert (env["MODERATION_BACKEND"], env["SAGEMAKER_ENDPOINT_NAME"]) == ("sagemaker", "moderation-model")
+    assert env["REKOGNITION_SNS_TOPIC_ARN"] == env["REKOGNITION_ROLE_ARN"] == ""
+    topics = [t["TopicArn"] for t in session.client("sns").list_topics()["Topics"]]
+    assert not any(t.endswith(f"AmazonRekognition-{prefix}-dev") for t in topics)
+    assert drift_findings(session, prefix, overrides=overrides) == []
+
+
+def test_china_region_requires_the_sagemaker_backend_and_builds_aws_cn_arns():
+    template = provision.load_template()
+    with pytest.raises(provision.TemplateError, match="ModerationBackend=sagemaker"):
+        provision.Stack(template, name_prefix="cn", environment="prod", region="cn-northwest-1")
+    stack = provision.Stack(
+        template, name_prefix="cn", environment="prod", region="cn-northwest-1",
+        overrides={"ModerationBackend": "sagemaker", "SageMakerEndpointName": "moderation"},
+    )
+    assert stack.physical["SuiteEventsTopic"]["TopicArn"].startswith("arn:aws-cn:sns:cn-northwest-1:")
+    assert stack.physical["MediaBucket"]["Arn"].startswith("arn:aws-cn:s3:::cn-prod-media-")
+    assert "RekognitionTopic" not in stack.active_resources()
+
+
+def test_provisioning_twice_through_the_cli_converges(session, tmp_path):
+    prefix = unique_prefix()
+    runs = []
+    for n in (1, 2):
+        out = tmp_path / f"run{n}.json"
+        subprocess.run(
+            [sys.executable, str(ROOT / "tools" / "provision.py"), "--prefix", prefix, "--quiet", "--out", str(out)],
+            check=True,
+        )
+        runs.append(json.loads(out.read_text()))
+    assert runs[0] == runs[1]
+    assert drift_findings(session, prefix) == []
+
+
+# --------------------------------------------------------------------------- template invariants
+
+
+def test_queues_functions_and_event_sources_follow_the_rules():
+    template = provision.load_template()
+    resources = template["Resources"]
+    glob = template["Globals"]["Function"]
+    for logical, spec in resources.items():
+        if spec["Type"] != "AWS::Serverless::Function":
+            continue
+        props = {**glob, **spec["Properties"]}
+        assert props["Runtime"] == "provided.al2023" and props["Architectures"] == ["arm64"], logical
+        assert props["Tracing"] == "Active", logical
+        assert 128 <= props["MemorySize"] <= 512, logical
+        for event in props.get("Events", {}).values():
+            assert event["Type"] == "SQS"
+            assert event["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"], logical
+            queue = resources[event["Properties"]["Queue"]["Fn::GetAtt"][0]]["Properties"]
+            assert queue["VisibilityTimeout"] >= 6 * props["Timeout"], (logical, queue["QueueName"])
+            assert queue["RedrivePolicy"]["maxReceiveCount"] == 5
+    for logical, spec in resources.items():
+        if spec["Type"] == "AWS::SQS::Queue":
+            assert spec["Properties"].get("SqsManagedSseEnabled") is True, logical
