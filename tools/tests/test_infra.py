@@ -71,7 +71,7 @@ MUTATIONS = {
         "MediaBucket",
     ),
     "schedule": (lambda t: _replace_once(t, "rate(6 hours)", "rate(12 hours)"), "CostGuardSchedule"),
-    "schedule input": (lambda t: _replace_once(t, '{"rollup":"daily"}', '{"rollup":"weekly"}'), "StatsDailySchedule"),
+    "rule name": (lambda t: _replace_once(t, "-stats-daily\n", "-stats-nightly\n"), "StatsDailySchedule"),
     "lifecycle": (lambda t: _replace_once(t, "ExpirationInDays: 1\n", "ExpirationInDays: 2\n"), "MediaBucket"),
     "new queue": (
         lambda t: _replace_once(
@@ -126,8 +126,10 @@ def test_function_environments_point_at_provisioned_resources(session, provision
     s3.head_bucket(Bucket=ai["MEDIA_BUCKET"])
     assert ai["REKOGNITION_SNS_TOPIC_ARN"].split(":")[-1].startswith("AmazonRekognition")
     session.client("iam").get_role(RoleName=ai["REKOGNITION_ROLE_ARN"].rsplit("/", 1)[-1])
-    schedules = {s["name"].rsplit("-", 1)[-1]: s for s in out["functions"]["stats-aggregator"]["schedules"]}
-    assert {s["input"]["rollup"] for s in schedules.values()} == {"hourly", "daily"}
+    # stats-aggregator tells the rollup kind from the rule name in the scheduled event
+    schedules = out["functions"]["stats-aggregator"]["schedules"]
+    assert sorted(s["name"].rsplit("-", 1)[-1] for s in schedules) == ["daily", "hourly"]
+    assert all(s["input"] is None for s in schedules)
     assert [s["schedule"] for s in out["functions"]["cost-guard"]["schedules"]] == ["rate(6 hours)"]
 
 
