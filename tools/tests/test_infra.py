@@ -276,3 +276,21 @@ def test_queues_functions_and_event_sources_follow_the_rules():
     for logical, spec in resources.items():
         if spec["Type"] == "AWS::SQS::Queue":
             assert spec["Properties"].get("SqsManagedSseEnabled") is True, logical
+
+
+def test_every_samconfig_environment_deploys_with_valid_parameters():
+    import tomllib
+
+    config = tomllib.loads((ROOT / "infra" / "samconfig.toml").read_text())
+    template = provision.load_template()
+    environments = [name for name, value in config.items() if isinstance(value, dict) and "deploy" in value]
+    assert {"dev", "staging", "prod"} <= set(environments)
+    for name in environments:
+        deploy = config[name]["deploy"]["parameters"]
+        overrides = provision.parse_params(deploy["parameter_overrides"])
+        region = deploy.get("region", "us-east-1")
+        stack = provision.Stack(template, name_prefix="x", environment="dev", region=region, overrides=overrides)
+        assert stack.parameters["Environment"] in name, name
+        if stack.partition == "aws-cn":
+            assert json.loads(stack.parameters["CostBudgets"])["currency"] == "CNY"
+            assert "RekognitionTopic" not in stack.active_resources()
