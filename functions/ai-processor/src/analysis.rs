@@ -1,0 +1,338 @@
+//! The analysis document: one JSON per upload at `analysis/<media key>.json` in the results
+//! bucket. `schema_version` changes only when a field changes meaning or disappears; readers
+//! ignore fields they do not know.
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::{Findings, Label, ModerationLabel, Verdict};
+use crate::policy::{FlaggedLabel, Judgement};
+use crate::routing::MediaKind;
+use crate::transcript::TranscriptSummary;
+
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Where the document of a media object lives in the results bucket.
+pub fn document_key(media_key: &str) -> String {
+    format!("analysis/{media_key}.json")
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AnalysisDocument {
+    pub schema_version: u32,
+    /// `in_progress` while a part waits for an asynchronous job, then `complete`.
+    pub status: DocumentStatus,
+    pub source: SourceObject,
+    pub kind: MediaKind,
+    /// `rekognition` or `sagemaker`.
+    pub backend: String,
+    /// `null` until moderation is done, and for audio (not moderated).
+    pub verdict: Option<Verdict>,
+    pub labels: Vec<Label>,
+    pub moderation_labels: Vec<ModerationLabel>,
+    /// The moderation labels that made the verdict, with their category.
+    pub flagged: Vec<FlaggedLabel>,
+    pub moderation: ModerationPart,
+    pub transcript: TranscriptPart,
+    pub timings: Timings,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DocumentStatus {
+    InProgress,
+    Complete,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceObject {
+    pub bucket: String,
+    pub key: String,
+    pub version_id: Option<String>,
+    pub etag: String,
+    pub size: i64,
+    pub content_type: Option<String>,
+}
+
+impl SourceObject {
+    /// The version id when the bucket is versioned, else the ETag: what tells two uploads of
+    /// the same key apart.
+    pub fn discriminator(&self) -> &str {
+        self.version_id.as_deref().unwrap_or(&self.etag)
+    }
+
+    pub fn uri(&self) -> String {
+        format!("s3://{}/{}", self.bucket, self.key)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PartState {
+    NotApplicable,
+    Pending,
+    Done,
+    Failed,
+}
+
+impl PartState {
+    fn is_terminal(self) -> bool {
+        matches!(self, PartState::Done | PartState::Failed)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModerationPart {
+    pub state: PartState,
+    /// The Rekognition video job, while and after it runs.
+    pub job_id: Option<String>,
+    pub failure_reason: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TranscriptPart {
+    pub state: PartState,
+    pub job_name: Option<String>,
+    /// `s3://<results bucket>/transcripts/<job name>.json`
+    pub transcript_uri: Option<String>,
+    pub summary: Option<TranscriptSummary>,
+    pub failure_reason: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Timings {
+    /// From the S3 event.
+    pub uploaded_at: Option<String>,
+    pub analysis_started_at: String,
+    pub moderation_completed_at: Option<String>,
+    /// Time spent in the synchronous moderation call (images, SageMaker videos).
+    pub moderation_ms: Option<u64>,
+    pub transcript_completed_at: Option<String>,
+    pub completed_at: Option<String>,
+}
+
+fn now() -> String {
+    shared::time::rfc3339(shared::time::now_utc())
+}
+
+impl AnalysisDocument {
+    pub fn new(
+        source: SourceObject,
+        kind: MediaKind,
+        backend: &str,
+        uploaded_at: Option<String>,
+    ) -> Self {
+        let not_applicable_moderation = ModerationPart {
+            state: PartState::NotApplicable,
+            job_id: None,
+            failure_reason: None,
+        };
+        Self {
+            schema_version: SCHEMA_VERSION,
+            status: DocumentStatus::InProgress,
+            source,
+            kind,
+            backend: backend.to_string(),
+            verdict: None,
+            labels: Vec::new(),
+            moderation_labels: Vec::new(),
+            flagged: Vec::new(),
+            moderation: not_applicable_moderation,
+            transcript: TranscriptPart {
+                state: PartState::NotApplicable,
+                job_name: None,
+                transcript_uri: None,
+                summary: None,
+                failure_reason: None,
+            },
+            timings: Timings {
+                uploaded_at,
+                analysis_started_at: now(),
+                moderation_completed_at: None,
+                moderation_ms: None,
+                transcript_completed_at: None,
+                completed_at: None,
+            },
+        }
+    }
+
+    /// Reads a stored document; a newer schema than this code knows is refused.
+    pub fn from_json(bytes: &[u8]) -> Result<Self, String> {
+        let value: serde_json::Value = serde_json::from_slice(bytes)
+            .map_err(|e| format!("analysis document is not JSON: {e}"))?;
+        let version = value
+            .get("schema_version")
+            .and_then(serde_json::Value::as_u64);
+        if version != Some(u64::from(SCHEMA_VERSION)) {
+            return Err(format!(
+                "analysis document has schema_version {version:?}; this function reads {SCHEMA_VERSION}"
+            ));
+        }
+        serde_json::from_value(value).map_err(|e| format!("analysis document: {e}"))
+    }
+
+    pub fn to_json(&self) -> Vec<u8> {
+        serde_json::to_vec_pretty(self).unwrap_or_default()
+    }
+
+    pub fn moderation_pending(&mut self, job_id: &str) {
+        self.moderation = ModerationPart {
+            state: PartState::Pending,
+            job_id: Some(job_id.to_string()),
+            failure_reason: None,
+        };
+    }
+
+    pub fn record_moderation(
+        &mut self,
+        findings: Findings,
+        judgement: Judgement,
+        elapsed_ms: Option<u64>,
+    ) {
+        self.labels = findings.labels;
+        self.moderation_labels = findings.moderation_labels;
+        self.verdict = Some(judgement.verdict);
+        self.flagged = judgement.flagged;
+        self.moderation.state = PartState::Done;
+        self.moderation.failure_reason = None;
+        self.timings.moderation_completed_at = Some(now());
+        self.timings.moderation_ms = elapsed_ms;
+        self.refresh_status();
+    }
+
+    pub fn moderation_failed(&mut self, reason: &str) {
+        self.moderation.state = PartState::Failed;
+        self.moderation.failure_reason = Some(reason.to_string());
+        self.verdict = None;
+        self.timings.moderation_completed_at = Some(now());
+        self.refresh_status();
+    }
+
+    pub fn transcript_pending(&mut self, job_name: &str, transcript_uri: &str) {
+        self.transcript = TranscriptPart {
+            state: PartState::Pending,
+            job_name: Some(job_name.to_string()),
+            transcript_uri: Some(transcript_uri.to_string()),
+            summary: None,
+            failure_reason: None,
+        };
+    }
+
+    pub fn record_transcript(&mut self, summary: TranscriptSummary) {
+        self.transcript.state = PartState::Done;
+        self.transcript.summary = Some(summary);
+        self.transcript.failure_reason = None;
+        self.timings.transcript_completed_at = Some(now());
+        self.refresh_status();
+    }
+
+    pub fn transcript_failed(&mut self, reason: &str) {
+        self.transcript.state = PartState::Failed;
+        self.transcript.failure_reason = Some(reason.to_string());
+        self.timings.transcript_completed_at = Some(now());
+        self.refresh_status();
+    }
+
+    /// Complete once no part waits for a job.
+    pub fn refresh_status(&mut self) {
+        let pending = self.moderation.state == PartState::Pending
+            || self.transcript.state == PartState::Pending;
+        if pending {
+            self.status = DocumentStatus::InProgress;
+        } else if self.status != DocumentStatus::Complete {
+            self.status = DocumentStatus::Complete;
+            self.timings.completed_at = Some(now());
+        }
+    }
+
+    pub fn is_complete(&self) -> bool {
+        self.status == DocumentStatus::Complete
+    }
+
+    /// Combines this fresh document with one already stored for the same key (a redelivered
+    /// or retried upload event): for the same upload, parts a job completion already finished
+    /// are kept; for another upload of the key, the fresh document replaces the old one.
+    pub fn merged_over(mut self, stored: AnalysisDocument) -> AnalysisDocument {
+        if stored.source.discriminator() != self.source.discriminator() {
+            return self;
+        }
+        if stored.moderation.state.is_terminal() && !self.moderation.state.is_terminal() {
+            self.moderation = stored.moderation;
+            self.verdict = stored.verdict;
+            self.labels = stored.labels;
+            self.moderation_labels = stored.moderation_labels;
+            self.flagged = stored.flagged;
+            self.timings.moderation_completed_at = stored.timings.moderation_completed_at;
+        }
+        if stored.transcript.state.is_terminal() && !self.transcript.state.is_terminal() {
+            self.transcript = stored.transcript;
+            self.timings.transcript_completed_at = stored.timings.transcript_completed_at;
+        }
+        self.timings.analysis_started_at = stored.timings.analysis_started_at;
+        self.refresh_status();
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::ModerationPolicy;
+
+    fn source(etag: &str) -> SourceObject {
+        SourceObject {
+            bucket: "media".into(),
+            key: "videos/a.mp4".into(),
+            version_id: None,
+            etag: etag.into(),
+            size: 10,
+            content_type: Some("video/mp4".into()),
+        }
+    }
+
+    #[test]
+    fn complete_only_when_no_part_is_pending() {
+        let mut doc = AnalysisDocument::new(source("e1"), MediaKind::Video, "rekognition", None);
+        doc.moderation_pending("job-1");
+        doc.transcript_pending("t-1", "s3://results/transcripts/t-1.json");
+        doc.refresh_status();
+        assert!(!doc.is_complete());
+        doc.record_moderation(
+            Findings::default(),
+            ModerationPolicy::default().judge(&[]),
+            None,
+        );
+        assert!(!doc.is_complete());
+        doc.transcript_failed("unsupported media");
+        assert!(doc.is_complete());
+        assert!(doc.timings.completed_at.is_some());
+        let round_trip = AnalysisDocument::from_json(&doc.to_json()).unwrap();
+        assert_eq!(round_trip, doc);
+    }
+
+    #[test]
+    fn a_retried_upload_keeps_parts_a_completion_finished() {
+        let mut stored = AnalysisDocument::new(source("e1"), MediaKind::Video, "rekognition", None);
+        stored.moderation_pending("job-1");
+        stored.transcript_pending("t-1", "s3://r/t");
+        stored.record_transcript(TranscriptSummary::default());
+        let mut fresh = AnalysisDocument::new(source("e1"), MediaKind::Video, "rekognition", None);
+        fresh.moderation_pending("job-1");
+        fresh.transcript_pending("t-1", "s3://r/t");
+        let merged = fresh.clone().merged_over(stored.clone());
+        assert_eq!(merged.transcript.state, PartState::Done);
+        assert_eq!(merged.moderation.state, PartState::Pending);
+        // A new upload of the same key starts over.
+        let mut newer = fresh;
+        newer.source.etag = "e2".into();
+        assert_eq!(
+            newer.merged_over(stored).transcript.state,
+            PartState::Pending
+        );
+    }
+
+    #[test]
+    fn newer_schema_is_refused() {
+        let err = AnalysisDocument::from_json(br#"{"schema_version": 2}"#).unwrap_err();
+        assert!(err.contains("schema_version Some(2)"), "{err}");
+    }
+}

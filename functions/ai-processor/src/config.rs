@@ -1,0 +1,212 @@
+//! Configuration from environment variables, read once at init; every problem reported at once.
+
+use std::time::Duration;
+
+use shared::config::{ConfigError, Env};
+use shared::partition::{Partition, Service};
+
+use crate::policy::ModerationPolicy;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum BackendConfig {
+    Rekognition {
+        /// Topic Rekognition publishes video job completions to (subscribed by `ai-jobs`).
+        sns_topic_arn: String,
+        /// Role Rekognition assumes to publish to that topic.
+        role_arn: String,
+    },
+    SageMaker {
+        endpoint_name: String,
+    },
+}
+
+impl BackendConfig {
+    pub fn name(&self) -> &'static str {
+        match self {
+            BackendConfig::Rekognition { .. } => "rekognition",
+            BackendConfig::SageMaker { .. } => "sagemaker",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    pub media_bucket: String,
+    pub results_bucket: String,
+    pub events_topic_arn: String,
+    pub backend: BackendConfig,
+    pub transcribe_languages: Vec<String>,
+    pub policy: ModerationPolicy,
+    pub emit_skip_events: bool,
+    pub dead_letter_queue_url: Option<String>,
+    pub batch_concurrency: usize,
+    pub metrics_namespace: String,
+    pub idempotency_lease: Duration,
+}
+
+pub const DEFAULT_LANGUAGES: [&str; 2] = ["zh-CN", "en-US"];
+
+const INSTEAD_OF_REKOGNITION: &str =
+    "set MODERATION_BACKEND=sagemaker and SAGEMAKER_ENDPOINT_NAME=<your moderation endpoint>";
+
+impl Config {
+    pub fn from_env(mut env: Env, partition: Partition) -> Result<Self, ConfigError> {
+        let media_bucket = env.required("MEDIA_BUCKET");
+        let results_bucket = env.required("RESULTS_BUCKET");
+        let events_topic_arn = env.required("EVENTS_TOPIC_ARN");
+        if !media_bucket.is_empty() && media_bucket == results_bucket {
+            env.problem(
+                "RESULTS_BUCKET must differ from MEDIA_BUCKET, so results never trigger analysis",
+            );
+        }
+
+        let backend_name = env.optional("MODERATION_BACKEND").map(|b| b.to_lowercase());
+        let backend = match backend_name.as_deref() {
+            None | Some("rekognition") => {
+                if let Err(problem) =
+                    partition.require(Service::Rekognition, INSTEAD_OF_REKOGNITION)
+                {
+                    let context = if backend_name.is_none() {
+                        "MODERATION_BACKEND is unset and defaults to rekognition, but "
+                    } else {
+                        "MODERATION_BACKEND=rekognition: "
+                    };
+                    env.problem(format!("{context}{problem}"));
+                }
+                BackendConfig::Rekognition {
+                    sns_topic_arn: env.required("REKOGNITION_SNS_TOPIC_ARN"),
+                    role_arn: env.required("REKOGNITION_ROLE_ARN"),
+                }
+            }
+            Some("sagemaker") => BackendConfig::SageMaker {
+                endpoint_name: env.required("SAGEMAKER_ENDPOINT_NAME"),
+            },
+            Some(other) => {
+                env.problem(format!(
+                    "MODERATION_BACKEND={other:?} is not a backend (rekognition or sagemaker)"
+                ));
+                BackendConfig::SageMaker {
+                    endpoint_name: String::new(),
+                }
+            }
+        };
+
+        let transcribe_languages = env.list_or("TRANSCRIBE_LANGUAGES", &DEFAULT_LANGUAGES);
+        if transcribe_languages.is_empty() {
+            env.problem("TRANSCRIBE_LANGUAGES lists no language");
+        }
+        for language in &transcribe_languages {
+            if !is_language_code(language) {
+                env.problem(format!(
+                    "TRANSCRIBE_LANGUAGES: {language:?} is not a language code such as zh-CN or en-US"
+                ));
+            }
+        }
+
+        let policy = match env.optional("MODERATION_THRESHOLDS") {
+            None => ModerationPolicy::default(),
+            Some(json) => ModerationPolicy::with_overrides(&json).unwrap_or_else(|problem| {
+                env.problem(problem);
+                ModerationPolicy::default()
+            }),
+        };
+
+        let emit_skip_events = env.parse_or("EMIT_SKIP_EVENTS", false);
+        let dead_letter_queue_url = env.optional("DEAD_LETTER_QUEUE_URL");
+        let batch_concurrency: usize = env.parse_or("BATCH_CONCURRENCY", 8);
+        if batch_concurrency == 0 {
+            env.problem("BATCH_CONCURRENCY must be at least 1");
+        }
+        let metrics_namespace = env.string_or("METRICS_NAMESPACE", "MediaSuite");
+        let lease_seconds: u64 = env.parse_or("IDEMPOTENCY_LEASE_SECONDS", 900);
+
+        let config = Config {
+            media_bucket,
+            results_bucket,
+            events_topic_arn,
+            backend,
+            transcribe_languages,
+            policy,
+            emit_skip_events,
+            dead_letter_queue_url,
+            batch_concurrency,
+            metrics_namespace,
+            idempotency_lease: Duration::from_secs(lease_seconds),
+        };
+        env.finish(config)
+    }
+}
+
+/// `xx-XX` (Transcribe's codes, e.g. `zh-CN`, `en-US`, `zh-TW`).
+fn is_language_code(code: &str) -> bool {
+    let mut parts = code.split('-');
+    let (Some(lang), Some(region), None) = (parts.next(), parts.next(), parts.next()) else {
+        return false;
+    };
+    lang.len() == 2
+        && lang.chars().all(|c| c.is_ascii_lowercase())
+        && region.len() == 2
+        && region.chars().all(|c| c.is_ascii_uppercase())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn base() -> Vec<(&'static str, &'static str)> {
+        vec![
+            ("MEDIA_BUCKET", "media"),
+            ("RESULTS_BUCKET", "results"),
+            (
+                "EVENTS_TOPIC_ARN",
+                "arn:aws-cn:sns:cn-northwest-1:1:suite-events",
+            ),
+        ]
+    }
+
+    #[test]
+    fn china_without_a_backend_says_to_use_sagemaker() {
+        let err = Config::from_env(Env::from_vars(base()), Partition::AwsCn).unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("Rekognition does not exist in partition aws-cn; set MODERATION_BACKEND=sagemaker and SAGEMAKER_ENDPOINT_NAME"),
+            "{text}"
+        );
+        let mut vars = base();
+        vars.push(("MODERATION_BACKEND", "sagemaker"));
+        vars.push(("SAGEMAKER_ENDPOINT_NAME", "moderation"));
+        let config = Config::from_env(Env::from_vars(vars), Partition::AwsCn).unwrap();
+        assert_eq!(
+            config.backend,
+            BackendConfig::SageMaker {
+                endpoint_name: "moderation".into()
+            }
+        );
+        assert_eq!(config.transcribe_languages, vec!["zh-CN", "en-US"]);
+        assert_eq!(config.batch_concurrency, 8);
+    }
+
+    #[test]
+    fn every_problem_is_listed_together() {
+        let vars = vec![
+            ("RESULTS_BUCKET", "r"),
+            ("MODERATION_BACKEND", "rekognition"),
+            ("TRANSCRIBE_LANGUAGES", "english"),
+            ("MODERATION_THRESHOLDS", "{"),
+            ("BATCH_CONCURRENCY", "0"),
+        ];
+        let err = Config::from_env(Env::from_vars(vars), Partition::Aws).unwrap_err();
+        let text = err.to_string();
+        for expected in [
+            "missing MEDIA_BUCKET",
+            "missing EVENTS_TOPIC_ARN",
+            "missing REKOGNITION_SNS_TOPIC_ARN",
+            "missing REKOGNITION_ROLE_ARN",
+            "\"english\" is not a language code",
+            "MODERATION_THRESHOLDS must be a JSON object",
+            "BATCH_CONCURRENCY must be at least 1",
+        ] {
+            assert!(text.contains(expected), "{expected} not in {text}");
+        }
+    }
+}

@@ -1,0 +1,375 @@
+//! The shapes an SQS message body can have, told apart per message.
+//!
+//! - `media-ingest`: an S3 event notification (`{"Records": [...]}`), possibly in moto's shape
+//!   (no `userIdentity`, `requestParameters`, `responseElements`, `sequencer`; zoneless
+//!   `eventTime`; `%2F` in keys), or S3's `s3:TestEvent` sent when notifications are set up.
+//! - `ai-jobs`: an SNS notification envelope around a Rekognition video job completion, or an
+//!   EventBridge "Transcribe Job State Change" event, raw or itself wrapped in SNS.
+//!
+//! `aws_lambda_events::s3::S3Event` is not used for the records: it requires `userIdentity`,
+//! `requestParameters` and a zoned `eventTime`, which moto's records lack.
+
+use aws_lambda_events::event::eventbridge::EventBridgeEvent;
+use serde::Deserialize;
+use serde_json::Value;
+use time::OffsetDateTime;
+
+/// One created object named by an S3 event record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ObjectCreated {
+    pub bucket: String,
+    /// Decoded: `+` is a space, `%XX` are UTF-8 bytes.
+    pub key: String,
+    pub version_id: Option<String>,
+    pub etag: Option<String>,
+    pub size: Option<i64>,
+    pub event_time: Option<OffsetDateTime>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RekognitionJobDone {
+    pub job_id: String,
+    /// `SUCCEEDED`, `FAILED` or `ERROR`.
+    pub status: String,
+    pub api: String,
+    pub bucket: String,
+    pub key: String,
+    pub message: Option<String>,
+}
+
+impl RekognitionJobDone {
+    pub fn succeeded(&self) -> bool {
+        self.status == "SUCCEEDED"
+    }
+
+    /// Content moderation reports `API` as `StartContentModeration` or `CONTENT_MODERATION`.
+    pub fn is_content_moderation(&self) -> bool {
+        let api = self.api.to_ascii_uppercase().replace('_', "");
+        api.contains("CONTENTMODERATION")
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TranscribeJobChanged {
+    pub job_name: String,
+    pub status: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Inbound {
+    /// Created objects; records of other S3 event types are left out (and logged).
+    ObjectsCreated(Vec<ObjectCreated>),
+    /// S3's `s3:TestEvent`, sent when a notification configuration is saved.
+    S3TestEvent {
+        bucket: Option<String>,
+    },
+    RekognitionJob(RekognitionJobDone),
+    TranscribeJob(TranscribeJobChanged),
+    /// A well-formed message that needs no work (say, an SNS subscription confirmation).
+    NothingToDo(String),
+}
+
+/// Why a body could not be understood. Always permanent: the same body fails the same way.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("malformed message: {0}")]
+pub struct Malformed(pub String);
+
+fn malformed(reason: impl Into<String>) -> Malformed {
+    Malformed(reason.into())
+}
+
+/// Reads one SQS message body.
+pub fn parse(body: &str) -> Result<Inbound, Malformed> {
+    if body.trim().is_empty() {
+        return Err(malformed("the message body is empty"));
+    }
+    let value: Value = serde_json::from_str(body)
+        .map_err(|e| malformed(format!("the message body is not JSON: {e}")))?;
+    classify(value, 0)
+}
+
+fn classify(value: Value, depth: u8) -> Result<Inbound, Malformed> {
+    let Value::Object(ref fields) = value else {
+        return Err(malformed("the message body is not a JSON object"));
+    };
+    if fields.contains_key("Records") {
+        return s3_records(value);
+    }
+    if fields.get("Event").and_then(Value::as_str) == Some("s3:TestEvent") {
+        return Ok(Inbound::S3TestEvent {
+            bucket: fields.get("Bucket").and_then(Value::as_str).map(Into::into),
+        });
+    }
+    if let Some(kind) = fields.get("Type").and_then(Value::as_str) {
+        if fields.contains_key("TopicArn") {
+            return sns_envelope(kind, &value, depth);
+        }
+    }
+    if fields.contains_key("detail-type") {
+        return eventbridge(value);
+    }
+    if fields.contains_key("JobId") && fields.contains_key("API") {
+        return rekognition(value);
+    }
+    let mut names: Vec<&str> = fields.keys().map(String::as_str).collect();
+    names.truncate(8);
+    Err(malformed(format!(
+        "not an S3 event, SNS notification, Rekognition completion or Transcribe event \
+         (top-level fields: {})",
+        names.join(", ")
+    )))
+}
+
+fn sns_envelope(kind: &str, value: &Value, depth: u8) -> Result<Inbound, Malformed> {
+    if kind != "Notification" {
+        return Ok(Inbound::NothingToDo(format!("SNS message of type {kind}")));
+    }
+    if depth > 0 {
+        return Err(malformed("SNS notification nested in an SNS notification"));
+    }
+    let message = value
+        .get("Message")
+        .and_then(Value::as_str)
+        .ok_or_else(|| malformed("SNS notification without a `Message` string"))?;
+    let inner: Value = serde_json::from_str(message)
+        .map_err(|e| malformed(format!("the SNS `Message` is not JSON: {e}")))?;
+    classify(inner, depth + 1)
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct S3Record {
+    #[serde(default)]
+    event_source: Option<String>,
+    #[serde(default)]
+    event_name: Option<String>,
+    #[serde(default)]
+    event_time: Option<String>,
+    s3: S3Entity,
+}
+
+#[derive(Deserialize)]
+struct S3Entity {
+    bucket: S3Bucket,
+    object: S3Object,
+}
+
+#[derive(Deserialize)]
+struct S3Bucket {
+    name: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct S3Object {
+    key: String,
+    #[serde(default)]
+    size: Option<i64>,
+    #[serde(default)]
+    e_tag: Option<String>,
+    #[serde(default)]
+    version_id: Option<String>,
+}
+
+fn s3_records(value: Value) -> Result<Inbound, Malformed> {
+    let records = value
+        .get("Records")
+        .and_then(Value::as_array)
+        .ok_or_else(|| malformed("`Records` is not an array"))?;
+    if records.is_empty() {
+        return Err(malformed("`Records` is empty"));
+    }
+    let mut created = Vec::new();
+    for (i, raw) in records.iter().enumerate() {
+        let record: S3Record = serde_json::from_value(raw.clone())
+            .map_err(|e| malformed(format!("S3 event record {i}: {e}")))?;
+        if let Some(source) = record.event_source.as_deref() {
+            if source != "aws:s3" {
+                return Err(malformed(format!(
+                    "record {i} comes from {source}, not aws:s3"
+                )));
+            }
+        }
+        let event_name = record.event_name.unwrap_or_default();
+        if !event_name.starts_with("ObjectCreated") {
+            tracing::info!(record = i, event_name = %event_name, "S3 record is not an object creation; nothing to analyse");
+            continue;
+        }
+        let key = decode_key(&record.s3.object.key)
+            .map_err(|e| malformed(format!("S3 event record {i}: {e}")))?;
+        if key.is_empty() {
+            return Err(malformed(format!("S3 event record {i} has an empty key")));
+        }
+        if record.s3.bucket.name.is_empty() {
+            return Err(malformed(format!(
+                "S3 event record {i} has an empty bucket name"
+            )));
+        }
+        created.push(ObjectCreated {
+            bucket: record.s3.bucket.name,
+            key,
+            version_id: record.s3.object.version_id.filter(|v| !v.is_empty()),
+            etag: record
+                .s3
+                .object
+                .e_tag
+                .map(|e| e.trim_matches('"').to_string())
+                .filter(|e| !e.is_empty()),
+            size: record.s3.object.size,
+            event_time: record
+                .event_time
+                .as_deref()
+                .and_then(shared::time::parse_rfc3339_lenient),
+        });
+    }
+    Ok(Inbound::ObjectsCreated(created))
+}
+
+/// Decodes an S3 event key: form encoding, so `+` is a space and `%XX` a byte of UTF-8.
+/// A `%` not followed by two hex digits, or bytes that are not UTF-8, are errors.
+pub fn decode_key(raw: &str) -> Result<String, String> {
+    let bytes = raw.as_bytes();
+    for (i, b) in bytes.iter().enumerate() {
+        if *b == b'%' {
+            let valid = bytes
+                .get(i + 1..i + 3)
+                .is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit));
+            if !valid {
+                return Err(format!(
+                    "key {raw:?} has a `%` at byte {i} that is not a %XX escape"
+                ));
+            }
+        }
+    }
+    let spaced = raw.replace('+', " ");
+    urlencoding::decode(&spaced)
+        .map(|k| k.into_owned())
+        .map_err(|e| format!("key {raw:?} does not decode to UTF-8: {e}"))
+}
+
+#[derive(Deserialize)]
+struct TranscribeDetail {
+    #[serde(rename = "TranscriptionJobName")]
+    job_name: String,
+    #[serde(rename = "TranscriptionJobStatus")]
+    status: String,
+}
+
+fn eventbridge(value: Value) -> Result<Inbound, Malformed> {
+    let event: EventBridgeEvent<Value> =
+        serde_json::from_value(value).map_err(|e| malformed(format!("EventBridge event: {e}")))?;
+    if event.source != "aws.transcribe" || event.detail_type != "Transcribe Job State Change" {
+        return Ok(Inbound::NothingToDo(format!(
+            "EventBridge event {:?} from {} is not a Transcribe job state change",
+            event.detail_type, event.source
+        )));
+    }
+    let detail: TranscribeDetail = serde_json::from_value(event.detail)
+        .map_err(|e| malformed(format!("Transcribe Job State Change detail: {e}")))?;
+    if detail.job_name.is_empty() {
+        return Err(malformed("Transcribe event with an empty job name"));
+    }
+    Ok(Inbound::TranscribeJob(TranscribeJobChanged {
+        job_name: detail.job_name,
+        status: detail.status,
+    }))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct RekognitionNotification {
+    job_id: String,
+    status: String,
+    #[serde(rename = "API")]
+    api: String,
+    #[serde(default)]
+    message: Option<String>,
+    video: RekognitionVideo,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct RekognitionVideo {
+    s3_object_name: String,
+    s3_bucket: String,
+}
+
+fn rekognition(value: Value) -> Result<Inbound, Malformed> {
+    let n: RekognitionNotification = serde_json::from_value(value)
+        .map_err(|e| malformed(format!("Rekognition completion: {e}")))?;
+    if n.job_id.is_empty() || n.video.s3_bucket.is_empty() || n.video.s3_object_name.is_empty() {
+        return Err(malformed(
+            "Rekognition completion with an empty JobId, bucket or object name",
+        ));
+    }
+    Ok(Inbound::RekognitionJob(RekognitionJobDone {
+        job_id: n.job_id,
+        status: n.status,
+        api: n.api,
+        bucket: n.video.s3_bucket,
+        key: n.video.s3_object_name,
+        message: n.message.filter(|m| !m.is_empty()),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_form_decoded() {
+        assert_eq!(
+            decode_key("covers%2Fmy+cat%2F%E7%8C%AB+photo%2B1.jpg").unwrap(),
+            "covers/my cat/猫 photo+1.jpg"
+        );
+        assert_eq!(decode_key("videos/a+b.mp4").unwrap(), "videos/a b.mp4");
+        assert!(decode_key("covers/100%.jpg").is_err());
+        assert!(decode_key("covers/%ZZ.jpg").is_err());
+        assert!(decode_key("covers/%FF%FE.jpg").is_err());
+    }
+
+    #[test]
+    fn moto_shaped_record_is_understood() {
+        let body = r#"{"Records": [{"eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1",
+            "eventTime": "2026-11-25T12:21:28.070", "eventName": "ObjectCreated:Put",
+            "s3": {"s3SchemaVersion": "1.0", "configurationId": "x", "bucket": {"name": "media", "arn": "arn:aws:s3:::media"},
+            "object": {"key": "covers%2Fa+b.jpg", "size": 1, "eTag": "9dd4e461268c8034f5c8564e155c67a6"}}}]}"#;
+        let Inbound::ObjectsCreated(objects) = parse(body).unwrap() else {
+            panic!("expected objects")
+        };
+        assert_eq!(objects.len(), 1);
+        assert_eq!(objects[0].key, "covers/a b.jpg");
+        assert_eq!(
+            objects[0].etag.as_deref(),
+            Some("9dd4e461268c8034f5c8564e155c67a6")
+        );
+        assert_eq!(
+            objects[0].event_time.map(shared::time::rfc3339).as_deref(),
+            Some("2026-11-25T12:21:28.07Z")
+        );
+    }
+
+    #[test]
+    fn removals_are_not_work_and_unknown_shapes_are_malformed() {
+        let body = r#"{"Records":[{"eventSource":"aws:s3","eventName":"ObjectRemoved:Delete",
+            "s3":{"bucket":{"name":"b"},"object":{"key":"covers/x.jpg"}}}]}"#;
+        assert_eq!(parse(body).unwrap(), Inbound::ObjectsCreated(vec![]));
+        assert!(parse(r#"{"hello":"world"}"#).is_err());
+        assert!(parse("[]").is_err());
+        assert!(parse("").is_err());
+    }
+
+    #[test]
+    fn transcribe_event_is_found_raw_and_inside_sns() {
+        let event = r#"{"version":"0","id":"1","detail-type":"Transcribe Job State Change","source":"aws.transcribe",
+            "account":"1","time":"2026-11-25T12:00:00Z","region":"us-east-1","resources":[],
+            "detail":{"TranscriptionJobName":"job-1","TranscriptionJobStatus":"COMPLETED"}}"#;
+        let expected = Inbound::TranscribeJob(TranscribeJobChanged {
+            job_name: "job-1".into(),
+            status: "COMPLETED".into(),
+        });
+        assert_eq!(parse(event).unwrap(), expected);
+        let wrapped = serde_json::json!({"Type": "Notification", "MessageId": "m", "TopicArn": "arn:aws:sns:us-east-1:1:t", "Message": event});
+        assert_eq!(parse(&wrapped.to_string()).unwrap(), expected);
+    }
+}

@@ -1,0 +1,406 @@
+//! Helpers shared by the integration tests: a private set of moto resources per test, the
+//! function built from a real configuration, SQS events and the published domain events.
+#![allow(dead_code)]
+
+use aws_config::SdkConfig;
+use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
+use lambda_runtime::{Context, LambdaEvent};
+use shared::config::Env;
+use shared::events::{Envelope, SnsEventPublisher};
+use shared::idempotency::S3IdempotencyStore;
+use shared::partition::Partition;
+use shared::testkit;
+
+use ai_processor::adapters::dead_letters::DeadLetters;
+use ai_processor::adapters::s3::S3ObjectStore;
+use ai_processor::config::Config;
+use ai_processor::ports::{ModerationBackend, Transcriber};
+use ai_processor::processor::{Ports, Processor, Settings};
+
+/// The bucket names the samples in `events/` use; tests replace them with their own.
+pub const SAMPLE_MEDIA_BUCKET: &str = "media-suite-media-local";
+pub const SAMPLE_RESULTS_BUCKET: &str = "media-suite-results-local";
+
+pub struct Stack {
+    pub sdk: SdkConfig,
+    pub s3: aws_sdk_s3::Client,
+    pub sqs: aws_sdk_sqs::Client,
+    pub sns: aws_sdk_sns::Client,
+    pub media_bucket: String,
+    pub results_bucket: String,
+    pub topic_arn: String,
+    /// Receives everything published on the topic (raw delivery).
+    pub events_queue_url: String,
+    pub dead_letter_queue_url: String,
+}
+
+impl Stack {
+    pub async fn new() -> Self {
+        shared::logging::init();
+        let sdk = testkit::local_config().await;
+        let s3 = shared::aws::s3_client(&sdk);
+        let sqs = shared::aws::sqs_client(&sdk);
+        let sns = shared::aws::sns_client(&sdk);
+        let media_bucket = testkit::create_bucket(&s3, "aip-media").await;
+        let results_bucket = testkit::create_bucket(&s3, "aip-results").await;
+        let topic_arn = testkit::create_topic(&sns, "aip-events").await;
+        let (events_queue_url, events_queue_arn) = testkit::create_queue(&sqs, "aip-events").await;
+        testkit::subscribe_queue(&sns, &topic_arn, &events_queue_arn, None).await;
+        let (dead_letter_queue_url, _) = testkit::create_queue(&sqs, "aip-dlq").await;
+        Self {
+            sdk,
+            s3,
+            sqs,
+            sns,
+            media_bucket,
+            results_bucket,
+            topic_arn,
+            events_queue_url,
+            dead_letter_queue_url,
+        }
+    }
+
+    /// The environment the function would get, with `extra` added or overriding.
+    pub fn env(&self, extra: &[(&str, &str)]) -> Vec<(String, String)> {
+        let mut vars: Vec<(String, String)> = vec![
+            ("MEDIA_BUCKET".into(), self.media_bucket.clone()),
+            ("RESULTS_BUCKET".into(), self.results_bucket.clone()),
+            ("EVENTS_TOPIC_ARN".into(), self.topic_arn.clone()),
+            (
+                "REKOGNITION_SNS_TOPIC_ARN".into(),
+                "arn:aws:sns:us-east-1:123456789012:AmazonRekognition-media-suite".into(),
+            ),
+            (
+                "REKOGNITION_ROLE_ARN".into(),
+                "arn:aws:iam::123456789012:role/media-suite-rekognition".into(),
+            ),
+        ];
+        for (k, v) in extra {
+            vars.retain(|(name, _)| name != k);
+            vars.push((k.to_string(), v.to_string()));
+        }
+        vars
+    }
+
+    pub fn config(&self, extra: &[(&str, &str)]) -> Config {
+        Config::from_env(Env::from_vars(self.env(extra)), Partition::Aws).expect("valid config")
+    }
+
+    /// The function exactly as `main` builds it.
+    pub fn live(&self, extra: &[(&str, &str)]) -> ai_processor::LiveProcessor {
+        ai_processor::build(&self.config(extra), &self.sdk)
+    }
+
+    /// The function with real S3, SNS and idempotency but the given backend and transcriber
+    /// (for what moto cannot do).
+    pub fn with<B: ModerationBackend, T: Transcriber>(
+        &self,
+        extra: &[(&str, &str)],
+        backend: B,
+        transcriber: T,
+    ) -> Processor<S3ObjectStore, B, T, SnsEventPublisher, S3IdempotencyStore, DeadLetters> {
+        let config = self.config(extra);
+        Processor::new(
+            Settings::from(&config),
+            Ports {
+                store: S3ObjectStore::new(self.s3.clone()),
+                backend,
+                transcriber,
+                publisher: SnsEventPublisher::new(self.sns.clone(), &self.topic_arn),
+                idempotency: S3IdempotencyStore::new(
+                    self.s3.clone(),
+                    &self.results_bucket,
+                    ai_processor::IDEMPOTENCY_PREFIX,
+                    config.idempotency_lease,
+                ),
+                dead_letters: DeadLetters::new(self.sqs.clone(), config.dead_letter_queue_url),
+            },
+        )
+    }
+
+    pub fn transcribe(&self) -> ai_processor::adapters::transcribe::TranscribeJobs {
+        ai_processor::adapters::transcribe::TranscribeJobs::new(aws_sdk_transcribe::Client::new(
+            &self.sdk,
+        ))
+    }
+
+    /// Uploads to the media bucket; returns the ETag without quotes.
+    pub async fn put(&self, key: &str, body: &[u8], content_type: Option<&str>) -> String {
+        self.s3
+            .put_object()
+            .bucket(&self.media_bucket)
+            .key(key)
+            .set_content_type(content_type.map(str::to_string))
+            .body(body.to_vec().into())
+            .send()
+            .await
+            .expect("put object")
+            .e_tag()
+            .unwrap_or_default()
+            .trim_matches('"')
+            .to_string()
+    }
+
+    /// The moto-shaped S3 event of an upload made with [`Stack::put`].
+    pub fn upload_event(&self, key: &str, etag: &str, size: usize) -> String {
+        moto_s3_event(&self.media_bucket, key, etag, size)
+    }
+
+    /// Routes the media bucket's ObjectCreated notifications for the upload prefixes to a
+    /// new queue, as the deployment does; returns the queue URL.
+    pub async fn notify_uploads_to_queue(&self) -> String {
+        use aws_sdk_s3::types::{
+            Event, FilterRule, FilterRuleName, NotificationConfiguration,
+            NotificationConfigurationFilter, QueueConfiguration, S3KeyFilter,
+        };
+        let (url, arn) = testkit::create_queue(&self.sqs, "aip-ingest").await;
+        let configs = ["covers/", "avatars/", "videos/", "audio/"]
+            .iter()
+            .map(|prefix| {
+                QueueConfiguration::builder()
+                    .queue_arn(&arn)
+                    .events(Event::from("s3:ObjectCreated:*"))
+                    .filter(
+                        NotificationConfigurationFilter::builder()
+                            .key(
+                                S3KeyFilter::builder()
+                                    .filter_rules(
+                                        FilterRule::builder()
+                                            .name(FilterRuleName::Prefix)
+                                            .value(*prefix)
+                                            .build(),
+                                    )
+                                    .build(),
+                            )
+                            .build(),
+                    )
+                    .build()
+                    .expect("queue configuration")
+            })
+            .collect::<Vec<_>>();
+        self.s3
+            .put_bucket_notification_configuration()
+            .bucket(&self.media_bucket)
+            .notification_configuration(
+                NotificationConfiguration::builder()
+                    .set_queue_configurations(Some(configs))
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("notification configuration");
+        url
+    }
+
+    /// Every domain event published so far that has not been read yet.
+    pub async fn published(&self) -> Vec<Envelope> {
+        let messages = testkit::receive_all(&self.sqs, &self.events_queue_url, 100).await;
+        for m in &messages {
+            if let Some(handle) = m.receipt_handle() {
+                let _ = self
+                    .sqs
+                    .delete_message()
+                    .queue_url(&self.events_queue_url)
+                    .receipt_handle(handle)
+                    .send()
+                    .await;
+            }
+        }
+        messages
+            .iter()
+            .map(|m| Envelope::parse(m.body().unwrap_or_default()).expect("an envelope"))
+            .collect()
+    }
+
+    pub async fn document(&self, media_key: &str) -> Option<serde_json::Value> {
+        let out = self
+            .s3
+            .get_object()
+            .bucket(&self.results_bucket)
+            .key(ai_processor::analysis::document_key(media_key))
+            .send()
+            .await
+            .ok()?;
+        let bytes = out.body.collect().await.ok()?.into_bytes();
+        Some(serde_json::from_slice(&bytes).expect("document is JSON"))
+    }
+
+    pub async fn tags(&self, key: &str) -> Vec<(String, String)> {
+        let mut tags: Vec<(String, String)> = self
+            .s3
+            .get_object_tagging()
+            .bucket(&self.media_bucket)
+            .key(key)
+            .send()
+            .await
+            .expect("tags")
+            .tag_set()
+            .iter()
+            .map(|t| (t.key().to_string(), t.value().to_string()))
+            .collect();
+        tags.sort();
+        tags
+    }
+
+    pub async fn put_results_object(&self, key: &str, body: &[u8]) {
+        self.s3
+            .put_object()
+            .bucket(&self.results_bucket)
+            .key(key)
+            .body(body.to_vec().into())
+            .send()
+            .await
+            .expect("put results object");
+    }
+
+    /// A sample file with the sample bucket names replaced by this stack's.
+    pub fn sample(&self, relative: &str, replacements: &[(&str, &str)]) -> SqsEvent {
+        let path = format!("{}/../../events/{relative}", env!("CARGO_MANIFEST_DIR"));
+        let mut text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        text = text
+            .replace(SAMPLE_MEDIA_BUCKET, &self.media_bucket)
+            .replace(SAMPLE_RESULTS_BUCKET, &self.results_bucket);
+        for (from, to) in replacements {
+            text = text.replace(from, to);
+        }
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path} is not an SQS event: {e}"))
+    }
+}
+
+pub fn message(id: &str, body: &str) -> SqsMessage {
+    let mut m = SqsMessage::default();
+    m.message_id = Some(id.to_string());
+    m.body = Some(body.to_string());
+    m.event_source = Some("aws:sqs".into());
+    m
+}
+
+pub fn sqs_event(messages: Vec<SqsMessage>) -> SqsEvent {
+    let mut e = SqsEvent::default();
+    e.records = messages;
+    e
+}
+
+/// The Lambda event for messages received from a real queue.
+pub fn sqs_event_from(received: &[aws_sdk_sqs::types::Message]) -> SqsEvent {
+    sqs_event(
+        received
+            .iter()
+            .map(|m| {
+                let mut msg = message(
+                    m.message_id().unwrap_or_default(),
+                    m.body().unwrap_or_default(),
+                );
+                msg.receipt_handle = m.receipt_handle().map(str::to_string);
+                msg.md5_of_body = m.md5_of_body().map(str::to_string);
+                msg
+            })
+            .collect(),
+    )
+}
+
+pub fn lambda_event(event: SqsEvent) -> LambdaEvent<SqsEvent> {
+    LambdaEvent::new(event, Context::default())
+}
+
+pub fn failed_ids(response: &aws_lambda_events::event::sqs::SqsBatchResponse) -> Vec<String> {
+    let mut ids: Vec<String> = response
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.clone())
+        .collect();
+    ids.sort();
+    ids
+}
+
+pub fn of_type<'a>(events: &'a [Envelope], event_type: &str) -> Vec<&'a Envelope> {
+    events
+        .iter()
+        .filter(|e| e.event_type == event_type)
+        .collect()
+}
+
+/// Polls moto's Transcribe job until it reports COMPLETED (moto advances it per read).
+pub async fn wait_until_completed(client: &aws_sdk_transcribe::Client, job_name: &str) {
+    for _ in 0..10 {
+        let job = client
+            .get_transcription_job()
+            .transcription_job_name(job_name)
+            .send()
+            .await
+            .expect("job exists");
+        let status = job
+            .transcription_job()
+            .and_then(|j| j.transcription_job_status())
+            .map(|s| s.as_str().to_string());
+        if status.as_deref() == Some("COMPLETED") {
+            return;
+        }
+    }
+    panic!("transcription job {job_name} never completed in moto");
+}
+
+/// What Transcribe writes for a job: the transcript document.
+pub fn transcript_json(job_name: &str, language: &str, text: &str) -> Vec<u8> {
+    let mut items = Vec::new();
+    let mut t = 0.0_f64;
+    for word in text.split_whitespace() {
+        let content = word.trim_end_matches(['.', '!', '?']);
+        items.push(serde_json::json!({
+            "type": "pronunciation",
+            "start_time": format!("{t:.2}"),
+            "end_time": format!("{:.2}", t + 0.4),
+            "alternatives": [{"confidence": "0.98", "content": content}]
+        }));
+        t += 0.5;
+        if content.len() != word.len() {
+            items.push(serde_json::json!({
+                "type": "punctuation",
+                "alternatives": [{"confidence": "0.0", "content": &word[content.len()..]}]
+            }));
+        }
+    }
+    serde_json::to_vec(&serde_json::json!({
+        "jobName": job_name,
+        "accountId": "123456789012",
+        "status": "COMPLETED",
+        "results": {
+            "language_code": language,
+            "language_identification": [{"code": language, "score": "0.9981"}],
+            "transcripts": [{"transcript": text}],
+            "items": items
+        }
+    }))
+    .expect("json")
+}
+
+/// Retry settings of the deployed clients (3 attempts, see `shared::aws`), with short
+/// backoff, for clients answered by `aws-smithy-mocks`.
+pub fn deployed_retries() -> aws_smithy_types::retry::RetryConfig {
+    aws_smithy_types::retry::RetryConfig::standard()
+        .with_max_attempts(3)
+        .with_initial_backoff(std::time::Duration::from_millis(5))
+}
+
+pub fn rekognition_backend(
+    client: aws_sdk_rekognition::Client,
+) -> ai_processor::adapters::rekognition::RekognitionModeration {
+    ai_processor::adapters::rekognition::RekognitionModeration::new(
+        client,
+        "arn:aws:sns:us-east-1:123456789012:AmazonRekognition-media-suite",
+        "arn:aws:iam::123456789012:role/media-suite-rekognition",
+    )
+}
+
+/// An S3 event notification body in moto's shape (no userIdentity etc., `%2F`, `+`).
+pub fn moto_s3_event(bucket: &str, key: &str, etag: &str, size: usize) -> String {
+    let encoded = urlencoding::encode(key).replace("%20", "+");
+    serde_json::json!({"Records": [{
+        "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1",
+        "eventTime": "2026-11-25T12:00:00.000", "eventName": "ObjectCreated:Put",
+        "s3": {"s3SchemaVersion": "1.0", "configurationId": "media-ingest",
+               "bucket": {"name": bucket, "arn": format!("arn:aws:s3:::{bucket}")},
+               "object": {"key": encoded, "size": size, "eTag": etag}}
+    }]})
+    .to_string()
+}
