@@ -1,0 +1,73 @@
+//! The one trait every channel adapter implements, and how a delivery attempt fails.
+
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+
+use shared::events::Envelope;
+
+use crate::template::Notification;
+
+/// Whether trying again can help.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureKind {
+    /// Throttling, timeouts, 5xx, a service's "busy" code: worth another attempt.
+    Retryable,
+    /// Bad URL, 4xx other than 408/429, a rejected signature or payload: will fail again.
+    Permanent,
+}
+
+/// Why one attempt failed. `reason` never contains a URL, token or secret.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{reason}")]
+pub struct DeliveryError {
+    pub kind: FailureKind,
+    pub reason: String,
+    /// How long the service asked us to wait (`Retry-After`, a rate-limit code).
+    pub retry_after: Option<Duration>,
+}
+
+impl DeliveryError {
+    pub fn retryable(reason: impl Into<String>) -> Self {
+        Self {
+            kind: FailureKind::Retryable,
+            reason: reason.into(),
+            retry_after: None,
+        }
+    }
+
+    pub fn permanent(reason: impl Into<String>) -> Self {
+        Self {
+            kind: FailureKind::Permanent,
+            reason: reason.into(),
+            retry_after: None,
+        }
+    }
+
+    pub fn with_retry_after(mut self, wait: Option<Duration>) -> Self {
+        self.retry_after = wait;
+        self
+    }
+
+    pub fn is_retryable(&self) -> bool {
+        self.kind == FailureKind::Retryable
+    }
+}
+
+/// Context of one attempt.
+#[derive(Debug, Clone)]
+pub struct Attempt<'a> {
+    pub envelope: &'a Envelope,
+    pub notification: &'a Notification,
+    /// Upper bound for this attempt (the configured timeout, cut to the time left).
+    pub timeout: Duration,
+    /// `<event id>:<channel>`, sent to receivers that de-duplicate (generic webhooks).
+    pub idempotency_key: &'a str,
+}
+
+/// A place notifications go: an SNS topic, a chat robot, a webhook, a mailbox.
+///
+/// `send` makes exactly one attempt; retries, rate limits and idempotency are the caller's.
+pub trait NotificationChannel: Send + Sync {
+    fn send<'a>(&'a self, attempt: Attempt<'a>) -> BoxFuture<'a, Result<(), DeliveryError>>;
+}
