@@ -1,0 +1,413 @@
+//! One run: fetch spend, compare with budgets, announce crossings, act at the action level.
+
+use serde::Serialize;
+use serde_json::json;
+use shared::events::{types, Envelope, EventPublisher, Severity};
+use time::OffsetDateTime;
+
+use crate::actions::{pause_once, restore_all, ActionOutcome, ActionReason, ActionReport, Targets};
+use crate::alerts::{announce_once, Announcement};
+use crate::budgets::{percent_of, round, severity_for, BudgetKind};
+use crate::config::{Config, Mode};
+use crate::invocation::Invocation;
+use crate::ports::{ActionTarget, CostSource, StateStore};
+use crate::spend::{day_string, Calendar, ServiceSpend, Spend};
+use crate::{GuardError, SOURCE};
+
+/// The month-end forecast, or why there is none.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ForecastReport {
+    pub available: bool,
+    /// Spend before today plus Cost Explorer's forecast from today to the month's end.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub month_end: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub percent_of_monthly_budget: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unavailable_reason: Option<String>,
+}
+
+/// One budget in one period.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BudgetReport {
+    pub budget: String,
+    #[serde(flatten)]
+    pub kind: BudgetKind,
+    pub period: String,
+    pub spend: f64,
+    pub amount: f64,
+    pub percent: f64,
+    /// Highest threshold reached (for the forecast: the forecast threshold).
+    pub level: Option<u32>,
+    pub severity: Option<Severity>,
+    pub announcement: Announcement,
+    /// Level announced earlier in this period.
+    pub previously_announced: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// What a run returns and logs.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    pub invocation: Invocation,
+    /// The mode actions ran in (`dry-run` for a manual dry run, whatever the configuration).
+    pub mode: Mode,
+    pub as_of: String,
+    pub partition: String,
+    pub currency: String,
+    pub month: String,
+    /// Billed Cost Explorer requests made by this run (GetCostAndUsage pages + GetCostForecast).
+    pub cost_explorer_requests: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub spend: Option<Spend>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub forecast: Option<ForecastReport>,
+    pub budgets: Vec<BudgetReport>,
+    pub action_level: u32,
+    pub action_level_reached: bool,
+    pub actions: Vec<ActionReport>,
+    /// Problems that did not stop the run (a failed publish, a failed action); the
+    /// invocation fails when there are any, so the scheduler's retry tries again.
+    pub errors: Vec<String>,
+}
+
+/// The guard with its ports.
+pub struct Guard<C, S, P, L, E, A> {
+    pub config: Config,
+    pub costs: C,
+    pub state: S,
+    pub events: P,
+    pub targets: Targets<L, E, A>,
+}
+
+/// One budget's comparison before announcing.
+struct Evaluated {
+    kind: BudgetKind,
+    period: String,
+    spend: f64,
+    amount: f64,
+    thresholds_level: Option<u32>,
+    severity: Option<Severity>,
+}
+
+impl<C, S, P, L, E, A> Guard<C, S, P, L, E, A>
+where
+    C: CostSource,
+    S: StateStore,
+    P: EventPublisher,
+    L: ActionTarget,
+    E: ActionTarget,
+    A: ActionTarget,
+{
+    pub async fn run(
+        &self,
+        invocation: Invocation,
+        now: OffsetDateTime,
+    ) -> Result<Report, GuardError> {
+        let config = &self.config;
+        let calendar = Calendar::for_day(now.date());
+        let mode = match invocation {
+            Invocation::DryRun => Mode::DryRun,
+            _ => config.mode,
+        };
+        let mut report = Report {
+            invocation,
+            mode,
+            as_of: shared::time::rfc3339(now),
+            partition: config.partition.id().to_string(),
+            currency: config.budgets.currency.clone(),
+            month: calendar.month_period(),
+            cost_explorer_requests: 0,
+            spend: None,
+            forecast: None,
+            budgets: Vec::new(),
+            action_level: config.action_level,
+            action_level_reached: false,
+            actions: Vec::new(),
+            errors: Vec::new(),
+        };
+        if invocation == Invocation::Restore {
+            report.actions = restore_all(&self.state, &self.events, &self.targets).await?;
+            collect_action_errors(&mut report);
+            return Ok(report);
+        }
+
+        let costs = self
+            .costs
+            .daily_costs_by_service(calendar.query_start(), calendar.query_end())
+            .await
+            .map_err(|e| {
+                tracing::error!(requests = e.requests, error = %e, "Cost Explorer query failed");
+                e
+            })?;
+        let forecast = self
+            .costs
+            .forecast(calendar.today, calendar.next_month_start)
+            .await;
+        report.cost_explorer_requests = costs.requests + forecast.requests;
+        tracing::info!(
+            cost_explorer_requests = report.cost_explorer_requests,
+            cost_and_usage_pages = costs.requests,
+            "Cost Explorer queried"
+        );
+        let spend = Spend::from_days(&costs.days, &config.budgets.currency, &calendar)?;
+        let forecast = self.forecast_report(&spend, forecast.forecast)?;
+
+        let read_only = invocation == Invocation::Report;
+        let top = &spend.by_service[..spend.by_service.len().min(config.top_services)];
+        for evaluated in self.evaluate(&spend, &forecast, &calendar) {
+            let budget_report = self
+                .announce(evaluated, top, &spend, &forecast, read_only)
+                .await;
+            if let Some(error) = &budget_report.error {
+                report
+                    .errors
+                    .push(format!("budget {}: {error}", budget_report.budget));
+            }
+            report.budgets.push(budget_report);
+        }
+
+        let monthly_percent = percent_of(spend.month_to_date, config.budgets.monthly);
+        report.action_level_reached = monthly_percent >= f64::from(config.action_level);
+        if report.action_level_reached && mode != Mode::Off {
+            let reason = ActionReason {
+                monthly_spend: spend.month_to_date,
+                monthly_budget: config.budgets.monthly,
+                percent: monthly_percent,
+                action_level: config.action_level,
+                currency: spend.currency.clone(),
+            };
+            for resource in &config.allow_list {
+                if read_only {
+                    report.actions.push(ActionReport {
+                        resource: resource.arn.clone(),
+                        kind: resource.kind,
+                        action: resource.kind.pause_action().to_string(),
+                        mode,
+                        outcome: ActionOutcome::ReportOnly,
+                        previous: None,
+                        event_id: None,
+                        error: None,
+                    });
+                    continue;
+                }
+                let action = pause_once(
+                    &self.state,
+                    &self.events,
+                    &self.targets,
+                    resource,
+                    mode,
+                    &report.month,
+                    &reason,
+                )
+                .await;
+                match action {
+                    Ok(action) => report.actions.push(action),
+                    Err(e) => report
+                        .errors
+                        .push(format!("action on {}: {e}", resource.arn)),
+                }
+            }
+        }
+        collect_action_errors(&mut report);
+        report.spend = Some(spend);
+        report.forecast = Some(forecast);
+        Ok(report)
+    }
+
+    fn forecast_report(
+        &self,
+        spend: &Spend,
+        forecast: Result<crate::ports::Amount, String>,
+    ) -> Result<ForecastReport, GuardError> {
+        match forecast {
+            Ok(amount) => {
+                if amount.unit != spend.currency {
+                    return Err(GuardError::ForecastCurrency {
+                        found: amount.unit,
+                        expected: spend.currency.clone(),
+                    });
+                }
+                let month_end = round(spend.before_today + amount.value, 6);
+                Ok(ForecastReport {
+                    available: true,
+                    month_end: Some(month_end),
+                    percent_of_monthly_budget: Some(percent_of(
+                        month_end,
+                        self.config.budgets.monthly,
+                    )),
+                    unavailable_reason: None,
+                })
+            }
+            Err(reason) => {
+                tracing::warn!(%reason, "no month-end forecast this run");
+                Ok(ForecastReport {
+                    available: false,
+                    month_end: None,
+                    percent_of_monthly_budget: None,
+                    unavailable_reason: Some(reason),
+                })
+            }
+        }
+    }
+
+    /// Every budget of this run: monthly, daily (yesterday and today), per service, other,
+    /// and the forecast.
+    fn evaluate(
+        &self,
+        spend: &Spend,
+        forecast: &ForecastReport,
+        calendar: &Calendar,
+    ) -> Vec<Evaluated> {
+        let budgets = &self.config.budgets;
+        let month = calendar.month_period();
+        let by_thresholds = |kind: BudgetKind, period: String, spend: f64, amount: f64| {
+            let level = budgets.level_for(percent_of(spend, amount));
+            Evaluated {
+                kind,
+                period,
+                spend,
+                amount,
+                thresholds_level: level,
+                severity: level.map(severity_for),
+            }
+        };
+        let mut out = vec![by_thresholds(
+            BudgetKind::Monthly,
+            month.clone(),
+            spend.month_to_date,
+            budgets.monthly,
+        )];
+        if let Some(daily) = budgets.daily {
+            for day in [calendar.yesterday(), calendar.today] {
+                let amount = spend.on(day).unwrap_or(0.0);
+                out.push(by_thresholds(
+                    BudgetKind::Daily,
+                    day_string(day),
+                    amount,
+                    daily,
+                ));
+            }
+        }
+        for (service, amount) in &budgets.services {
+            out.push(by_thresholds(
+                BudgetKind::Service {
+                    service: service.clone(),
+                },
+                month.clone(),
+                spend.of_service(service),
+                *amount,
+            ));
+        }
+        if let Some(other) = budgets.other {
+            let named: f64 = budgets.services.keys().map(|s| spend.of_service(s)).sum();
+            out.push(by_thresholds(
+                BudgetKind::Other,
+                month.clone(),
+                round(spend.month_to_date - named, 6),
+                other,
+            ));
+        }
+        if let Some(month_end) = forecast.month_end {
+            let reached =
+                percent_of(month_end, budgets.monthly) >= f64::from(budgets.forecast_threshold);
+            out.push(Evaluated {
+                kind: BudgetKind::Forecast,
+                period: month,
+                spend: month_end,
+                amount: budgets.monthly,
+                thresholds_level: reached.then_some(budgets.forecast_threshold),
+                severity: reached.then_some(Severity::Warning),
+            });
+        }
+        out
+    }
+
+    async fn announce(
+        &self,
+        evaluated: Evaluated,
+        top: &[ServiceSpend],
+        spend: &Spend,
+        forecast: &ForecastReport,
+        read_only: bool,
+    ) -> BudgetReport {
+        let budget = evaluated.kind.id();
+        let percent = percent_of(evaluated.spend, evaluated.amount);
+        let mut report = BudgetReport {
+            budget: budget.clone(),
+            kind: evaluated.kind.clone(),
+            period: evaluated.period.clone(),
+            spend: evaluated.spend,
+            amount: evaluated.amount,
+            percent,
+            level: evaluated.thresholds_level,
+            severity: evaluated.severity,
+            announcement: Announcement::None,
+            previously_announced: None,
+            event_id: None,
+            error: None,
+        };
+        let (Some(level), Some(severity)) = (evaluated.thresholds_level, evaluated.severity) else {
+            return report;
+        };
+        let event = Envelope::new(
+            types::COST_THRESHOLD,
+            SOURCE,
+            &format!("cost-budget:{budget}"),
+            severity,
+            &format!("{}/{level}", evaluated.period),
+            json!({
+                "budget": budget,
+                "budget_kind": evaluated.kind,
+                "period": evaluated.period,
+                "level": level,
+                "percent": percent,
+                "spend": evaluated.spend,
+                "budget_amount": evaluated.amount,
+                "currency": spend.currency,
+                "month_to_date": spend.month_to_date,
+                "top_services": top,
+                "forecast": forecast,
+                "complete_days": spend.complete_days,
+                "estimated_days": spend.estimated_days,
+            }),
+        );
+        match announce_once(
+            &self.state,
+            &self.events,
+            &budget,
+            &evaluated.period,
+            level,
+            &event,
+            read_only,
+        )
+        .await
+        {
+            Ok((announcement, previous)) => {
+                report.announcement = announcement;
+                report.previously_announced = previous;
+                if announcement == Announcement::Announced {
+                    report.event_id = Some(event.id);
+                }
+            }
+            Err(e) => report.error = Some(e.to_string()),
+        }
+        report
+    }
+}
+
+fn collect_action_errors(report: &mut Report) {
+    for action in &report.actions {
+        if action.outcome == ActionOutcome::Failed {
+            report.errors.push(format!(
+                "{} on {}: {}",
+                action.action,
+                action.resource,
+                action.error.as_deref().unwrap_or("failed")
+            ));
+        }
+    }
+}

@@ -1,0 +1,163 @@
+//! The guard's ports: where costs come from, where state is kept, what it can pause.
+//! Events go through `shared::events::EventPublisher`. No AWS types here.
+
+use std::future::Future;
+
+use serde::{Deserialize, Serialize};
+use time::Date;
+
+use crate::resources::Resource;
+
+/// One service's cost on one day, in the unit Cost Explorer reported.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServiceCost {
+    pub service: String,
+    pub amount: f64,
+    pub unit: String,
+}
+
+/// Costs of one day, grouped by service. `estimated` is Cost Explorer's own flag: the day's
+/// data may still change.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DayCosts {
+    pub date: Date,
+    pub estimated: bool,
+    pub services: Vec<ServiceCost>,
+}
+
+/// The daily costs of a period and how many (billed) requests fetching them took.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CostQuery {
+    pub days: Vec<DayCosts>,
+    pub requests: u32,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Amount {
+    pub value: f64,
+    pub unit: String,
+}
+
+/// A forecast, or why there is none (Cost Explorer refuses to forecast with too little
+/// history, e.g. early on the first of a month). The request is billed either way.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ForecastQuery {
+    pub forecast: Result<Amount, String>,
+    pub requests: u32,
+}
+
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("cost query failed after {requests} request(s): {reason}")]
+pub struct CostSourceError {
+    pub reason: String,
+    pub requests: u32,
+}
+
+pub trait CostSource: Send + Sync {
+    /// Daily unblended costs grouped by service for `[start, end)`.
+    fn daily_costs_by_service(
+        &self,
+        start: Date,
+        end: Date,
+    ) -> impl Future<Output = Result<CostQuery, CostSourceError>> + Send;
+
+    /// Forecast unblended cost for `[start, end)`, `start` being today.
+    fn forecast(&self, start: Date, end: Date) -> impl Future<Output = ForecastQuery> + Send;
+}
+
+/// A stored document and the version (ETag) a conditional replace must name.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stored {
+    pub body: Vec<u8>,
+    pub version: String,
+}
+
+/// Outcome of a conditional write.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Written {
+    /// Written; the new version.
+    Done(String),
+    /// Someone else created or changed the document first.
+    Conflict,
+}
+
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("state store failed for {key}: {reason}")]
+pub struct StoreError {
+    pub key: String,
+    pub reason: String,
+}
+
+/// Small documents with conditional writes, so concurrent runs cannot both win.
+pub trait StateStore: Send + Sync {
+    fn read(&self, key: &str) -> impl Future<Output = Result<Option<Stored>, StoreError>> + Send;
+    /// Writes only if no document exists under `key`.
+    fn create(
+        &self,
+        key: &str,
+        body: Vec<u8>,
+    ) -> impl Future<Output = Result<Written, StoreError>> + Send;
+    /// Writes only if the document is still at `version`.
+    fn replace(
+        &self,
+        key: &str,
+        body: Vec<u8>,
+        version: &str,
+    ) -> impl Future<Output = Result<Written, StoreError>> + Send;
+    /// Keys under `prefix`.
+    fn list(&self, prefix: &str) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
+}
+
+/// What a resource was like before the guard paused it; restore returns it to this.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Previous {
+    /// Lambda reserved concurrency; `None` when the function had none reserved.
+    ReservedConcurrency { value: Option<i32> },
+    /// ECS service desired task count.
+    DesiredCount { value: i32 },
+    /// App Runner service was running.
+    Running,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PauseOutcome {
+    Paused {
+        previous: Previous,
+    },
+    /// Nothing to pause (e.g. an App Runner service that is not running).
+    NotRunning {
+        status: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RestoreOutcome {
+    Restored { to: Previous },
+    NothingToRestore { reason: String },
+}
+
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{action} on {arn} failed: {reason}")]
+pub struct ActionError {
+    pub arn: String,
+    pub action: String,
+    pub reason: String,
+}
+
+/// Something the guard can pause and restore (one adapter per kind of resource).
+pub trait ActionTarget: Send + Sync {
+    /// Pauses the resource, recording its previous state on the resource where the service
+    /// allows (a tag), and returns that previous state. Pausing a resource the guard already
+    /// paused keeps the first recorded state.
+    fn pause(
+        &self,
+        resource: &Resource,
+    ) -> impl Future<Output = Result<PauseOutcome, ActionError>> + Send;
+    /// Restores the state recorded on the resource, else `recorded` (from the action record).
+    fn restore(
+        &self,
+        resource: &Resource,
+        recorded: Option<&Previous>,
+    ) -> impl Future<Output = Result<RestoreOutcome, ActionError>> + Send;
+}
