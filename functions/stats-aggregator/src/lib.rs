@@ -1,0 +1,310 @@
+//! stats-aggregator: domain events to raw NDJSON in S3; hourly and daily rollups, metrics
+//! and the daily digest.
+//!
+//! One binary, two triggers told apart by the payload's top level:
+//! - an SQS batch from `stats-ingest` (`Records`): [`ingest`] appends it to `stats/raw/`;
+//! - an EventBridge scheduled event (`detail-type`): [`schedule`] decides which periods,
+//!   [`rollup`] rolls them up, [`report`] emits metrics and the `stats.digest` event.
+
+pub mod aggregate;
+pub mod config;
+pub mod document;
+pub mod event_line;
+pub mod ingest;
+pub mod latency;
+pub mod period;
+pub mod report;
+pub mod rollup;
+pub mod schedule;
+pub mod store;
+pub mod tally;
+
+use std::sync::Mutex;
+
+use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+use futures::stream::{self, StreamExt};
+use serde::Serialize;
+use serde_json::Value;
+use shared::batch::{process_batch, DeadLetterSink, RecordError};
+use shared::events::EventPublisher;
+
+pub use config::{Config, Settings};
+
+use crate::ingest::{accept_record, raw_objects, RAW_CONTENT_TYPE};
+use crate::schedule::{RollupRequest, ScheduleError, ScheduledEvent};
+use crate::store::{PutOutcome, ResultsStore};
+
+pub const SERVICE: &str = "stats-aggregator";
+
+/// The two shapes this function is invoked with.
+#[derive(Debug)]
+pub enum Trigger {
+    Sqs(SqsEvent),
+    Scheduled(ScheduledEvent),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum HandlerError {
+    #[error("unrecognised event: expected an SQS batch (`Records`) or an EventBridge scheduled event (`detail-type`); top-level keys: {0:?}")]
+    Unrecognised(Vec<String>),
+    #[error("malformed {shape}: {reason}")]
+    Malformed { shape: &'static str, reason: String },
+    #[error(transparent)]
+    Schedule(#[from] ScheduleError),
+    #[error("rollup of {period} failed: {source}")]
+    Rollup {
+        period: String,
+        source: rollup::RollupError,
+    },
+    #[error(transparent)]
+    Publish(#[from] shared::events::PublishError),
+}
+
+impl Trigger {
+    pub fn classify(payload: Value) -> Result<Self, HandlerError> {
+        let keys = || -> Vec<String> {
+            payload
+                .as_object()
+                .map(|o| o.keys().take(20).cloned().collect())
+                .unwrap_or_default()
+        };
+        if let Some(records) = payload.get("Records") {
+            // Records of another service (an S3 notification sent here by mistake) are not
+            // SQS messages, even though they would deserialise as empty ones.
+            let foreign = records.as_array().and_then(|records| {
+                records.iter().find_map(|r| {
+                    let source = r.get("eventSource").or_else(|| r.get("EventSource"));
+                    match source.and_then(Value::as_str) {
+                        Some("aws:sqs") => None,
+                        other => Some(other.unwrap_or("none").to_string()),
+                    }
+                })
+            });
+            if let Some(source) = foreign {
+                return Err(HandlerError::Malformed {
+                    shape: "SQS event",
+                    reason: format!("a record has eventSource {source:?}, not \"aws:sqs\""),
+                });
+            }
+            serde_json::from_value(payload)
+                .map(Trigger::Sqs)
+                .map_err(|e| HandlerError::Malformed {
+                    shape: "SQS event",
+                    reason: e.to_string(),
+                })
+        } else if payload.get("detail-type").is_some() {
+            serde_json::from_value(payload)
+                .map(Trigger::Scheduled)
+                .map_err(|e| HandlerError::Malformed {
+                    shape: "scheduled event",
+                    reason: e.to_string(),
+                })
+        } else {
+            Err(HandlerError::Unrecognised(keys()))
+        }
+    }
+}
+
+/// What an ingest invocation did (also emitted as metrics).
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
+pub struct IngestSummary {
+    pub records: usize,
+    pub events_stored: usize,
+    pub objects_written: usize,
+    /// Objects whose key existed already: the same messages were stored by an earlier delivery.
+    pub objects_already_stored: usize,
+    pub malformed_records: usize,
+    pub failed_records: usize,
+}
+
+/// One rolled-up period, as returned by a scheduled invocation.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RolledPeriod {
+    pub period: String,
+    pub key: String,
+    pub events: u64,
+    pub malformed_lines: u64,
+    pub duplicate_events: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ScheduleReport {
+    pub rollup: &'static str,
+    pub backfill: bool,
+    pub periods: Vec<RolledPeriod>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub digest_event_id: Option<String>,
+}
+
+/// The function: ports for the results bucket, the events topic and the dead-letter queue.
+pub struct StatsAggregator<S, P, D> {
+    pub store: S,
+    pub publisher: P,
+    pub dead_letters: D,
+    pub settings: Settings,
+}
+
+impl<S: ResultsStore, P: EventPublisher, D: DeadLetterSink> StatsAggregator<S, P, D> {
+    /// Entry point for any payload; the result is the Lambda response.
+    pub async fn handle(&self, payload: Value) -> Result<Value, HandlerError> {
+        match Trigger::classify(payload)? {
+            Trigger::Sqs(event) => {
+                let (response, _) = self.ingest(event).await;
+                Ok(serde_json::to_value(response).unwrap_or_default())
+            }
+            Trigger::Scheduled(event) => {
+                let report = self.run_schedule(&event).await?;
+                Ok(serde_json::to_value(report).unwrap_or_default())
+            }
+        }
+    }
+
+    /// Stores a batch; the response lists exactly the records SQS should deliver again.
+    pub async fn ingest(&self, event: SqsEvent) -> (SqsBatchResponse, IngestSummary) {
+        let mut summary = IngestSummary {
+            records: event.records.len(),
+            ..IngestSummary::default()
+        };
+        let accepted = Mutex::new(Vec::new());
+        let (mut response, batch) = process_batch(
+            event,
+            self.settings.batch_concurrency,
+            &self.dead_letters,
+            |message| {
+                let accepted = &accepted;
+                async move {
+                    let event = accept_record(&message).map_err(RecordError::permanent)?;
+                    accepted
+                        .lock()
+                        .map_err(|_| RecordError::retryable("ingest state poisoned"))?
+                        .push(event);
+                    Ok(())
+                }
+            },
+        )
+        .await;
+        summary.malformed_records = batch.permanent_failures;
+        let accepted = accepted.into_inner().unwrap_or_default();
+        let accepted_ids: Vec<String> = accepted.iter().map(|e| e.message_id.clone()).collect();
+        let objects = match raw_objects(accepted) {
+            Ok(objects) => objects,
+            Err(e) => {
+                tracing::error!(error = %e, "compressing the batch failed; SQS will deliver it again");
+                response
+                    .batch_item_failures
+                    .extend(accepted_ids.iter().map(|id| failure(id)));
+                summary.failed_records = response.batch_item_failures.len();
+                report::emit_ingest_metrics(&self.settings.metrics_namespace, &summary);
+                return (response, summary);
+            }
+        };
+        let writes = stream::iter(objects)
+            .map(|object| async move {
+                let outcome = self
+                    .store
+                    .put_if_absent(&object.key, object.body, RAW_CONTENT_TYPE)
+                    .await;
+                (object.key, object.message_ids, outcome)
+            })
+            .buffer_unordered(self.settings.batch_concurrency.max(1))
+            .collect::<Vec<_>>()
+            .await;
+        for (key, message_ids, outcome) in writes {
+            match outcome {
+                Ok(PutOutcome::Created) => {
+                    summary.objects_written += 1;
+                    summary.events_stored += message_ids.len();
+                    tracing::info!(key, events = message_ids.len(), "raw events stored");
+                }
+                Ok(PutOutcome::AlreadyExists) => {
+                    summary.objects_already_stored += 1;
+                    tracing::info!(
+                        key,
+                        events = message_ids.len(),
+                        "batch was stored by an earlier delivery; not stored again"
+                    );
+                }
+                Err(e) => {
+                    tracing::warn!(key, error = %e, events = message_ids.len(), "storing raw events failed; SQS will deliver them again");
+                    response
+                        .batch_item_failures
+                        .extend(message_ids.iter().map(|id| failure(id)));
+                }
+            }
+        }
+        summary.failed_records = response.batch_item_failures.len();
+        report::emit_ingest_metrics(&self.settings.metrics_namespace, &summary);
+        (response, summary)
+    }
+
+    /// Runs the rollups a scheduled event asks for.
+    pub async fn run_schedule(
+        &self,
+        event: &ScheduledEvent,
+    ) -> Result<ScheduleReport, HandlerError> {
+        let request = event.plan(shared::time::now_utc(), self.settings.lateness_minutes)?;
+        tracing::info!(?request, detail_type = ?event.detail_type, source = ?event.source, "rollup requested");
+        let concurrency = self.settings.fetch_concurrency;
+        match request {
+            RollupRequest::Hourly { hours, backfill } => {
+                let mut periods = Vec::new();
+                for hour in hours {
+                    let document = rollup::write_hourly(&self.store, hour, concurrency)
+                        .await
+                        .map_err(|source| HandlerError::Rollup {
+                            period: hour.to_string(),
+                            source,
+                        })?;
+                    report::rollup_metrics(&self.settings.metrics_namespace, &document).emit();
+                    periods.push(rolled(&document, hour.hourly_key()));
+                }
+                Ok(ScheduleReport {
+                    rollup: "hourly",
+                    backfill,
+                    periods,
+                    digest_event_id: None,
+                })
+            }
+            RollupRequest::Daily { day, backfill } => {
+                let lateness_closes = period::Hour::new(day, 23)
+                    .map(|h| h.end())
+                    .unwrap_or_else(|| day.end())
+                    + time::Duration::minutes(i64::from(self.settings.lateness_minutes));
+                if shared::time::now_utc() < lateness_closes {
+                    tracing::warn!(period = %day, lateness_closes = %shared::time::rfc3339(lateness_closes), "daily rollup runs before late events of the day's last hour can have arrived; schedule it later");
+                }
+                let document = rollup::write_daily(&self.store, day, concurrency)
+                    .await
+                    .map_err(|source| HandlerError::Rollup {
+                        period: day.to_string(),
+                        source,
+                    })?;
+                report::rollup_metrics(&self.settings.metrics_namespace, &document).emit();
+                let digest = report::digest_event(&self.settings.results_bucket, day, &document);
+                self.publisher.publish(&digest).await?;
+                Ok(ScheduleReport {
+                    rollup: "daily",
+                    backfill,
+                    periods: vec![rolled(&document, day.daily_key())],
+                    digest_event_id: Some(digest.id),
+                })
+            }
+        }
+    }
+}
+
+fn rolled(document: &document::RollupDocument, key: String) -> RolledPeriod {
+    RolledPeriod {
+        period: document.period.id.clone(),
+        key,
+        events: document.stats.events.total,
+        malformed_lines: document.stats.sources.malformed_lines,
+        duplicate_events: document.stats.sources.duplicate_events,
+    }
+}
+
+fn failure(message_id: &str) -> BatchItemFailure {
+    let mut f = BatchItemFailure::default();
+    f.item_identifier = message_id.to_string();
+    f
+}

@@ -1,0 +1,299 @@
+//! Rollup periods (UTC hours and days) and where their data lives in the results bucket.
+//!
+//! Raw events: `stats/raw/YYYY/MM/DD/HH/<batch>.ndjson.zst` (partitioned by event time).
+//! Rollups: `stats/hourly/YYYY/MM/DD/HH.json` and `stats/daily/YYYY/MM/DD.json`.
+
+use std::fmt;
+
+use time::{Date, Duration, Month, OffsetDateTime, Time, UtcOffset};
+
+pub const RAW_PREFIX: &str = "stats/raw/";
+pub const HOURLY_PREFIX: &str = "stats/hourly/";
+pub const DAILY_PREFIX: &str = "stats/daily/";
+
+/// A period string that is not `YYYY-MM-DDTHH` (hour) or `YYYY-MM-DD` (day).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{input:?} is not a period: {reason} (expected YYYY-MM-DD for a day or YYYY-MM-DDTHH for an hour, UTC)")]
+pub struct PeriodError {
+    pub input: String,
+    pub reason: String,
+}
+
+/// One UTC day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Day(Date);
+
+/// One UTC hour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Hour {
+    day: Day,
+    hour: u8,
+}
+
+/// Either kind of period, as named by a back-fill request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Period {
+    Hour(Hour),
+    Day(Day),
+}
+
+fn error(input: &str, reason: impl Into<String>) -> PeriodError {
+    PeriodError {
+        input: input.chars().take(64).collect(),
+        reason: reason.into(),
+    }
+}
+
+fn digits(input: &str, part: &str, what: &str) -> Result<u32, PeriodError> {
+    if part.is_empty() || !part.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(error(input, format!("{what} must be digits")));
+    }
+    part.parse()
+        .map_err(|_| error(input, format!("{what} is out of range")))
+}
+
+impl Day {
+    pub fn from_date(date: Date) -> Self {
+        Day(date)
+    }
+
+    pub fn containing(t: OffsetDateTime) -> Self {
+        Day(t.to_offset(UtcOffset::UTC).date())
+    }
+
+    /// Parses `YYYY-MM-DD`.
+    pub fn parse(input: &str) -> Result<Self, PeriodError> {
+        let parts: Vec<&str> = input.split('-').collect();
+        let [y, m, d] = parts.as_slice() else {
+            return Err(error(input, "a day has three parts"));
+        };
+        if y.len() != 4 || m.len() != 2 || d.len() != 2 {
+            return Err(error(input, "a day is written YYYY-MM-DD"));
+        }
+        let year = digits(input, y, "the year")? as i32;
+        let month = Month::try_from(digits(input, m, "the month")? as u8)
+            .map_err(|_| error(input, "the month must be 01 to 12"))?;
+        let day = digits(input, d, "the day")? as u8;
+        Date::from_calendar_date(year, month, day)
+            .map(Day)
+            .map_err(|e| error(input, e.to_string()))
+    }
+
+    pub fn date(self) -> Date {
+        self.0
+    }
+
+    pub fn start(self) -> OffsetDateTime {
+        self.0.with_time(Time::MIDNIGHT).assume_utc()
+    }
+
+    pub fn end(self) -> OffsetDateTime {
+        self.start() + Duration::DAY
+    }
+
+    pub fn previous(self) -> Self {
+        Day::containing(self.start() - Duration::DAY)
+    }
+
+    /// The 24 hours of the day, in order.
+    pub fn hours(self) -> Vec<Hour> {
+        (0..24).map(|hour| Hour { day: self, hour }).collect()
+    }
+
+    fn path(self) -> String {
+        format!(
+            "{:04}/{:02}/{:02}",
+            self.0.year(),
+            self.0.month() as u8,
+            self.0.day()
+        )
+    }
+
+    /// `stats/daily/YYYY/MM/DD.json`
+    pub fn daily_key(self) -> String {
+        format!("{DAILY_PREFIX}{}.json", self.path())
+    }
+}
+
+impl fmt::Display for Day {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{:04}-{:02}-{:02}",
+            self.0.year(),
+            self.0.month() as u8,
+            self.0.day()
+        )
+    }
+}
+
+impl Hour {
+    pub fn new(day: Day, hour: u8) -> Option<Self> {
+        (hour < 24).then_some(Hour { day, hour })
+    }
+
+    pub fn containing(t: OffsetDateTime) -> Self {
+        let t = t.to_offset(UtcOffset::UTC);
+        Hour {
+            day: Day(t.date()),
+            hour: t.hour(),
+        }
+    }
+
+    /// Parses `YYYY-MM-DDTHH`.
+    pub fn parse(input: &str) -> Result<Self, PeriodError> {
+        let Some((day, hour)) = input.split_once('T') else {
+            return Err(error(input, "an hour is written YYYY-MM-DDTHH"));
+        };
+        if hour.len() != 2 {
+            return Err(error(input, "the hour has two digits"));
+        }
+        let day = Day::parse(day).map_err(|e| error(input, e.reason))?;
+        let hour = digits(input, hour, "the hour")?;
+        if hour > 23 {
+            return Err(error(input, "the hour must be 00 to 23"));
+        }
+        Ok(Hour {
+            day,
+            hour: hour as u8,
+        })
+    }
+
+    pub fn day(self) -> Day {
+        self.day
+    }
+
+    pub fn start(self) -> OffsetDateTime {
+        self.day.start() + Duration::hours(i64::from(self.hour))
+    }
+
+    pub fn end(self) -> OffsetDateTime {
+        self.start() + Duration::HOUR
+    }
+
+    fn path(self) -> String {
+        format!("{}/{:02}", self.day.path(), self.hour)
+    }
+
+    /// `stats/raw/YYYY/MM/DD/HH/`: where the raw objects of this hour are.
+    pub fn raw_prefix(self) -> String {
+        format!("{RAW_PREFIX}{}/", self.path())
+    }
+
+    /// `stats/hourly/YYYY/MM/DD/HH.json`
+    pub fn hourly_key(self) -> String {
+        format!("{HOURLY_PREFIX}{}.json", self.path())
+    }
+}
+
+impl fmt::Display for Hour {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}T{:02}", self.day, self.hour)
+    }
+}
+
+impl Period {
+    /// `YYYY-MM-DDTHH` is an hour, `YYYY-MM-DD` a day.
+    pub fn parse(input: &str) -> Result<Self, PeriodError> {
+        if input.contains('T') {
+            Hour::parse(input).map(Period::Hour)
+        } else {
+            Day::parse(input).map(Period::Day)
+        }
+    }
+}
+
+/// The hours an hourly run at `now` rolls up: every complete hour that may have received
+/// events since the previous run an hour earlier, given that events arrive up to
+/// `lateness_minutes` after their hour ended. With no lateness that is just the previous hour.
+pub fn hours_to_roll(now: OffsetDateTime, lateness_minutes: u32) -> Vec<Hour> {
+    let oldest_end_excluded = now - Duration::HOUR - Duration::minutes(i64::from(lateness_minutes));
+    let mut hours = Vec::new();
+    let mut hour = Hour::containing(now - Duration::HOUR);
+    // `hour` is the last complete hour (its end is at or before `now`).
+    while hour.end() > oldest_end_excluded {
+        hours.push(hour);
+        hour = Hour::containing(hour.start() - Duration::HOUR);
+    }
+    hours.reverse();
+    hours
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn keys_follow_the_bucket_layout() {
+        let hour = Hour::parse("2026-11-24T07").unwrap();
+        assert_eq!(hour.raw_prefix(), "stats/raw/2026/11/24/07/");
+        assert_eq!(hour.hourly_key(), "stats/hourly/2026/11/24/07.json");
+        assert_eq!(hour.day().daily_key(), "stats/daily/2026/11/24.json");
+        assert_eq!(hour.to_string(), "2026-11-24T07");
+        assert_eq!(hour.start(), datetime!(2026-11-24 07:00 UTC));
+        assert_eq!(hour.end(), datetime!(2026-11-24 08:00 UTC));
+        assert_eq!(
+            Day::parse("2026-03-01").unwrap().previous().to_string(),
+            "2026-02-28"
+        );
+    }
+
+    #[test]
+    fn bad_periods_say_what_is_wrong() {
+        assert_eq!(
+            Hour::parse("2026-11-24T24").unwrap_err().reason,
+            "the hour must be 00 to 23"
+        );
+        assert!(Day::parse("2026-02-30").is_err());
+        assert!(Day::parse("2026-1-01").is_err());
+        assert!(Period::parse("+026-11-24").is_err());
+        assert_eq!(
+            Period::parse("2026-11-24T13").unwrap(),
+            Period::Hour(Hour::parse("2026-11-24T13").unwrap())
+        );
+    }
+
+    #[test]
+    fn without_lateness_only_the_previous_hour_is_rolled() {
+        let hours = hours_to_roll(datetime!(2026-11-24 14:00:03 UTC), 0);
+        assert_eq!(hours, vec![Hour::parse("2026-11-24T13").unwrap()]);
+    }
+
+    #[test]
+    fn lateness_re_rolls_every_hour_that_may_have_changed_since_the_last_run() {
+        // Events of hour 12 may arrive until 14:30; the run at 14:05 saw up to 14:05, so the
+        // run at 15:05 must roll hour 12 again, as well as 13 and 14.
+        let names: Vec<String> = hours_to_roll(datetime!(2026-11-24 15:05 UTC), 90)
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(names, ["2026-11-24T12", "2026-11-24T13", "2026-11-24T14"]);
+        // Across midnight.
+        let names: Vec<String> = hours_to_roll(datetime!(2026-11-25 00:00 UTC), 60)
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(names, ["2026-11-24T22", "2026-11-24T23"]);
+    }
+
+    proptest! {
+        #[test]
+        fn any_input_is_a_period_or_a_typed_error(input in ".{0,24}") {
+            match Period::parse(&input) {
+                Ok(Period::Hour(h)) => prop_assert_eq!(h.to_string(), input),
+                Ok(Period::Day(d)) => prop_assert_eq!(d.to_string(), input),
+                Err(e) => prop_assert!(!e.reason.is_empty()),
+            }
+        }
+
+        #[test]
+        fn formatted_hours_parse_back(secs in 0i64..4_102_444_800) {
+            let t = OffsetDateTime::from_unix_timestamp(secs).unwrap();
+            let hour = Hour::containing(t);
+            prop_assert_eq!(Hour::parse(&hour.to_string()).unwrap(), hour);
+            prop_assert!(hour.start() <= t && t < hour.end());
+        }
+    }
+}

@@ -1,0 +1,164 @@
+//! What leaves the function besides documents: EMF metrics and the daily `stats.digest` event.
+
+use serde_json::json;
+use shared::events::{types, Envelope, Severity};
+use shared::metrics::{MetricSet, Unit};
+
+use crate::document::RollupDocument;
+use crate::period::Day;
+use crate::{IngestSummary, SERVICE};
+
+/// Key figures of a rollup, with dimension `Rollup` = `hourly` | `daily`.
+pub fn rollup_metrics(namespace: &str, document: &RollupDocument) -> MetricSet {
+    let s = &document.stats;
+    let mut m = MetricSet::new(namespace, SERVICE)
+        .dimension("Rollup", document.period.granularity.as_str());
+    m.count("Events", s.events.total)
+        .count("Uploads", s.uploads.total)
+        .put("UploadBytes", Unit::Bytes, s.uploads.bytes as f64)
+        .count("FlaggedUploads", s.flagged_uploads())
+        .count("TranscriptionJobs", s.transcription.total.jobs)
+        .put(
+            "TranscriptionMinutes",
+            Unit::None,
+            crate::aggregate::minutes(s.transcription.total.duration_ms),
+        )
+        .count("NotificationsDelivered", s.notifications.total.delivered)
+        .count("NotificationsFailed", s.notifications.total.failed)
+        .count("CostAlerts", s.cost.alerts)
+        .count("CostActions", s.cost.actions)
+        .count("MalformedLines", s.sources.malformed_lines)
+        .count("DuplicateEvents", s.sources.duplicate_events)
+        .count("UnreadableObjects", s.sources.unreadable_objects);
+    for (name, q) in [
+        ("LatencyP50", 0.5),
+        ("LatencyP90", 0.9),
+        ("LatencyP99", 0.99),
+    ] {
+        if let Some(v) = s.latency_ms.quantile(q) {
+            m.put(name, Unit::Milliseconds, v);
+        }
+    }
+    m
+}
+
+pub fn emit_ingest_metrics(namespace: &str, summary: &IngestSummary) {
+    let mut m = MetricSet::new(namespace, SERVICE);
+    m.count("EventsIngested", summary.events_stored as u64)
+        .count("RawObjectsWritten", summary.objects_written as u64)
+        .count(
+            "RawObjectsAlreadyStored",
+            summary.objects_already_stored as u64,
+        )
+        .count("MalformedRecords", summary.malformed_records as u64)
+        .count("RecordsToRetry", summary.failed_records as u64);
+    m.emit();
+}
+
+/// The `stats.digest` event of a day. Its id depends only on the day, so a re-run announces
+/// the same event and consumers de-duplicate it.
+///
+/// `data`: `period`, `document` (s3 URI of the daily document), `events`, `uploads`,
+/// `upload_bytes`, `flagged_uploads`, `verdicts`, `transcription_jobs`,
+/// `transcription_minutes`, `latency_ms` (`p50`, `p90`, `p99`, null when no upload was
+/// analysed), `notifications_delivered`, `notifications_failed`, `cost_alerts`,
+/// `cost_actions`, `malformed_lines`, `hours_with_data`.
+pub fn digest_event(bucket: &str, day: Day, document: &RollupDocument) -> Envelope {
+    let s = &document.stats;
+    let subject = format!("s3://{bucket}/{}", day.daily_key());
+    let verdicts: serde_json::Map<String, serde_json::Value> = s
+        .verdicts
+        .by_verdict
+        .iter()
+        .map(|(k, v)| (k.clone(), json!(v)))
+        .collect();
+    let data = json!({
+        "period": day.to_string(),
+        "document": subject,
+        "events": s.events.total,
+        "uploads": s.uploads.total,
+        "upload_bytes": s.uploads.bytes,
+        "flagged_uploads": s.flagged_uploads(),
+        "verdicts": verdicts,
+        "transcription_jobs": s.transcription.total.jobs,
+        "transcription_minutes": crate::aggregate::minutes(s.transcription.total.duration_ms),
+        "latency_ms": {
+            "p50": s.latency_ms.quantile(0.5),
+            "p90": s.latency_ms.quantile(0.9),
+            "p99": s.latency_ms.quantile(0.99),
+        },
+        "notifications_delivered": s.notifications.total.delivered,
+        "notifications_failed": s.notifications.total.failed,
+        "cost_alerts": s.cost.alerts,
+        "cost_actions": s.cost.actions,
+        "malformed_lines": s.sources.malformed_lines,
+        "hours_with_data": document.hours_with_data,
+    });
+    Envelope::new(
+        types::STATS_DIGEST,
+        SERVICE,
+        &subject,
+        Severity::Info,
+        &day.to_string(),
+        data,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aggregate::PeriodStats;
+    use crate::event_line::parse_line;
+
+    fn document() -> RollupDocument {
+        let mut stats = PeriodStats::default();
+        for line in [
+            r#"{"version":1,"id":"1","type":"media.analyzed","data":{"verdict":"rejected","size_bytes":5,"latency_ms":200}}"#,
+            r#"{"version":1,"id":"2","type":"transcript.ready","data":{"duration_seconds":90}}"#,
+        ] {
+            stats.record(&parse_line(line.as_bytes()).unwrap());
+        }
+        RollupDocument::daily(Day::parse("2026-11-24").unwrap(), stats, 2)
+    }
+
+    #[test]
+    fn the_digest_has_a_stable_id_and_the_key_figures() {
+        let day = Day::parse("2026-11-24").unwrap();
+        let a = digest_event("results", day, &document());
+        let b = digest_event(
+            "results",
+            day,
+            &RollupDocument::daily(day, PeriodStats::default(), 0),
+        );
+        assert_eq!(a.id, b.id);
+        assert_eq!(a.event_type, "stats.digest");
+        assert_eq!(a.subject, "s3://results/stats/daily/2026/11/24.json");
+        assert_eq!(a.data["flagged_uploads"], 1);
+        assert_eq!(a.data["transcription_minutes"], 1.5);
+        assert_eq!(
+            a.data["latency_ms"]["p50"]
+                .as_f64()
+                .map(|v| (v - 200.0).abs() <= 2.0),
+            Some(true)
+        );
+        assert!(b.data["latency_ms"]["p50"].is_null());
+        assert_ne!(
+            a.id,
+            digest_event("results", day.previous(), &document()).id
+        );
+    }
+
+    #[test]
+    fn rollup_metrics_carry_the_key_figures() {
+        let emf = rollup_metrics("MediaSuite", &document()).to_emf(0);
+        assert_eq!(emf["Rollup"], "daily");
+        assert_eq!(emf["Events"], 2.0);
+        assert_eq!(emf["FlaggedUploads"], 1.0);
+        assert_eq!(emf["TranscriptionMinutes"], 1.5);
+        assert!(emf["LatencyP99"].as_f64().is_some());
+        assert_eq!(
+            emf["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+            json!([["Service", "Rollup"]])
+        );
+    }
+}

@@ -1,0 +1,164 @@
+//! Hourly and daily rollups.
+//!
+//! Hourly: every raw object of the hour is streamed (several at once, bounded), counted on a
+//! blocking thread, and the per-object counts are merged in key order. An envelope id counts
+//! once per hour: an object that repeats ids counted from an earlier object (a batch that
+//! SQS delivered again in part) is counted again without them, so the earliest copy counts
+//! whatever the timing, and a re-run gives the same document.
+//!
+//! Daily: the merge of the day's 24 hourly documents; an hour whose document is missing or of
+//! another schema version is rolled up from raw first (and its hourly document written).
+
+use std::collections::HashSet;
+
+use futures::stream::{self, StreamExt};
+
+use crate::aggregate::{Merge, PeriodStats};
+use crate::document::{RollupDocument, CONTENT_TYPE};
+use crate::period::{Day, Hour};
+use crate::store::{ResultsStore, StoreError};
+use crate::tally::{tally_object, Compression, ObjectTally, SourceReadError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum RollupError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Read(#[from] SourceReadError),
+    #[error("counting task failed: {0}")]
+    Task(String),
+}
+
+/// Opens `key` and counts it on a blocking thread, skipping ids in `already_counted` (which
+/// is handed back). `None` when the object disappeared after it was listed.
+async fn tally_key<S: ResultsStore>(
+    store: &S,
+    key: String,
+    compression: Compression,
+    already_counted: HashSet<u64>,
+) -> Result<(Option<ObjectTally>, HashSet<u64>), RollupError> {
+    let Some(reader) = store.open(&key).await? else {
+        tracing::warn!(key, "raw object disappeared before it was read; skipped");
+        return Ok((None, already_counted));
+    };
+    let (tally, already_counted) = tokio::task::spawn_blocking(move || {
+        let tally = tally_object(&key, reader, compression, &already_counted);
+        (tally, already_counted)
+    })
+    .await
+    .map_err(|e| RollupError::Task(e.to_string()))?;
+    Ok((Some(tally?), already_counted))
+}
+
+/// Counts the raw events of `hour` with at most `concurrency` objects in flight.
+pub async fn roll_up_hour<S: ResultsStore>(
+    store: &S,
+    hour: Hour,
+    concurrency: usize,
+) -> Result<PeriodStats, RollupError> {
+    let mut objects = Vec::new();
+    for key in store.list(&hour.raw_prefix()).await? {
+        match Compression::of_key(&key) {
+            Some(compression) => objects.push((key, compression)),
+            None => tracing::warn!(key, "not a raw NDJSON object (.ndjson[.zst|.gz]); skipped"),
+        }
+    }
+    let mut stats = PeriodStats::default();
+    let mut counted: HashSet<u64> = HashSet::new();
+    let mut tallies = stream::iter(objects)
+        .map(|(key, compression)| async move {
+            let result = tally_key(store, key.clone(), compression, HashSet::new()).await;
+            (key, compression, result)
+        })
+        .buffered(concurrency.max(1));
+    while let Some((key, compression, result)) = tallies.next().await {
+        let (tally, _) = result?;
+        let Some(mut tally) = tally else { continue };
+        if tally.counted.iter().any(|id| counted.contains(id)) {
+            tracing::info!(
+                key,
+                "object repeats events counted from an earlier object; counting it without them"
+            );
+            let (again, back) = tally_key(store, key, compression, counted).await?;
+            counted = back;
+            let Some(again) = again else { continue };
+            tally = again;
+        }
+        counted.extend(tally.counted.iter().copied());
+        stats.merge(&tally.stats);
+    }
+    Ok(stats)
+}
+
+/// Rolls up `hour` and writes its hourly document.
+pub async fn write_hourly<S: ResultsStore>(
+    store: &S,
+    hour: Hour,
+    concurrency: usize,
+) -> Result<RollupDocument, RollupError> {
+    let stats = roll_up_hour(store, hour, concurrency).await?;
+    let document = RollupDocument::hourly(hour, stats);
+    store
+        .put(&hour.hourly_key(), document.to_json(), CONTENT_TYPE)
+        .await?;
+    tracing::info!(
+        period = %hour,
+        key = %hour.hourly_key(),
+        events = document.stats.events.total,
+        objects = document.stats.sources.objects,
+        malformed_lines = document.stats.sources.malformed_lines,
+        duplicate_events = document.stats.sources.duplicate_events,
+        "hourly rollup written"
+    );
+    Ok(document)
+}
+
+/// The hourly statistics of `hour` from its document, or rolled up from raw (and written)
+/// when there is no usable document.
+async fn hourly_stats<S: ResultsStore>(
+    store: &S,
+    hour: Hour,
+    concurrency: usize,
+) -> Result<PeriodStats, RollupError> {
+    let key = hour.hourly_key();
+    if let Some(bytes) = store.get(&key).await? {
+        match RollupDocument::from_json(&bytes) {
+            Ok(document) => return Ok(document.stats),
+            Err(e) => {
+                tracing::warn!(key, error = %e, "hourly document not usable; rolling the hour up from raw")
+            }
+        }
+    } else {
+        tracing::info!(key, "no hourly document; rolling the hour up from raw");
+    }
+    Ok(write_hourly(store, hour, concurrency).await?.stats)
+}
+
+/// Rolls up `day` from its hourly documents and writes the daily document.
+pub async fn write_daily<S: ResultsStore>(
+    store: &S,
+    day: Day,
+    concurrency: usize,
+) -> Result<RollupDocument, RollupError> {
+    let mut stats = PeriodStats::default();
+    let mut hours_with_data = 0;
+    for hour in day.hours() {
+        let hourly = hourly_stats(store, hour, concurrency).await?;
+        if hourly.events.total > 0 {
+            hours_with_data += 1;
+        }
+        stats.merge(&hourly);
+    }
+    let document = RollupDocument::daily(day, stats, hours_with_data);
+    store
+        .put(&day.daily_key(), document.to_json(), CONTENT_TYPE)
+        .await?;
+    tracing::info!(
+        period = %day,
+        key = %day.daily_key(),
+        events = document.stats.events.total,
+        hours_with_data,
+        "daily rollup written"
+    );
+    Ok(document)
+}

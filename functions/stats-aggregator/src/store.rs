@@ -1,0 +1,186 @@
+//! The results bucket as the rollup and the ingest see it: a port with one S3 adapter.
+//!
+//! Objects are opened as blocking readers that stream the object (decompression and parsing
+//! run on a blocking thread while the bytes arrive), so no object is ever held in memory whole.
+
+use std::future::Future;
+use std::io::Read;
+
+use aws_sdk_s3::error::{DisplayErrorContext, SdkError};
+use aws_sdk_s3::primitives::ByteStream;
+use tokio_util::io::SyncIoBridge;
+
+/// A reader to be used on a blocking thread (`tokio::task::spawn_blocking`).
+pub type BlockingRead = Box<dyn Read + Send + 'static>;
+
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{operation} {key} failed: {reason}")]
+pub struct StoreError {
+    pub operation: &'static str,
+    pub key: String,
+    pub reason: String,
+}
+
+/// What a create-only write found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PutOutcome {
+    Created,
+    /// An object with this key exists already; nothing was written.
+    AlreadyExists,
+}
+
+pub trait ResultsStore: Send + Sync {
+    /// Keys under `prefix`, in lexicographic order.
+    fn list(&self, prefix: &str) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
+    /// A streaming reader of the object; `None` when it does not exist.
+    fn open(
+        &self,
+        key: &str,
+    ) -> impl Future<Output = Result<Option<BlockingRead>, StoreError>> + Send;
+    /// The whole (small) object; `None` when it does not exist.
+    fn get(&self, key: &str) -> impl Future<Output = Result<Option<Vec<u8>>, StoreError>> + Send;
+    fn put(
+        &self,
+        key: &str,
+        body: Vec<u8>,
+        content_type: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Writes only if no object has this key (`If-None-Match: *`).
+    fn put_if_absent(
+        &self,
+        key: &str,
+        body: Vec<u8>,
+        content_type: &str,
+    ) -> impl Future<Output = Result<PutOutcome, StoreError>> + Send;
+}
+
+/// The results bucket in S3.
+#[derive(Clone)]
+pub struct S3ResultsStore {
+    client: aws_sdk_s3::Client,
+    bucket: String,
+}
+
+impl S3ResultsStore {
+    pub fn new(client: aws_sdk_s3::Client, bucket: impl Into<String>) -> Self {
+        Self {
+            client,
+            bucket: bucket.into(),
+        }
+    }
+
+    pub fn bucket(&self) -> &str {
+        &self.bucket
+    }
+
+    async fn get_object(
+        &self,
+        key: &str,
+    ) -> Result<Option<aws_sdk_s3::operation::get_object::GetObjectOutput>, StoreError> {
+        match self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+        {
+            Ok(out) => Ok(Some(out)),
+            Err(SdkError::ServiceError(e)) if e.err().is_no_such_key() => Ok(None),
+            Err(e) => Err(error("GetObject", key, DisplayErrorContext(e))),
+        }
+    }
+}
+
+fn error(operation: &'static str, key: &str, reason: impl std::fmt::Display) -> StoreError {
+    StoreError {
+        operation,
+        key: key.to_string(),
+        reason: reason.to_string(),
+    }
+}
+
+impl ResultsStore for S3ResultsStore {
+    async fn list(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
+        let mut pages = self
+            .client
+            .list_objects_v2()
+            .bucket(&self.bucket)
+            .prefix(prefix)
+            .into_paginator()
+            .send();
+        let mut keys = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| error("ListObjectsV2", prefix, DisplayErrorContext(e)))?;
+            keys.extend(
+                page.contents()
+                    .iter()
+                    .filter_map(|o| o.key().map(str::to_string)),
+            );
+        }
+        keys.sort();
+        Ok(keys)
+    }
+
+    async fn open(&self, key: &str) -> Result<Option<BlockingRead>, StoreError> {
+        let Some(out) = self.get_object(key).await? else {
+            return Ok(None);
+        };
+        let reader = SyncIoBridge::new(Box::pin(out.body.into_async_read()));
+        Ok(Some(Box::new(reader)))
+    }
+
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let Some(out) = self.get_object(key).await? else {
+            return Ok(None);
+        };
+        let bytes = out
+            .body
+            .collect()
+            .await
+            .map_err(|e| error("GetObject", key, e))?;
+        Ok(Some(bytes.into_bytes().to_vec()))
+    }
+
+    async fn put(&self, key: &str, body: Vec<u8>, content_type: &str) -> Result<(), StoreError> {
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type(content_type)
+            .body(ByteStream::from(body))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| error("PutObject", key, DisplayErrorContext(e)))
+    }
+
+    async fn put_if_absent(
+        &self,
+        key: &str,
+        body: Vec<u8>,
+        content_type: &str,
+    ) -> Result<PutOutcome, StoreError> {
+        let result = self
+            .client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .if_none_match("*")
+            .content_type(content_type)
+            .body(ByteStream::from(body))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(PutOutcome::Created),
+            Err(e) if e.raw_response().map(|r| r.status().as_u16()) == Some(412) => {
+                Ok(PutOutcome::AlreadyExists)
+            }
+            Err(e) => Err(error(
+                "PutObject (If-None-Match)",
+                key,
+                DisplayErrorContext(e),
+            )),
+        }
+    }
+}
