@@ -185,9 +185,10 @@ pub fn percent_of(spend: f64, budget: f64) -> f64 {
     round(spend * 100.0 / budget, 4)
 }
 
+/// Rounds to `decimals`; a negative zero (the sum of no amounts) becomes 0.
 pub fn round(value: f64, decimals: i32) -> f64 {
     let factor = 10f64.powi(decimals);
-    (value * factor).round() / factor
+    (value * factor).round() / factor + 0.0
 }
 
 #[cfg(test)]
@@ -237,5 +238,7 @@ mod tests {
         assert_eq!(severity_for(120), Severity::Critical);
         assert_eq!(percent_of(8.0, 10.0), 80.0);
         assert_eq!(percent_of(0.1 + 0.2 + 7.7, 10.0), 80.0);
+        let nothing: f64 = std::iter::empty::<f64>().sum();
+        assert!(round(nothing, 6).is_sign_positive());
     }
 }

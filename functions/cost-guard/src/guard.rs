@@ -53,7 +53,8 @@ pub struct BudgetReport {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Report {
     pub invocation: Invocation,
-    /// The mode actions ran in (`dry-run` for a manual dry run, whatever the configuration).
+    /// The mode actions ran in: `dry-run` for a manual dry run and `enforce` for a restore,
+    /// whatever the configuration; else `COST_GUARD_MODE`.
     pub mode: Mode,
     pub as_of: String,
     pub partition: String,
@@ -111,6 +112,8 @@ where
         let calendar = Calendar::for_day(now.date());
         let mode = match invocation {
             Invocation::DryRun => Mode::DryRun,
+            // Restoring always acts, whatever the mode is now.
+            Invocation::Restore => Mode::Enforce,
             _ => config.mode,
         };
         let mut report = Report {

@@ -52,6 +52,31 @@ pub enum GuardError {
     Incomplete(Vec<String>),
 }
 
+impl GuardError {
+    /// Short category for the Lambda error type.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            GuardError::Invocation(_) => "CostGuard.UnsupportedInvocation",
+            GuardError::Costs(_) => "CostGuard.CostExplorer",
+            GuardError::Currency(_) | GuardError::ForecastCurrency { .. } => {
+                "CostGuard.CurrencyMismatch"
+            }
+            GuardError::Store(_) | GuardError::State(_) => "CostGuard.State",
+            GuardError::Publish(_) => "CostGuard.Publish",
+            GuardError::Incomplete(_) => "CostGuard.Incomplete",
+        }
+    }
+}
+
+impl From<GuardError> for lambda_runtime::Diagnostic {
+    fn from(error: GuardError) -> Self {
+        lambda_runtime::Diagnostic {
+            error_type: error.kind().to_string(),
+            error_message: error.to_string(),
+        }
+    }
+}
+
 /// The handler: parses the event, runs the guard at `now`, logs the report and its metrics,
 /// and returns the report. Fails when the event is not understood or the run had problems.
 pub async fn handle<C, S, P, L, E, A>(

@@ -39,7 +39,6 @@ async fn main() -> Result<(), Error> {
         handle(guard, &event.payload, shared::time::now_utc())
             .instrument(shared::logging::invocation_span(SOURCE))
             .await
-            .map_err(Error::from)
     }))
     .await
 }

@@ -55,6 +55,10 @@ async fn below_every_threshold_nothing_is_announced_and_two_requests_are_counted
         report["forecast"]["available"], false,
         "moto has no GetCostForecast"
     );
+    assert_eq!(
+        report["forecast"]["unavailable_reason"],
+        "GetCostForecast: HTTP 500 without an AWS error in the body"
+    );
     let monthly = &report["budgets"][0];
     assert_eq!(
         (monthly["budget"].as_str(), monthly["percent"].as_f64()),
@@ -341,6 +345,7 @@ async fn enforce_pauses_lambda_and_ecs_and_restore_puts_them_back() {
     .await
     .expect("restore");
     assert_eq!(restored["cost_explorer_requests"], 0);
+    assert_eq!(restored["mode"], "enforce");
     assert_eq!(restored["actions"].as_array().unwrap().len(), 3);
     assert_eq!(reserved_concurrency(&f, &function).await, Some(5));
     assert_eq!(reserved_concurrency(&f, &unreserved).await, None);
@@ -439,4 +444,44 @@ async fn amounts_in_another_currency_fail_the_run_without_announcing() {
         "Cost Explorer reported AWS Lambda on 2026-05-13 in EUR, the budgets are in USD"
     );
     assert!(f.events().await.is_empty());
+}
+
+#[tokio::test]
+async fn a_failed_action_is_retried_by_the_next_run() {
+    let f = Fixture::new("us-east-1").await;
+    f.load_cost_results(vec![may_costs(0.9, 0.8)]).await;
+    let name = shared::testkit::unique("late-function");
+    let arn = format!("arn:aws:lambda:us-east-1:123456789012:function:{name}");
+    let guard = f.guard(f.config(
+        budgets(),
+        &[
+            ("COST_GUARD_MODE", "enforce"),
+            ("COST_GUARD_ALLOW_LIST", &arn),
+        ],
+    ));
+
+    let err = handle(&guard, &schedule_event(), at(NOW))
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("set-reserved-concurrency-to-zero on arn:aws:lambda"),
+        "{err}"
+    );
+    assert!(f
+        .events()
+        .await
+        .iter()
+        .all(|e| e.event_type != "cost.action"));
+
+    f.create_function_named(&name, Some(7)).await;
+    let report = handle(&guard, &schedule_event(), at("2026-05-14T16:00:00Z"))
+        .await
+        .expect("second run");
+    assert_eq!(report["actions"][0]["outcome"], "applied");
+    assert_eq!(reserved_concurrency(&f, &arn).await, Some(0));
+    assert_eq!(
+        function_tags(&f, &arn).await["cost-guard:previous-reserved-concurrency"],
+        "7"
+    );
 }

@@ -73,6 +73,7 @@ async fn every_invalid_sample_is_refused_with_a_clear_error() {
             .await
             .unwrap_err();
         assert!(matches!(err, GuardError::Invocation(_)), "{name}: {err}");
+        assert_eq!(err.kind(), "CostGuard.UnsupportedInvocation");
         assert!(
             err.to_string()
                 .contains("expected an EventBridge \"Scheduled Event\""),

@@ -3,7 +3,8 @@
 //! - moto has no `GetCostForecast` (it answers with a 500);
 //! - moto's static Cost Explorer results reach only the `aws` partition's backend, so a
 //!   client in `cn-northwest-1` (as the function uses in `aws-cn`) always gets empty results;
-//! - moto has no App Runner.
+//! - moto has no App Runner;
+//! - moto's SNS accepts every publish, even to a topic that does not exist.
 
 mod common;
 
@@ -343,4 +344,47 @@ async fn app_runner_is_paused_and_resumed_via_sdk_mock_because_moto_lacks_app_ru
     .expect("restore");
     assert_eq!(restored["actions"][0]["outcome"], "restored");
     assert_eq!(resume.num_calls(), 1);
+}
+
+#[tokio::test]
+async fn a_failed_publish_leaves_the_crossing_for_the_next_run_via_sdk_mock_because_moto_never_fails_a_publish(
+) {
+    let f = Fixture::new("us-east-1").await;
+    f.load_cost_results(vec![common::cost_result(
+        "USD",
+        &[("2026-05-13", false, &[("AWS Lambda", 8.5)])],
+    )])
+    .await;
+    let refused = mock!(aws_sdk_sns::Client::publish).then_error(|| {
+        aws_sdk_sns::operation::publish::PublishError::InternalErrorException(
+            aws_sdk_sns::types::error::InternalErrorException::builder()
+                .message("try again")
+                .build(),
+        )
+    });
+    let failing_sns = mock_client!(aws_sdk_sns, RuleMode::MatchAny, [&refused]);
+    let config = || f.config(json!({"currency": "USD", "monthly": 10}), &[]);
+    let mut broken = f.guard(config());
+    broken.events = shared::events::SnsEventPublisher::new(failing_sns, &f.topic_arn);
+
+    let err = handle(&broken, &schedule_event(), at("2026-05-14T10:00:00Z"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), "CostGuard.Incomplete");
+    assert!(
+        err.to_string()
+            .contains("budget monthly: publishing cost.threshold"),
+        "{err}"
+    );
+    assert!(refused.num_calls() >= 1);
+
+    let guard = f.guard(config());
+    let report = handle(&guard, &schedule_event(), at("2026-05-14T16:00:00Z"))
+        .await
+        .expect("run");
+    assert_eq!(report["budgets"][0]["announcement"], "announced");
+    assert_eq!(report["budgets"][0]["previously_announced"], json!(null));
+    let events = f.events().await;
+    assert_eq!(events.len(), 1, "{events:#?}");
+    assert_eq!(events[0].data["level"], 80);
 }

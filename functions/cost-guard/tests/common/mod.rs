@@ -194,6 +194,11 @@ impl Fixture {
 
     /// A Lambda function in moto (with the IAM role moto insists on).
     pub async fn create_function(&self, reserved: Option<i32>) -> String {
+        self.create_function_named(&testkit::unique("transcoder"), reserved)
+            .await
+    }
+
+    pub async fn create_function_named(&self, name: &str, reserved: Option<i32>) -> String {
         let role = create_role(&self.sdk).await;
         let lambda = aws_sdk_lambda::Client::new(&self.sdk);
         // The smallest valid zip archive: just the end-of-central-directory record.
@@ -201,7 +206,7 @@ impl Fixture {
         empty_zip.extend([0u8; 18]);
         let arn = lambda
             .create_function()
-            .function_name(testkit::unique("transcoder"))
+            .function_name(name)
             .runtime(aws_sdk_lambda::types::Runtime::Providedal2023)
             .role(role)
             .handler("bootstrap")
