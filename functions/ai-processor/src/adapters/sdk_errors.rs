@@ -51,10 +51,16 @@ where
                 || status.is_some_and(|s| s == 429 || s >= 500)
         }
     };
-    let text = format!(
-        "{operation} failed: {}",
-        aws_sdk_s3::error::DisplayErrorContext(err)
-    );
+    // A service error reads "<code>: <message> (HTTP <status>)"; the raw response is left out.
+    let detail = match (&err, code.as_deref()) {
+        (SdkError::ServiceError(_), Some(code)) => format!(
+            "{code}: {} (HTTP {})",
+            err.message().unwrap_or("no message"),
+            status.map(|s| s.to_string()).unwrap_or_else(|| "?".into())
+        ),
+        _ => aws_sdk_s3::error::DisplayErrorContext(&err).to_string(),
+    };
+    let text = format!("{operation} failed: {detail}");
     if retryable {
         RecordError::Retryable(text)
     } else {

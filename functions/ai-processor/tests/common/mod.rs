@@ -18,8 +18,8 @@ use ai_processor::ports::{ModerationBackend, Transcriber};
 use ai_processor::processor::{Ports, Processor, Settings};
 
 /// The bucket names the samples in `events/` use; tests replace them with their own.
-pub const SAMPLE_MEDIA_BUCKET: &str = "media-suite-media-local";
-pub const SAMPLE_RESULTS_BUCKET: &str = "media-suite-results-local";
+pub const SAMPLE_MEDIA_BUCKET: &str = "media-suite-dev-media-123456789012-us-east-1";
+pub const SAMPLE_RESULTS_BUCKET: &str = "media-suite-dev-results-123456789012-us-east-1";
 
 pub struct Stack {
     pub sdk: SdkConfig,
