@@ -204,6 +204,7 @@ pub struct Mail {
 pub struct SmtpStub {
     pub addr: SocketAddr,
     mails: Arc<Mutex<Vec<Mail>>>,
+    logins: Arc<Mutex<Vec<String>>>,
     task: JoinHandle<()>,
 }
 
@@ -214,23 +215,34 @@ impl SmtpStub {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let mails: Arc<Mutex<Vec<Mail>>> = Arc::default();
-        let store = mails.clone();
+        let logins: Arc<Mutex<Vec<String>>> = Arc::default();
+        let (store, seen_logins) = (mails.clone(), logins.clone());
         let task = tokio::spawn(async move {
             loop {
                 let Ok((stream, _)) = listener.accept().await else {
                     return;
                 };
-                let store = store.clone();
+                let (store, seen_logins) = (store.clone(), seen_logins.clone());
                 tokio::spawn(async move {
-                    let _ = smtp_session(stream, rcpt_reply, store).await;
+                    let _ = smtp_session(stream, rcpt_reply, store, seen_logins).await;
                 });
             }
         });
-        Self { addr, mails, task }
+        Self {
+            addr,
+            mails,
+            logins,
+            task,
+        }
     }
 
     pub fn mails(&self) -> Vec<Mail> {
         self.mails.lock().unwrap().clone()
+    }
+
+    /// Every AUTH PLAIN credential received, whether a mail followed or not.
+    pub fn logins(&self) -> Vec<String> {
+        self.logins.lock().unwrap().clone()
     }
 }
 
@@ -244,6 +256,7 @@ async fn smtp_session(
     stream: tokio::net::TcpStream,
     rcpt_reply: &str,
     store: Arc<Mutex<Vec<Mail>>>,
+    logins: Arc<Mutex<Vec<String>>>,
 ) -> std::io::Result<()> {
     use base64::Engine;
     let (read, mut write) = stream.into_split();
@@ -266,6 +279,7 @@ async fn smtp_session(
                 .unwrap_or_default();
             let text = String::from_utf8_lossy(&decoded).into_owned();
             auth = Some(text.trim_start_matches('\0').to_string());
+            logins.lock().unwrap().push(text);
             "235 2.7.0 Authentication successful".into()
         } else if upper.starts_with("MAIL FROM:") {
             mail = Mail {
