@@ -81,6 +81,20 @@ pub async fn load_routing(
     Routing::parse(&json)
 }
 
+/// Time left before the invocation's deadline (milliseconds since the epoch). The local
+/// emulator (`cargo lambda watch`) sends the function timeout in milliseconds instead of an
+/// epoch deadline; a value before the year 2000 is read that way, capped at Lambda's 15 minutes.
+pub fn remaining_time(deadline_ms: u64, now: SystemTime) -> Duration {
+    const YEAR_2000_MS: u64 = 946_684_800_000;
+    const LAMBDA_MAX: Duration = Duration::from_secs(900);
+    if deadline_ms < YEAR_2000_MS {
+        return Duration::from_millis(deadline_ms).min(LAMBDA_MAX);
+    }
+    (SystemTime::UNIX_EPOCH + Duration::from_millis(deadline_ms))
+        .duration_since(now)
+        .unwrap_or(Duration::ZERO)
+}
+
 impl App {
     pub async fn new<S: SecretSource + 'static>(
         settings: Settings,
@@ -108,11 +122,7 @@ impl App {
     pub async fn handle(&self, event: LambdaEvent<SqsEvent>) -> Result<SqsBatchResponse, BoxError> {
         let span = shared::logging::invocation_span("notifier");
         async move {
-            let remaining = event
-                .context
-                .deadline()
-                .duration_since(SystemTime::now())
-                .unwrap_or(Duration::ZERO);
+            let remaining = remaining_time(event.context.deadline, SystemTime::now());
             let deadline =
                 Instant::now() + remaining.saturating_sub(self.notifier.tuning().safety_margin);
             // A claim outlives this invocation by a minute, so a crashed delivery can be
@@ -140,6 +150,7 @@ impl App {
             summary.emit_metrics(&self.metrics_namespace, "notifier");
             tracing::info!(
                 records,
+                remaining_ms_at_start = remaining.as_millis() as u64,
                 processed = summary.processed,
                 retryable = summary.retryable_failures,
                 poison = summary.permanent_failures,
@@ -150,5 +161,20 @@ impl App {
         }
         .instrument(span)
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn remaining_time_reads_epoch_deadlines_and_the_local_emulators_timeout() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_790_000_000);
+        let in_ten_seconds = 1_790_000_010_000;
+        assert_eq!(remaining_time(in_ten_seconds, now), Duration::from_secs(10));
+        assert_eq!(remaining_time(1_789_999_990_000, now), Duration::ZERO);
+        assert_eq!(remaining_time(600_000, now), Duration::from_secs(600));
+        assert_eq!(remaining_time(3_600_000, now), Duration::from_secs(900));
     }
 }
