@@ -50,6 +50,7 @@ fn normalised(label: Option<&str>) -> &str {
     let label = label.map(str::trim).filter(|l| !l.is_empty());
     match label {
         None => UNKNOWN_LABEL,
+        Some(l) if l.len() <= MAX_LABEL_CHARS => l,
         Some(l) => match l.char_indices().nth(MAX_LABEL_CHARS) {
             Some((cut, _)) => &l[..cut],
             None => l,
