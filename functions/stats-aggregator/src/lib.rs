@@ -266,10 +266,8 @@ impl<S: ResultsStore, P: EventPublisher, D: DeadLetterSink> StatsAggregator<S, P
                 })
             }
             RollupRequest::Daily { day, backfill } => {
-                let lateness_closes = period::Hour::new(day, 23)
-                    .map(|h| h.end())
-                    .unwrap_or_else(|| day.end())
-                    + time::Duration::minutes(i64::from(self.settings.lateness_minutes));
+                let lateness_closes =
+                    day.end() + time::Duration::minutes(i64::from(self.settings.lateness_minutes));
                 if shared::time::now_utc() < lateness_closes {
                     tracing::warn!(period = %day, lateness_closes = %shared::time::rfc3339(lateness_closes), "daily rollup runs before late events of the day's last hour can have arrived; schedule it later");
                 }
@@ -307,4 +305,101 @@ fn failure(message_id: &str) -> BatchItemFailure {
     let mut f = BatchItemFailure::default();
     f.item_identifier = message_id.to_string();
     f
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    #[test]
+    fn the_two_triggers_are_told_apart_at_the_top_level() {
+        let sqs = json!({"Records": [{"messageId": "m1", "body": "{}", "eventSource": "aws:sqs"}]});
+        assert!(matches!(Trigger::classify(sqs), Ok(Trigger::Sqs(e)) if e.records.len() == 1));
+        let scheduled =
+            json!({"detail-type": "Scheduled Event", "source": "aws.events", "detail": {}});
+        assert!(matches!(
+            Trigger::classify(scheduled),
+            Ok(Trigger::Scheduled(_))
+        ));
+        let s3 = json!({"Records": [{"eventSource": "aws:s3", "s3": {}}]});
+        assert!(matches!(
+            Trigger::classify(s3),
+            Err(HandlerError::Malformed {
+                shape: "SQS event",
+                ..
+            })
+        ));
+        assert!(matches!(
+            Trigger::classify(json!([1, 2])),
+            Err(HandlerError::Unrecognised(keys)) if keys.is_empty()
+        ));
+    }
+
+    fn arb_json() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            "[a-z0-9:/ -]{0,12}".prop_map(Value::from),
+        ];
+        leaf.prop_recursive(3, 32, 5, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::from),
+                proptest::collection::btree_map(
+                    prop_oneof![
+                        Just("Records".to_string()),
+                        Just("detail-type".to_string()),
+                        Just("detail".to_string()),
+                        Just("rollup".to_string()),
+                        Just("period".to_string()),
+                        Just("time".to_string()),
+                        Just("resources".to_string()),
+                        Just("eventSource".to_string()),
+                        "[a-z]{1,6}".prop_map(String::from),
+                    ],
+                    inner,
+                    0..5
+                )
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn any_payload_is_a_trigger_or_a_typed_error(payload in arb_json()) {
+            match Trigger::classify(payload) {
+                Ok(Trigger::Scheduled(event)) => {
+                    // Any detail gives a plan or a typed schedule error, never a panic.
+                    let _ = event.plan(shared::time::now_utc(), 60);
+                }
+                Ok(Trigger::Sqs(_)) => {}
+                Err(e) => prop_assert!(!e.to_string().is_empty()),
+            }
+        }
+
+        #[test]
+        fn any_scheduled_detail_gives_a_plan_or_a_typed_error(
+            rollup in prop_oneof![Just(json!("hourly")), Just(json!("daily")), Just(json!(null)), "[a-z]{0,8}".prop_map(Value::from), any::<i64>().prop_map(Value::from)],
+            period in prop_oneof![Just(json!(null)), "[0-9T-]{0,14}".prop_map(Value::from), any::<bool>().prop_map(Value::from)],
+            time in prop_oneof![Just(json!(null)), "[0-9T:Z-]{0,22}".prop_map(Value::from)],
+        ) {
+            let event = json!({"detail-type": "Scheduled Event", "time": time, "resources": ["arn:aws:events:us-east-1:1:rule/x-hourly"], "detail": {"rollup": rollup, "period": period}});
+            let Ok(Trigger::Scheduled(event)) = Trigger::classify(event) else {
+                return Err(TestCaseError::fail("a scheduled event"));
+            };
+            match event.plan(shared::time::now_utc(), 60) {
+                Ok(RollupRequest::Hourly { hours, .. }) => prop_assert!(!hours.is_empty() && hours.len() <= 3),
+                Ok(RollupRequest::Daily { .. }) => {}
+                Err(e) => prop_assert!(!e.to_string().is_empty()),
+            }
+        }
+
+        #[test]
+        fn any_bytes_are_a_rollup_document_or_a_typed_error(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
+            let _ = document::RollupDocument::from_json(&bytes);
+        }
+    }
 }
