@@ -95,6 +95,31 @@ impl DeadLetterSink for SqsDeadLetterQueue {
     }
 }
 
+/// The dead-letter choice every consumer makes from `DEAD_LETTER_QUEUE_URL`: straight to that
+/// queue when set, else left to the queue's redrive policy.
+pub enum DeadLetters {
+    Queue(SqsDeadLetterQueue),
+    RedrivePolicy(RedrivePolicyOnly),
+}
+
+impl DeadLetters {
+    pub fn new(client: aws_sdk_sqs::Client, queue_url: Option<String>) -> Self {
+        match queue_url {
+            Some(url) => DeadLetters::Queue(SqsDeadLetterQueue::new(client, url)),
+            None => DeadLetters::RedrivePolicy(RedrivePolicyOnly),
+        }
+    }
+}
+
+impl DeadLetterSink for DeadLetters {
+    async fn send(&self, message: &SqsMessage, reason: &str) -> Result<(), String> {
+        match self {
+            DeadLetters::Queue(q) => q.send(message, reason).await,
+            DeadLetters::RedrivePolicy(r) => r.send(message, reason).await,
+        }
+    }
+}
+
 /// Counts of one batch, also emitted as EMF metrics.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct BatchSummary {
