@@ -291,16 +291,27 @@ def run_pipeline(steps, report, stand_in, watchers, fns, res, region, s3, sqs, e
         s["detail"] = f"{n} events, {len(webhooks.received) - before} deliveries, {failed} failed"
 
     now = dt.datetime.now(dt.timezone.utc)
-    schedule = json.loads((ROOT / "events/stats-aggregator/backfill-hourly.json").read_text())
     with steps.step("stats-aggregator: hourly and daily rollups (scheduled events)") as s:
-        hourly = dict(schedule, time=now.strftime("%Y-%m-%dT%H:%M:%SZ"), detail={"rollup": "hourly", "period": now.strftime("%Y-%m-%dT%H")})
-        daily = dict(schedule, time=now.strftime("%Y-%m-%dT%H:%M:%SZ"), detail={"rollup": "daily", "period": now.strftime("%Y-%m-%d")})
-        r1 = watchers["stats-aggregator"].invoke("stats-aggregator", hourly)
-        r2 = watchers["stats-aggregator"].invoke("stats-aggregator", daily)
+        # The events above are in the current hour, which has not ended: send the scheduled
+        # events as EventBridge will at the next firing of each rule (HH+1:05 and 00:20).
+        next_hour = now.replace(minute=5, second=0, microsecond=0) + dt.timedelta(hours=1)
+        after_midnight = (now + dt.timedelta(days=1)).replace(hour=0, minute=20, second=0, microsecond=0)
+        rules = {r["rule"]: r["name"] for r in fns["stats-aggregator"]["schedules"]}
+
+        def scheduled(rule_name: str, at: dt.datetime) -> dict:
+            return {"version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event", "source": "aws.events",
+                    "account": "123456789012", "time": at.strftime("%Y-%m-%dT%H:%M:%SZ"), "region": region,
+                    "resources": [f"arn:aws:events:{region}:123456789012:rule/{rule_name}"], "detail": {}}
+        steps.note(f"hourly rule fires as at {next_hour:%H:%M}Z, daily rule as at {after_midnight:%Y-%m-%d %H:%M}Z")
+        r1 = watchers["stats-aggregator"].invoke("stats-aggregator", scheduled(rules["StatsHourlySchedule"], next_hour))
+        r2 = watchers["stats-aggregator"].invoke("stats-aggregator", scheduled(rules["StatsDailySchedule"], after_midnight))
         key = f"stats/hourly/{now:%Y/%m/%d/%H}.json"
         rollup = json.loads(s3.get_object(Bucket=results_bucket, Key=key)["Body"].read())
-        report["rollups"] = {"hourly_key": key, "hourly": rollup, "hourly_response": r1, "daily_response": r2}
-        s["detail"] = f"{key} written"
+        daily_key = f"stats/daily/{now:%Y/%m/%d}.json"
+        daily = json.loads(s3.get_object(Bucket=results_bucket, Key=daily_key)["Body"].read())
+        report["rollups"] = {"hourly_key": key, "hourly": rollup, "daily_key": daily_key, "daily": daily,
+                             "hourly_response": r1, "daily_response": r2}
+        s["detail"] = f"{key}, {daily_key}"
 
     with steps.step("cost-guard: scheduled run with sample costs over 80 %") as s:
         stand_in("moto's Cost Explorer answers from sample results loaded through its static-results API")
