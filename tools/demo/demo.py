@@ -173,6 +173,9 @@ def main() -> int:
             webhooks.close()
 
     write_json(OUT / "report.json", report)
+    print("\ncounts")
+    print_table([[k, v] for k, v in report.get("counts", {}).items()] +
+                [[f"dead letters in {k}", v] for k, v in report.get("dead_letter_queues", {}).items()], ["what", "count"])
     print("\nsummary")
     print_table([[s["step"], "ok" if s["ok"] else "FAILED", f"{s['seconds']:.2f}", s["detail"][:70]] for s in steps.steps],
                 ["step", "result", "seconds", "detail"])
@@ -344,8 +347,8 @@ def run_pipeline(steps, report, stand_in, watchers, fns, res, region, s3, sqs, e
     with steps.step("dead-letter queues") as s:
         dlqs = {}
         for logical, r in res.items():
-            if logical.endswith("DLQ") and r.get("url"):
-                attrs = sqs.get_queue_attributes(QueueUrl=r["url"], AttributeNames=["ApproximateNumberOfMessages"])["Attributes"]
+            if logical.endswith("DLQ") and r.get("QueueUrl"):
+                attrs = sqs.get_queue_attributes(QueueUrl=r["QueueUrl"], AttributeNames=["ApproximateNumberOfMessages"])["Attributes"]
                 dlqs[logical] = int(attrs["ApproximateNumberOfMessages"])
         report["dead_letter_queues"] = dlqs
         s["detail"] = ", ".join(f"{k}={v}" for k, v in dlqs.items())
