@@ -62,23 +62,72 @@ async fn every_sample_invocation_runs() {
     );
 }
 
+/// The invalid corpus as bytes (some files are not JSON, or not UTF-8), plus the cases
+/// generated here rather than committed: a 1 MB action and JSON nested past serde_json's
+/// recursion limit.
+fn invalid_inputs() -> Vec<(String, Vec<u8>)> {
+    let mut out: Vec<(String, Vec<u8>)> = std::fs::read_dir(INVALID)
+        .expect("invalid samples directory")
+        .map(|entry| entry.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .map(|p| {
+            let name = p.file_name().unwrap().to_string_lossy().to_string();
+            (name, std::fs::read(&p).expect("invalid sample"))
+        })
+        .collect();
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    let huge = json!({ "action": "restore".repeat(150_000) });
+    out.push((
+        "generated: 1 MB action".into(),
+        huge.to_string().into_bytes(),
+    ));
+    let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+    out.push(("generated: nested 10000 deep".into(), deep.into_bytes()));
+    out
+}
+
+/// Each input goes the way the Lambda runtime takes it: bytes to `serde_json::Value` (what
+/// the runtime rejects with a deserialization error never reaches the handler), then the real
+/// handler, which must refuse it with `CostGuard.UnsupportedInvocation`, a short message, and
+/// no state, action or event.
 #[tokio::test]
 async fn every_invalid_sample_is_refused_with_a_clear_error() {
     let f = Fixture::new("us-east-1").await;
     let guard = f.guard(f.config(json!({"currency": "USD", "monthly": 10}), &[]));
-    let found = samples(INVALID);
-    assert_eq!(found.len(), 3);
-    for (name, event) in &found {
-        let err = handle(&guard, event, at("2026-05-14T10:00:00Z"))
+    let inputs = invalid_inputs();
+    assert!(inputs.len() >= 20, "{} cases", inputs.len());
+    let (mut not_json, mut refused) = (0, 0);
+    for (name, bytes) in &inputs {
+        let event: Value = match serde_json::from_slice(bytes) {
+            Ok(event) => event,
+            Err(e) => {
+                assert!(!e.to_string().is_empty(), "{name}");
+                not_json += 1;
+                continue;
+            }
+        };
+        let err = handle(&guard, &event, at("2026-05-14T10:00:00Z"))
             .await
             .unwrap_err();
         assert!(matches!(err, GuardError::Invocation(_)), "{name}: {err}");
         assert_eq!(err.kind(), "CostGuard.UnsupportedInvocation");
+        let message = err.to_string();
         assert!(
-            err.to_string()
-                .contains("expected an EventBridge \"Scheduled Event\""),
-            "{name}: {err}"
+            message.contains("expected an EventBridge \"Scheduled Event\""),
+            "{name}: {message}"
         );
+        assert!(message.len() < 400, "{name}: {} bytes", message.len());
+        assert!(
+            !message.chars().any(char::is_control),
+            "{name}: {message:?}"
+        );
+        refused += 1;
     }
+    println!(
+        "{} invalid inputs: {not_json} not JSON, {refused} refused by the handler",
+        inputs.len()
+    );
+    assert_eq!(not_json, 5, "two truncated, empty, non-UTF-8, too deep");
     assert!(f.keys("cost-guard/").await.is_empty());
+    assert!(f.events().await.is_empty());
 }
