@@ -27,7 +27,6 @@ use shared::events::SnsEventPublisher;
 use shared::idempotency::S3IdempotencyStore;
 use tracing::Instrument;
 
-use adapters::dead_letters::DeadLetters;
 use adapters::rekognition::RekognitionModeration;
 use adapters::s3::S3ObjectStore;
 use adapters::sagemaker::SageMakerModeration;
@@ -35,6 +34,7 @@ use adapters::transcribe::TranscribeJobs;
 use adapters::ConfiguredBackend;
 use config::{BackendConfig, Config};
 use processor::{Ports, Processor, Settings, SOURCE};
+use shared::batch::DeadLetters;
 
 /// Where this function keeps its "done once" markers in the results bucket.
 pub const IDEMPOTENCY_PREFIX: &str = "idempotency/ai-processor/";

@@ -608,6 +608,16 @@ where
 
     /// `media.analyzed`: the document is complete (no part waits for a job).
     async fn publish_analyzed(&self, doc: &AnalysisDocument) -> Result<(), RecordError> {
+        let analyzed_at = doc
+            .timings
+            .completed_at
+            .clone()
+            .unwrap_or_else(|| shared::time::rfc3339(shared::time::now_utc()));
+        let latency_ms = doc.timings.uploaded_at.as_deref().and_then(|uploaded| {
+            let uploaded = shared::time::parse_rfc3339_lenient(uploaded)?;
+            let analyzed = shared::time::parse_rfc3339_lenient(&analyzed_at)?;
+            u64::try_from((analyzed - uploaded).whole_milliseconds()).ok()
+        });
         let top_labels: Vec<&str> = doc
             .labels
             .iter()
@@ -626,11 +636,19 @@ where
                 "version_id": doc.source.version_id,
                 "etag": doc.source.etag,
                 "kind": doc.kind,
+                "prefix": upload_prefix(&doc.source.key),
                 "size": doc.source.size,
+                "size_bytes": doc.source.size,
                 "verdict": doc.verdict,
                 "backend": doc.backend,
                 "labels": top_labels,
                 "flagged": doc.flagged,
+                // What stats-aggregator reads: flagged labels with their category, and the
+                // upload-to-analysis latency.
+                "moderation_labels": doc.flagged,
+                "uploaded_at": doc.timings.uploaded_at,
+                "analyzed_at": analyzed_at,
+                "latency_ms": latency_ms,
                 "moderation_state": doc.moderation.state,
                 "transcript_state": doc.transcript.state,
                 "transcript": doc.transcript.transcript_uri,
@@ -888,4 +906,9 @@ fn parse_s3_uri(uri: &str) -> Option<(&str, &str)> {
     let rest = uri.strip_prefix("s3://")?;
     let (bucket, key) = rest.split_once('/')?;
     (!bucket.is_empty() && !key.is_empty()).then_some((bucket, key))
+}
+
+/// `covers/` for `covers/a/b.jpg`: the upload prefix the key was routed by.
+fn upload_prefix(key: &str) -> Option<String> {
+    key.split_once('/').map(|(first, _)| format!("{first}/"))
 }

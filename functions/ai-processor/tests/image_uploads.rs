@@ -125,6 +125,21 @@ async fn image_upload_through_moto_notification_is_moderated_tagged_and_announce
     assert_eq!(analyzed[0].subject, subject);
     assert_eq!(analyzed[0].source, "ai-processor");
     assert_eq!(analyzed[0].data["verdict"], "review");
+    // The fields stats-aggregator aggregates by (its README, "What is read").
+    assert_eq!(analyzed[0].data["size_bytes"], 10);
+    assert_eq!(
+        analyzed[0].data["prefix"],
+        key.split('/').next().unwrap().to_owned() + "/"
+    );
+    assert!(
+        analyzed[0].data["latency_ms"].is_u64(),
+        "{:?}",
+        analyzed[0].data
+    );
+    assert_eq!(
+        analyzed[0].data["moderation_labels"][0]["category"],
+        flagged[0].data["flagged"][0]["category"]
+    );
     assert_eq!(flagged[0].severity, Severity::Warning);
     assert_eq!(
         flagged[0].data["flagged"][0]["name"],

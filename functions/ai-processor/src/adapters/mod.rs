@@ -1,6 +1,5 @@
 //! One adapter per AWS service the domain calls, plus the runtime choice between them.
 
-pub mod dead_letters;
 pub mod rekognition;
 pub mod s3;
 pub mod sagemaker;

@@ -11,11 +11,11 @@ use shared::idempotency::S3IdempotencyStore;
 use shared::partition::Partition;
 use shared::testkit;
 
-use ai_processor::adapters::dead_letters::DeadLetters;
 use ai_processor::adapters::s3::S3ObjectStore;
 use ai_processor::config::Config;
 use ai_processor::ports::{ModerationBackend, Transcriber};
 use ai_processor::processor::{Ports, Processor, Settings};
+use shared::batch::DeadLetters;
 
 /// The bucket names the samples in `events/` use; tests replace them with their own.
 pub const SAMPLE_MEDIA_BUCKET: &str = "media-suite-dev-media-123456789012-us-east-1";
