@@ -101,7 +101,10 @@ pub async fn deliver(
             };
         }
         let wait = backoff(tuning, attempts).max(error.retry_after.unwrap_or_default());
-        if Instant::now() + wait >= latest_start {
+        if Instant::now()
+            .checked_add(wait)
+            .is_none_or(|next| next >= latest_start)
+        {
             return Delivery::GaveUp {
                 attempts,
                 reason: format!(

@@ -24,7 +24,45 @@ pub fn envelope_from_body(body: Option<&str>) -> Result<Envelope, RecordError> {
     } else {
         value
     };
-    Envelope::from_value(value).map_err(RecordError::permanent)
+    let envelope = Envelope::from_value(value).map_err(RecordError::permanent)?;
+    check_header_fields(&envelope)?;
+    Ok(envelope)
+}
+
+/// Longest event id accepted; suite ids are 32 hex characters.
+pub const MAX_EVENT_ID_CHARS: usize = 128;
+
+/// The envelope fields that reach message titles, HTTP headers and idempotency keys: an id
+/// of letters, digits, `.`, `_`, `:`, `-` (no paths, no percent escapes), and no control
+/// characters (line breaks would forge header lines or markdown in chat messages).
+fn check_header_fields(envelope: &Envelope) -> Result<(), RecordError> {
+    let id = &envelope.id;
+    let id_ok = id.chars().count() <= MAX_EVENT_ID_CHARS
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | ':' | '-'))
+        && !id.contains("..");
+    if !id_ok {
+        let shown: String = id.chars().take(40).collect();
+        return Err(RecordError::permanent(format!(
+            "event id {:?}{} is not an id (at most {MAX_EVENT_ID_CHARS} letters, digits, '.', '_', ':', '-')",
+            shown,
+            if shown.len() < id.len() { "…" } else { "" }
+        )));
+    }
+    for (field, value) in [
+        ("type", &envelope.event_type),
+        ("source", &envelope.source),
+        ("time", &envelope.time),
+        ("subject", &envelope.subject),
+    ] {
+        if value.chars().any(char::is_control) {
+            return Err(RecordError::permanent(format!(
+                "event {id}: `{field}` contains control characters"
+            )));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use aws_lambda_events::event::sqs::SqsEvent;
+use notifier::trigger::envelope_from_body;
 use serde_json::json;
 use support::stub_servers::{HttpStub, Reply};
 use support::*;
@@ -86,37 +87,124 @@ async fn every_valid_sample_is_delivered_and_unknown_types_are_skipped() {
     }
 }
 
+/// The logs of every test in this file. Global, not per thread: a thread-local subscriber
+/// misses events whose call sites another test thread registered first.
+fn global_log_capture() -> &'static LogCapture {
+    static CAPTURE: std::sync::OnceLock<LogCapture> = std::sync::OnceLock::new();
+    CAPTURE.get_or_init(|| {
+        let capture = LogCapture::default();
+        let subscriber = tracing_subscriber::fmt()
+            .json()
+            .with_writer(capture.clone())
+            .finish();
+        tracing::subscriber::set_global_default(subscriber).expect("one global subscriber");
+        capture
+    })
+}
+
+/// Bad input too big to commit: (message id, body).
+fn generated_huge_bodies() -> Vec<(String, String)> {
+    let big = "x".repeat(250_000);
+    let huge_envelope = json!({
+        "version": 1, "id": "5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b", "type": "media.flagged",
+        "source": "ai-processor", "time": "2026-11-25T12:00:00Z",
+        "subject": "s3://media-suite-media/videos/a.mp4", "severity": "critical",
+        "data": {"error": big.clone()}
+    })
+    .to_string();
+    vec![
+        ("generated-250kb-non-json-body".into(), big),
+        (
+            "generated-250kb-envelope-truncated".into(),
+            huge_envelope[..250_000].to_string(),
+        ),
+    ]
+}
+
+/// Every file in `events/invalid/notifier` (and the generated huge bodies) goes through the
+/// real handler: none is reported for redelivery (no retry loop), none reaches a channel, and
+/// each ends either in the dead-letter queue with its reason or, for `*-skipped.json`, as a
+/// logged skip.
 #[tokio::test]
-async fn every_invalid_sample_ends_in_the_dead_letter_queue_with_a_reason() {
-    for (path, event) in samples("invalid/notifier") {
-        let local = local().await;
-        let hook = HttpStub::start(|_, _| Reply::new(200, "{}")).await;
-        let (dlq, _) = shared::testkit::create_queue(&local.sqs, "notifier-dlq").await;
-        let app = app(
-            &local,
-            settings(
-                &suite_rules(),
-                &local.bucket,
-                &[("DEAD_LETTER_QUEUE_URL", &dlq)],
-            ),
-            secrets(&[("hook", hook.url("/h"))]),
-        )
-        .await;
-        let records = event.records.len();
+async fn every_invalid_sample_gets_a_dead_letter_reason_or_a_logged_skip() {
+    let capture = global_log_capture();
+    let local = local().await;
+    let hook = HttpStub::start(|_, _| Reply::new(200, "{}")).await;
+    let (dlq, _) = shared::testkit::create_queue(&local.sqs, "notifier-dlq").await;
+    let app = app(
+        &local,
+        settings(
+            &suite_rules(),
+            &local.bucket,
+            &[("DEAD_LETTER_QUEUE_URL", &dlq)],
+        ),
+        secrets(&[("hook", hook.url("/h"))]),
+    )
+    .await;
+
+    let mut cases: Vec<(String, SqsEvent)> = samples("invalid/notifier")
+        .into_iter()
+        .map(|(p, e)| (p.file_name().unwrap().to_string_lossy().into_owned(), e))
+        .collect();
+    assert!(cases.len() >= 20, "only {} invalid samples", cases.len());
+    for (id, body) in generated_huge_bodies() {
+        let mut event = SqsEvent::default();
+        event.records = vec![message(&id, &body)];
+        cases.push((format!("{id} ({} bytes)", body.len()), event));
+    }
+
+    let mut expected_dead: Vec<String> = Vec::new();
+    for (name, event) in &cases {
+        let ids: Vec<String> = event
+            .records
+            .iter()
+            .map(|r| r.message_id.clone().unwrap())
+            .collect();
         let response = app
-            .handle(invocation(event, Duration::from_secs(10)))
+            .handle(invocation(event.clone(), Duration::from_secs(10)))
             .await
             .unwrap();
-        assert!(failed_ids(&response).is_empty(), "{}", path.display());
-        assert!(hook.requests().is_empty(), "{}", path.display());
-        let dead = shared::testkit::receive_all(&local.sqs, &dlq, records).await;
-        assert_eq!(dead.len(), records, "{}", path.display());
-        for m in dead {
-            let reason = m.message_attributes().unwrap()["failure_reason"]
-                .string_value()
-                .unwrap()
-                .to_string();
-            assert!(!reason.is_empty(), "{}", path.display());
+        assert!(
+            failed_ids(&response).is_empty(),
+            "{name}: reported for redelivery"
+        );
+        if name.ends_with("-skipped.json") {
+            let logs = capture.text();
+            for record in &event.records {
+                let id = envelope_from_body(record.body.as_deref()).unwrap().id;
+                assert!(
+                    logs.lines()
+                        .any(|l| l.contains("no routing rule matches; event skipped")
+                            && l.contains(&id)),
+                    "{name}: no skip logged for event {id}"
+                );
+            }
+        } else {
+            expected_dead.extend(ids);
         }
+    }
+    assert!(hook.requests().is_empty(), "bad input reached a channel");
+
+    let dead = shared::testkit::receive_all(&local.sqs, &dlq, expected_dead.len()).await;
+    let mut reasons: Vec<(String, String)> = dead
+        .iter()
+        .map(|m| {
+            let attrs = m.message_attributes().unwrap();
+            (
+                attrs["source_message_id"]
+                    .string_value()
+                    .unwrap()
+                    .to_string(),
+                attrs["failure_reason"].string_value().unwrap().to_string(),
+            )
+        })
+        .collect();
+    reasons.sort();
+    expected_dead.sort();
+    let got: Vec<String> = reasons.iter().map(|(id, _)| id.clone()).collect();
+    assert_eq!(got, expected_dead, "every poison record is in the DLQ once");
+    for (id, reason) in &reasons {
+        assert!(!reason.is_empty(), "{id}: no reason");
+        println!("{id}: {reason}");
     }
 }

@@ -141,16 +141,22 @@ fn error_chain(e: &dyn std::error::Error) -> String {
     out
 }
 
-/// `Retry-After` as seconds or as an HTTP date.
+/// The longest `Retry-After` taken literally: a Lambda invocation never lasts longer, and a
+/// larger value (up to `u64::MAX` seconds) would overflow the clock arithmetic.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(15 * 60);
+
+/// `Retry-After` as seconds or as an HTTP date, at most [`MAX_RETRY_AFTER`].
 pub fn parse_retry_after(value: &str) -> Option<Duration> {
     let value = value.trim();
-    if let Ok(seconds) = value.parse::<u64>() {
-        return Some(Duration::from_secs(seconds));
-    }
-    let at =
-        time::OffsetDateTime::parse(value, &time::format_description::well_known::Rfc2822).ok()?;
-    let wait = at - time::OffsetDateTime::now_utc();
-    Some(Duration::try_from(wait).unwrap_or(Duration::ZERO))
+    let wait = if let Ok(seconds) = value.parse::<u64>() {
+        Duration::from_secs(seconds)
+    } else {
+        let at = time::OffsetDateTime::parse(value, &time::format_description::well_known::Rfc2822)
+            .ok()?;
+        let wait = at - time::OffsetDateTime::now_utc();
+        Duration::try_from(wait).unwrap_or(Duration::ZERO)
+    };
+    Some(wait.min(MAX_RETRY_AFTER))
 }
 
 /// At most `max` characters of a response body, for error messages.
