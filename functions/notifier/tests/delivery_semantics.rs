@@ -353,3 +353,52 @@ async fn bad_rules_in_s3_fail_init_with_every_problem() {
         .to_string();
     assert!(err.contains("absent.json could not be read"), "{err}");
 }
+
+#[tokio::test]
+async fn the_same_event_in_two_overlapping_invocations_is_delivered_once_per_channel() {
+    let local = local().await;
+    let steady =
+        HttpStub::start(|_, _| Reply::new(200, "{}").after(Duration::from_millis(200))).await;
+    let other = HttpStub::start(|_, _| Reply::ok("ok")).await;
+    let secrets = secrets(&[
+        ("steady", steady.url("/hook")),
+        ("flaky", other.url("/services/T/B/X")),
+    ]);
+    // Two Lambda instances: separate apps sharing only the results bucket.
+    let first = app(
+        &local,
+        settings(&two_webhooks(), &local.bucket, &[]),
+        secrets.clone(),
+    )
+    .await;
+    let second = app(
+        &local,
+        settings(&two_webhooks(), &local.bucket, &[]),
+        secrets,
+    )
+    .await;
+    let body = envelope("media.flagged", "warning", json!({})).to_string();
+    let (a, b) = tokio::join!(
+        first.handle(invocation(
+            sqs_event(std::slice::from_ref(&body)),
+            Duration::from_secs(10)
+        )),
+        second.handle(invocation(
+            sqs_event(std::slice::from_ref(&body)),
+            Duration::from_secs(10)
+        )),
+    );
+    // Whichever found the other's claim asks for redelivery; the redelivery is a no-op.
+    let retried = failed_ids(&a.unwrap()).len() + failed_ids(&b.unwrap()).len();
+    for _ in 0..retried {
+        let again = first
+            .handle(invocation(
+                sqs_event(std::slice::from_ref(&body)),
+                Duration::from_secs(10),
+            ))
+            .await
+            .unwrap();
+        assert!(failed_ids(&again).is_empty());
+    }
+    assert_eq!((steady.requests().len(), other.requests().len()), (1, 1));
+}
