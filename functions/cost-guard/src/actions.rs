@@ -2,13 +2,19 @@
 //!
 //! Each (would-be) action is recorded at `cost-guard/actions/<month>/<mode>/<resource>.json`,
 //! created with `If-None-Match: *`: one action per resource, mode and month, even with
-//! overlapping runs. A failed action's record may be taken over by a later run (with
-//! `If-Match`), so it is retried. `restore` walks the enforced records still applied.
+//! overlapping runs. A later run takes over (with `If-Match`) the record of a failed action
+//! (and retries it), of a claim older than the lease whose outcome was never written (and
+//! pauses again: pausing keeps the first recorded previous state, so the effect is one), and
+//! of an action whose `cost.action` event was not confirmed as published (and publishes it,
+//! with the same event id). `restore` walks the enforced records still applied.
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use shared::events::{types, Envelope, EventPublisher, Severity};
 
+use time::OffsetDateTime;
+
+use crate::alerts::lease_expired;
 use crate::budgets::slug;
 use crate::config::Mode;
 use crate::ports::{
@@ -74,7 +80,15 @@ pub struct ActionRecord {
     pub error: Option<String>,
     #[serde(default)]
     pub event_id: Option<String>,
+    /// Whether the `cost.action` event (if the outcome has one) is confirmed as published;
+    /// records written before this field existed count as announced.
+    #[serde(default = "announced_by_default")]
+    pub announced: bool,
     pub updated_at: String,
+}
+
+fn announced_by_default() -> bool {
+    true
 }
 
 /// One line of the report's `actions`.
@@ -139,32 +153,110 @@ fn from_body(key: &str, body: &[u8]) -> Result<ActionRecord, GuardError> {
         .map_err(|e| GuardError::State(format!("{key} is not an action record: {e}")))
 }
 
-/// Claims the record for this resource, mode and month: creates it, or takes over a record
-/// of a failed attempt. `Ok(None)` when it was handled already.
+/// What a run may do with a resource's record this month.
+enum Claim {
+    /// Act: the record is new, or took over a failed or abandoned attempt.
+    Act(String),
+    /// Only publish the event of an action done but not announced.
+    Announce(String, Box<ActionRecord>),
+    /// Handled already, or another run is at it.
+    Done,
+}
+
+/// Claims the record for this resource, mode and month: creates it, or takes over the record
+/// of a failed attempt, of an abandoned claim, or of an unannounced action (see the module).
 async fn claim<S: StateStore>(
     store: &S,
     key: &str,
     claimed: &ActionRecord,
-) -> Result<Option<String>, GuardError> {
+    now: OffsetDateTime,
+) -> Result<Claim, GuardError> {
     if let Written::Done(version) = store.create(key, to_body(claimed)?).await? {
-        return Ok(Some(version));
+        return Ok(Claim::Act(version));
     }
     let Some(existing) = store.read(key).await? else {
-        return Ok(None);
+        return Ok(Claim::Done);
     };
-    if from_body(key, &existing.body)?.status != ActionStatus::Failed {
-        return Ok(None);
+    let record = from_body(key, &existing.body)?;
+    let stale = lease_expired(&record.updated_at, now);
+    let take_over = |body| store.replace(key, body, &existing.version);
+    match record.status {
+        ActionStatus::Failed => {}
+        ActionStatus::Claimed if stale => {
+            tracing::warn!(%key, "taking over a claim whose outcome was never recorded");
+        }
+        ActionStatus::Applied | ActionStatus::WouldApply if !record.announced && stale => {
+            let mut announcing = record.clone();
+            announcing.updated_at = shared::time::rfc3339(now);
+            return Ok(match take_over(to_body(&announcing)?).await? {
+                Written::Done(version) => Claim::Announce(version, Box::new(announcing)),
+                Written::Conflict => Claim::Done,
+            });
+        }
+        _ => return Ok(Claim::Done),
     }
-    match store
-        .replace(key, to_body(claimed)?, &existing.version)
-        .await?
-    {
-        Written::Done(version) => Ok(Some(version)),
-        Written::Conflict => Ok(None),
+    Ok(match take_over(to_body(claimed)?).await? {
+        Written::Done(version) => Claim::Act(version),
+        Written::Conflict => Claim::Done,
+    })
+}
+
+/// The `cost.action` event of a pause (or would-be pause); its id is stable per resource,
+/// month and mode.
+fn pause_event(
+    resource: &Resource,
+    mode: Mode,
+    period: &str,
+    previous: Option<&Previous>,
+    reason: &ActionReason,
+) -> Envelope {
+    let dry_run = mode != Mode::Enforce;
+    Envelope::new(
+        types::COST_ACTION,
+        SOURCE,
+        &resource.arn,
+        if dry_run {
+            Severity::Warning
+        } else {
+            Severity::Critical
+        },
+        &format!("{period}/{}/pause", mode.as_str()),
+        json!({
+            "action": resource.kind.pause_action(),
+            "mode": mode,
+            "dry_run": dry_run,
+            "resource": resource.arn,
+            "resource_kind": resource.kind,
+            "previous": previous,
+            "period": period,
+            "reason": reason,
+        }),
+    )
+}
+
+/// Publishes `event` and confirms it in the record at `version`. A failed confirmation is
+/// logged: after the lease a later run publishes it again with the same id.
+async fn publish_and_confirm<S: StateStore, P: EventPublisher>(
+    store: &S,
+    publisher: &P,
+    key: &str,
+    mut record: ActionRecord,
+    version: &str,
+    event: &Envelope,
+) -> Result<(), GuardError> {
+    publisher.publish(event).await?;
+    record.announced = true;
+    match store.replace(key, to_body(&record)?, version).await {
+        Ok(Written::Done(_)) => {}
+        outcome => {
+            tracing::error!(%key, ?outcome, event_id = %event.id, "published, but could not confirm it; a run after the lease publishes it again with the same id")
+        }
     }
+    Ok(())
 }
 
 /// Applies (or, in dry-run, announces) the pause of one resource, once per month and mode.
+#[allow(clippy::too_many_arguments)]
 pub async fn pause_once<S, P, L, E, A>(
     store: &S,
     publisher: &P,
@@ -173,6 +265,7 @@ pub async fn pause_once<S, P, L, E, A>(
     mode: Mode,
     period: &str,
     reason: &ActionReason,
+    now: OffsetDateTime,
 ) -> Result<ActionReport, GuardError>
 where
     S: StateStore,
@@ -192,7 +285,8 @@ where
         previous: None,
         error: None,
         event_id: None,
-        updated_at: now(),
+        announced: false,
+        updated_at: shared::time::rfc3339(now),
     };
     let mut report = ActionReport {
         resource: resource.arn.clone(),
@@ -204,8 +298,22 @@ where
         event_id: None,
         error: None,
     };
-    let Some(version) = claim(store, &key, &record).await? else {
-        return Ok(report);
+    let version = match claim(store, &key, &record, now).await? {
+        Claim::Done => return Ok(report),
+        Claim::Announce(version, done) => {
+            let event = pause_event(resource, mode, period, done.previous.as_ref(), reason);
+            report.outcome = if done.status == ActionStatus::Applied {
+                ActionOutcome::Applied
+            } else {
+                ActionOutcome::WouldApply
+            };
+            report.previous = done.previous.clone();
+            report.event_id = Some(event.id.clone());
+            tracing::info!(%key, "announcing an action a previous run did not announce");
+            publish_and_confirm(store, publisher, &key, *done, &version, &event).await?;
+            return Ok(report);
+        }
+        Claim::Act(version) => version,
     };
     let outcome = match mode {
         Mode::Enforce => targets.pause(resource).await,
@@ -226,38 +334,14 @@ where
         (_, Err(e)) => (ActionStatus::Failed, None, Some(e.to_string())),
     };
     let announce = matches!(status, ActionStatus::Applied | ActionStatus::WouldApply);
-    let event = announce.then(|| {
-        let dry_run = mode != Mode::Enforce;
-        Envelope::new(
-            types::COST_ACTION,
-            SOURCE,
-            &resource.arn,
-            if dry_run {
-                Severity::Warning
-            } else {
-                Severity::Critical
-            },
-            &format!("{period}/{}/pause", mode.as_str()),
-            json!({
-                "action": action,
-                "mode": mode,
-                "dry_run": dry_run,
-                "resource": resource.arn,
-                "resource_kind": resource.kind,
-                "previous": previous,
-                "period": period,
-                "reason": reason,
-            }),
-        )
-    });
+    let event = announce.then(|| pause_event(resource, mode, period, previous.as_ref(), reason));
     record.status = status;
     record.previous = previous.clone();
     record.error = error.clone();
     record.event_id = event.as_ref().map(|e| e.id.clone());
-    record.updated_at = now();
-    if let Written::Conflict = store.replace(&key, to_body(&record)?, &version).await? {
-        tracing::warn!(%key, "action record changed while this run held it");
-    }
+    record.announced = event.is_none();
+    record.updated_at = shared::time::rfc3339(now);
+    let written = store.replace(&key, to_body(&record)?, &version).await?;
     report.outcome = match status {
         ActionStatus::Applied => ActionOutcome::Applied,
         ActionStatus::WouldApply => ActionOutcome::WouldApply,
@@ -268,7 +352,15 @@ where
     report.error = error;
     if let Some(event) = event {
         report.event_id = Some(event.id.clone());
-        publisher.publish(&event).await?;
+        match written {
+            Written::Done(version) => {
+                publish_and_confirm(store, publisher, &key, record, &version, &event).await?
+            }
+            Written::Conflict => {
+                tracing::warn!(%key, "action record changed while this run held it");
+                publisher.publish(&event).await?;
+            }
+        }
     }
     tracing::info!(resource = %resource.arn, %mode, outcome = ?report.outcome, "cost action");
     Ok(report)

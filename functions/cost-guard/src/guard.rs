@@ -163,7 +163,7 @@ where
         let top = &spend.by_service[..spend.by_service.len().min(config.top_services)];
         for evaluated in self.evaluate(&spend, &forecast, &calendar) {
             let budget_report = self
-                .announce(evaluated, top, &spend, &forecast, read_only)
+                .announce(evaluated, top, &spend, &forecast, read_only, now)
                 .await;
             if let Some(error) = &budget_report.error {
                 report
@@ -205,6 +205,7 @@ where
                     mode,
                     &report.month,
                     &reason,
+                    now,
                 )
                 .await;
                 match action {
@@ -336,6 +337,7 @@ where
         spend: &Spend,
         forecast: &ForecastReport,
         read_only: bool,
+        now: OffsetDateTime,
     ) -> BudgetReport {
         let budget = evaluated.kind.id();
         let percent = percent_of(evaluated.spend, evaluated.amount);
@@ -386,6 +388,7 @@ where
             level,
             &event,
             read_only,
+            now,
         )
         .await
         {
