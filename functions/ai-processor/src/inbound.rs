@@ -111,8 +111,17 @@ fn classify(value: Value, depth: u8) -> Result<Inbound, Malformed> {
     if fields.contains_key("JobId") && fields.contains_key("API") {
         return rekognition(value);
     }
-    let mut names: Vec<&str> = fields.keys().map(String::as_str).collect();
-    names.truncate(8);
+    let names: Vec<String> = fields
+        .keys()
+        .take(8)
+        .map(|name| {
+            name.chars()
+                .take(40)
+                .collect::<String>()
+                .escape_debug()
+                .to_string()
+        })
+        .collect();
     Err(malformed(format!(
         "not an S3 event, SNS notification, Rekognition completion or Transcribe event \
          (top-level fields: {})",
@@ -122,7 +131,10 @@ fn classify(value: Value, depth: u8) -> Result<Inbound, Malformed> {
 
 fn sns_envelope(kind: &str, value: &Value, depth: u8) -> Result<Inbound, Malformed> {
     if kind != "Notification" {
-        return Ok(Inbound::NothingToDo(format!("SNS message of type {kind}")));
+        return Ok(Inbound::NothingToDo(format!(
+            "SNS message of type {}",
+            shown(kind)
+        )));
     }
     if depth > 0 {
         return Err(malformed("SNS notification nested in an SNS notification"));
@@ -139,6 +151,8 @@ fn sns_envelope(kind: &str, value: &Value, depth: u8) -> Result<Inbound, Malform
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct S3Record {
+    #[serde(default)]
+    event_version: Option<String>,
     #[serde(default)]
     event_source: Option<String>,
     #[serde(default)]
@@ -171,6 +185,26 @@ struct S3Object {
     version_id: Option<String>,
 }
 
+/// The S3 event notification major version this parser understands (2.0 to 2.3 so far).
+const S3_EVENT_MAJOR_VERSION: &str = "2";
+/// The only EventBridge event envelope version there is.
+const EVENTBRIDGE_VERSION: &str = "0";
+/// S3 keys are at most 1024 bytes of UTF-8.
+pub const MAX_KEY_BYTES: usize = 1024;
+/// How much of an untrusted value an error message repeats.
+const SHOWN_CHARS: usize = 120;
+
+/// An untrusted value as it appears in an error message: debug-quoted (control characters
+/// escaped) and cut, so a huge or hostile value cannot flood logs or dead-letter attributes.
+fn shown(value: &str) -> String {
+    let cut: String = value.chars().take(SHOWN_CHARS).collect();
+    if cut.len() < value.len() {
+        format!("{cut:?}... ({} bytes)", value.len())
+    } else {
+        format!("{cut:?}")
+    }
+}
+
 fn s3_records(value: Value) -> Result<Inbound, Malformed> {
     let records = value
         .get("Records")
@@ -186,7 +220,16 @@ fn s3_records(value: Value) -> Result<Inbound, Malformed> {
         if let Some(source) = record.event_source.as_deref() {
             if source != "aws:s3" {
                 return Err(malformed(format!(
-                    "record {i} comes from {source}, not aws:s3"
+                    "record {i} comes from {}, not aws:s3",
+                    shown(source)
+                )));
+            }
+        }
+        if let Some(version) = record.event_version.as_deref() {
+            if version.split('.').next() != Some(S3_EVENT_MAJOR_VERSION) {
+                return Err(malformed(format!(
+                    "S3 event record {i} has eventVersion {}; only {S3_EVENT_MAJOR_VERSION}.x is understood",
+                    shown(version)
                 )));
             }
         }
@@ -228,6 +271,12 @@ fn s3_records(value: Value) -> Result<Inbound, Malformed> {
 /// Decodes an S3 event key: form encoding, so `+` is a space and `%XX` a byte of UTF-8.
 /// A `%` not followed by two hex digits, or bytes that are not UTF-8, are errors.
 pub fn decode_key(raw: &str) -> Result<String, String> {
+    if raw.len() > 3 * MAX_KEY_BYTES {
+        return Err(format!(
+            "key {} is longer than S3 allows ({MAX_KEY_BYTES} bytes)",
+            shown(raw)
+        ));
+    }
     let bytes = raw.as_bytes();
     for (i, b) in bytes.iter().enumerate() {
         if *b == b'%' {
@@ -236,15 +285,23 @@ pub fn decode_key(raw: &str) -> Result<String, String> {
                 .is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit));
             if !valid {
                 return Err(format!(
-                    "key {raw:?} has a `%` at byte {i} that is not a %XX escape"
+                    "key {} has a `%` at byte {i} that is not a %XX escape",
+                    shown(raw)
                 ));
             }
         }
     }
     let spaced = raw.replace('+', " ");
-    urlencoding::decode(&spaced)
+    let key = urlencoding::decode(&spaced)
         .map(|k| k.into_owned())
-        .map_err(|e| format!("key {raw:?} does not decode to UTF-8: {e}"))
+        .map_err(|e| format!("key {} does not decode to UTF-8: {e}", shown(raw)))?;
+    if key.len() > MAX_KEY_BYTES {
+        return Err(format!(
+            "key {} is longer than S3 allows ({MAX_KEY_BYTES} bytes)",
+            shown(raw)
+        ));
+    }
+    Ok(key)
 }
 
 #[derive(Deserialize)]
@@ -258,10 +315,19 @@ struct TranscribeDetail {
 fn eventbridge(value: Value) -> Result<Inbound, Malformed> {
     let event: EventBridgeEvent<Value> =
         serde_json::from_value(value).map_err(|e| malformed(format!("EventBridge event: {e}")))?;
+    if let Some(version) = event.version.as_deref() {
+        if version != EVENTBRIDGE_VERSION {
+            return Err(malformed(format!(
+                "EventBridge event version {}; only {EVENTBRIDGE_VERSION} is understood",
+                shown(version)
+            )));
+        }
+    }
     if event.source != "aws.transcribe" || event.detail_type != "Transcribe Job State Change" {
         return Ok(Inbound::NothingToDo(format!(
-            "EventBridge event {:?} from {} is not a Transcribe job state change",
-            event.detail_type, event.source
+            "EventBridge event {} from {} is not a Transcribe job state change",
+            shown(&event.detail_type),
+            shown(&event.source)
         )));
     }
     let detail: TranscribeDetail = serde_json::from_value(event.detail)

@@ -49,6 +49,20 @@ pub fn upload_prefix(key: &str) -> Option<(&'static str, MediaKind)> {
 /// The upload prefix of a key and the kind it is meant for, or why the key is no upload.
 /// Needs no metadata, so it is checked before anything is fetched.
 pub fn upload_area(key: &str) -> Result<(&'static str, MediaKind), String> {
+    if key
+        .split('/')
+        .any(|segment| segment == "." || segment == "..")
+    {
+        return Err(format!(
+            "{key:?} has a `.` or `..` segment, which tools that normalise paths read as another key; not analysed"
+        ));
+    }
+    if key.chars().any(char::is_control) {
+        return Err(format!(
+            "{} has control characters; not analysed",
+            key.escape_debug()
+        ));
+    }
     if RESULT_PREFIXES.iter().any(|p| key.starts_with(p)) {
         return Err(format!(
             "{key} is under a results prefix; results are never analysed"
