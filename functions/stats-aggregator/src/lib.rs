@@ -60,12 +60,59 @@ pub enum HandlerError {
     Publish(#[from] shared::events::PublishError),
 }
 
+impl HandlerError {
+    /// The Lambda `errorType`: what kind of failure, without the Rust type name.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            HandlerError::Unrecognised(_) => "StatsAggregator.UnrecognisedEvent",
+            HandlerError::Malformed { .. } => "StatsAggregator.MalformedEvent",
+            HandlerError::Schedule(_) => "StatsAggregator.InvalidSchedule",
+            HandlerError::Rollup { .. } => "StatsAggregator.RollupFailed",
+            HandlerError::Publish(_) => "StatsAggregator.PublishFailed",
+        }
+    }
+}
+
+impl From<HandlerError> for lambda_runtime::Diagnostic {
+    fn from(error: HandlerError) -> Self {
+        lambda_runtime::Diagnostic {
+            error_type: error.kind().to_string(),
+            error_message: error.to_string(),
+        }
+    }
+}
+
+/// Longest piece of input echoed in an error message, in characters.
+pub const MAX_ECHOED_CHARS: usize = 64;
+
+/// `text` cut to [`MAX_ECHOED_CHARS`] (with `…` when cut), for echoing input in errors and
+/// logs: a huge field must not make a huge error.
+pub fn shown(text: &str) -> String {
+    let mut out: String = text.chars().take(MAX_ECHOED_CHARS).collect();
+    if out.len() < text.len() {
+        out.push('…');
+    }
+    out
+}
+
+/// Longest error reason (serde messages can quote a whole field of the input).
+const MAX_REASON_CHARS: usize = 300;
+
+fn reason(error: impl std::fmt::Display) -> String {
+    let text = error.to_string();
+    let mut out: String = text.chars().take(MAX_REASON_CHARS).collect();
+    if out.len() < text.len() {
+        out.push('…');
+    }
+    out
+}
+
 impl Trigger {
     pub fn classify(payload: Value) -> Result<Self, HandlerError> {
         let keys = || -> Vec<String> {
             payload
                 .as_object()
-                .map(|o| o.keys().take(20).cloned().collect())
+                .map(|o| o.keys().take(20).map(|k| shown(k)).collect())
                 .unwrap_or_default()
         };
         if let Some(records) = payload.get("Records") {
@@ -76,7 +123,7 @@ impl Trigger {
                     let source = r.get("eventSource").or_else(|| r.get("EventSource"));
                     match source.and_then(Value::as_str) {
                         Some("aws:sqs") => None,
-                        other => Some(other.unwrap_or("none").to_string()),
+                        other => Some(shown(other.unwrap_or("none"))),
                     }
                 })
             });
@@ -90,14 +137,14 @@ impl Trigger {
                 .map(Trigger::Sqs)
                 .map_err(|e| HandlerError::Malformed {
                     shape: "SQS event",
-                    reason: e.to_string(),
+                    reason: reason(e),
                 })
         } else if payload.get("detail-type").is_some() {
             serde_json::from_value(payload)
                 .map(Trigger::Scheduled)
                 .map_err(|e| HandlerError::Malformed {
                     shape: "scheduled event",
-                    reason: e.to_string(),
+                    reason: reason(e),
                 })
         } else {
             Err(HandlerError::Unrecognised(keys()))
@@ -173,7 +220,8 @@ impl<S: ResultsStore, P: EventPublisher, D: DeadLetterSink> StatsAggregator<S, P
             |message| {
                 let accepted = &accepted;
                 async move {
-                    let event = accept_record(&message).map_err(RecordError::permanent)?;
+                    let event = accept_record(&message)
+                        .map_err(|problem| RecordError::permanent(reason(problem)))?;
                     accepted
                         .lock()
                         .map_err(|_| RecordError::retryable("ingest state poisoned"))?
@@ -337,6 +385,66 @@ mod tests {
         ));
     }
 
+    #[test]
+    fn lambda_errors_carry_a_named_type_and_a_short_message() {
+        let cases = [
+            (
+                json!({"hello": "world"}),
+                "StatsAggregator.UnrecognisedEvent",
+            ),
+            (
+                json!({"Records": [{"eventSource": "aws:s3"}]}),
+                "StatsAggregator.MalformedEvent",
+            ),
+            (
+                json!({"Records": [{"eventSource": "aws:sqs", "body": "x".repeat(10_000), "messageId": 5}]}),
+                "StatsAggregator.MalformedEvent",
+            ),
+            (
+                json!({"detail-type": "Scheduled Event", "source": "evil.example", "detail": {}}),
+                "StatsAggregator.InvalidSchedule",
+            ),
+        ];
+        for (payload, kind) in cases {
+            let error = match Trigger::classify(payload) {
+                Err(e) => e,
+                Ok(Trigger::Scheduled(event)) => event
+                    .plan(shared::time::now_utc(), 60)
+                    .map(|_| ())
+                    .map_err(HandlerError::from)
+                    .expect_err(kind),
+                Ok(Trigger::Sqs(_)) => panic!("{kind}: accepted"),
+            };
+            let diagnostic = lambda_runtime::Diagnostic::from(error);
+            assert_eq!(diagnostic.error_type, kind);
+            assert!(!diagnostic.error_type.contains("::"));
+            assert!(
+                diagnostic.error_message.len() < 400,
+                "{}",
+                diagnostic.error_message
+            );
+        }
+        let rollup = HandlerError::Rollup {
+            period: "2026-11-24T13".into(),
+            source: rollup::RollupError::from(store::StoreError {
+                operation: "GetObject",
+                key: "stats/raw/2026/11/24/13/a.ndjson.zst".into(),
+                reason: "SlowDown".into(),
+            }),
+        };
+        let diagnostic = lambda_runtime::Diagnostic::from(rollup);
+        assert_eq!(diagnostic.error_type, "StatsAggregator.RollupFailed");
+        assert!(diagnostic.error_message.contains("2026-11-24T13"));
+    }
+
+    #[test]
+    fn shown_cuts_long_input_on_a_character_boundary() {
+        assert_eq!(shown("short"), "short");
+        let long = "é".repeat(100);
+        assert_eq!(shown(&long).chars().count(), MAX_ECHOED_CHARS + 1);
+        assert!(shown(&long).ends_with('…'));
+    }
+
     fn arb_json() -> impl Strategy<Value = Value> {
         let leaf = prop_oneof![
             Just(Value::Null),
@@ -386,7 +494,7 @@ mod tests {
             period in prop_oneof![Just(json!(null)), "[0-9T-]{0,14}".prop_map(Value::from), any::<bool>().prop_map(Value::from)],
             time in prop_oneof![Just(json!(null)), "[0-9T:Z-]{0,22}".prop_map(Value::from)],
         ) {
-            let event = json!({"detail-type": "Scheduled Event", "time": time, "resources": ["arn:aws:events:us-east-1:1:rule/x-hourly"], "detail": {"rollup": rollup, "period": period}});
+            let event = json!({"detail-type": "Scheduled Event", "source": "aws.events", "time": time, "resources": ["arn:aws:events:us-east-1:1:rule/x-hourly"], "detail": {"rollup": rollup, "period": period}});
             let Ok(Trigger::Scheduled(event)) = Trigger::classify(event) else {
                 return Err(TestCaseError::fail("a scheduled event"));
             };

@@ -5,15 +5,19 @@ use serde_json::Value;
 use shared::batch::DeadLetters;
 use shared::events::SnsEventPublisher;
 use stats_aggregator::store::S3ResultsStore;
-use stats_aggregator::{Config, StatsAggregator, SERVICE};
+use stats_aggregator::{Config, HandlerError, StatsAggregator, SERVICE};
 use tracing::Instrument;
 
 type App = StatsAggregator<S3ResultsStore, SnsEventPublisher, DeadLetters>;
 
-async fn handler(app: &App, event: LambdaEvent<Value>) -> Result<Value, Error> {
+/// Errors reach Lambda as `errorType` `StatsAggregator.<kind>` (see `HandlerError::kind`).
+async fn handler(app: &App, event: LambdaEvent<Value>) -> Result<Value, HandlerError> {
     let span = shared::logging::invocation_span(SERVICE);
     // Boxed: the handler's future is deep (SDK calls inside rollups), too deep to lay out inline.
-    Ok(Box::pin(app.handle(event.payload)).instrument(span).await?)
+    Box::pin(app.handle(event.payload))
+        .instrument(span)
+        .await
+        .inspect_err(|e| tracing::error!(error_type = e.kind(), error = %e, "invocation failed"))
 }
 
 #[tokio::main]

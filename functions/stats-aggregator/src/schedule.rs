@@ -20,6 +20,9 @@ use crate::period::{hours_to_roll, Day, Hour, Period, PeriodError};
 /// The part of an EventBridge event this function reads.
 #[derive(Debug, Clone, Deserialize)]
 pub struct ScheduledEvent {
+    /// The EventBridge envelope version (`"0"`).
+    #[serde(default)]
+    pub version: Option<String>,
     #[serde(rename = "detail-type", default)]
     pub detail_type: Option<String>,
     #[serde(default)]
@@ -38,8 +41,21 @@ pub enum RollupRequest {
     Daily { day: Day, backfill: bool },
 }
 
+/// What an EventBridge schedule (and a hand-made back-fill) carries.
+pub const SCHEDULED_DETAIL_TYPE: &str = "Scheduled Event";
+pub const SCHEDULED_SOURCE: &str = "aws.events";
+/// The only EventBridge envelope version there is.
+pub const EVENTBRIDGE_VERSION: &str = "0";
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ScheduleError {
+    #[error("not a scheduled event: expected detail-type \"Scheduled Event\" from source \"aws.events\", got detail-type {detail_type:?} from source {event_source:?}")]
+    NotScheduled {
+        detail_type: Option<String>,
+        event_source: Option<String>,
+    },
+    #[error("EventBridge event version {0:?} is not supported (expected \"0\")")]
+    UnsupportedVersion(String),
     #[error("cannot tell which rollup to run: set detail.rollup to \"hourly\" or \"daily\", or name the rule with \"hourly\" or \"daily\" (resources: {0:?})")]
     UnknownKind(Vec<String>),
     #[error("detail.rollup must be \"hourly\" or \"daily\", not {0:?}")]
@@ -83,14 +99,27 @@ impl ScheduledEvent {
         wall_clock: OffsetDateTime,
         lateness_minutes: u32,
     ) -> Result<RollupRequest, ScheduleError> {
+        if self.detail_type.as_deref() != Some(SCHEDULED_DETAIL_TYPE)
+            || self.source.as_deref() != Some(SCHEDULED_SOURCE)
+        {
+            return Err(ScheduleError::NotScheduled {
+                detail_type: self.detail_type.as_deref().map(crate::shown),
+                event_source: self.source.as_deref().map(crate::shown),
+            });
+        }
+        if let Some(version) = self.version.as_deref() {
+            if version != EVENTBRIDGE_VERSION {
+                return Err(ScheduleError::UnsupportedVersion(crate::shown(version)));
+            }
+        }
         let kind = match self.detail.get("rollup") {
             None | Some(Value::Null) => None,
             Some(Value::String(k)) if k.eq_ignore_ascii_case("hourly") => Some(Kind::Hourly),
             Some(Value::String(k)) if k.eq_ignore_ascii_case("daily") => Some(Kind::Daily),
             Some(other) => {
                 return Err(ScheduleError::BadKind(match other {
-                    Value::String(s) => s.clone(),
-                    v => v.to_string(),
+                    Value::String(s) => crate::shown(s),
+                    v => crate::shown(&v.to_string()),
                 }))
             }
         };
@@ -99,7 +128,7 @@ impl ScheduledEvent {
             Some(Value::String(p)) => Some(Period::parse(p)?),
             Some(other) => {
                 return Err(ScheduleError::BadPeriod(PeriodError {
-                    input: other.to_string(),
+                    input: crate::shown(&other.to_string()),
                     reason: "it must be a string".into(),
                 }))
             }
@@ -109,11 +138,19 @@ impl ScheduledEvent {
         }
         let kind = kind
             .or_else(|| kind_from_rule_name(&self.resources))
-            .ok_or_else(|| ScheduleError::UnknownKind(self.resources.clone()))?;
+            .ok_or_else(|| {
+                ScheduleError::UnknownKind(
+                    self.resources
+                        .iter()
+                        .take(5)
+                        .map(|r| crate::shown(r))
+                        .collect(),
+                )
+            })?;
         let now = match &self.time {
             None => wall_clock,
             Some(t) => shared::time::parse_rfc3339_lenient(t)
-                .ok_or_else(|| ScheduleError::BadTime(t.clone()))?,
+                .ok_or_else(|| ScheduleError::BadTime(crate::shown(t)))?,
         };
         Ok(match kind {
             Kind::Hourly => RollupRequest::Hourly {
@@ -256,7 +293,7 @@ mod tests {
             }
         );
         let e = event(
-            serde_json::json!({"detail-type": "Scheduled Event", "detail": {"period": "2026-11-24T09"}}),
+            serde_json::json!({"detail-type": "Scheduled Event", "source": "aws.events", "detail": {"period": "2026-11-24T09"}}),
         );
         assert_eq!(
             e.plan(NOW, 120).unwrap(),
