@@ -8,7 +8,6 @@
 
 pub mod channel;
 pub mod channels;
-pub mod dead_letters;
 pub mod delivery;
 pub mod delivery_metrics;
 pub mod notifier;
@@ -32,11 +31,11 @@ use shared::BoxError;
 use tokio::time::Instant;
 use tracing::Instrument;
 
-use crate::dead_letters::DeadLetters;
 use crate::delivery_metrics::DeliveryMetrics;
 use crate::notifier::Notifier;
 use crate::routing::Routing;
 use crate::settings::{RulesSource, Settings, IDEMPOTENCY_PREFIX};
+use shared::batch::DeadLetters;
 
 /// Everything built once at init and shared by every invocation.
 pub struct App {
@@ -112,7 +111,7 @@ impl App {
             notifier,
             s3,
             results_bucket: settings.results_bucket,
-            dead_letters: DeadLetters::new(&sqs, settings.dead_letter_queue_url.as_deref()),
+            dead_letters: DeadLetters::new(sqs.clone(), settings.dead_letter_queue_url.clone()),
             batch_concurrency: settings.batch_concurrency,
             metrics_namespace: settings.metrics_namespace,
         })
