@@ -485,3 +485,67 @@ async fn a_failed_action_is_retried_by_the_next_run() {
         "7"
     );
 }
+
+#[tokio::test]
+async fn the_same_schedule_delivered_three_times_at_once_pauses_and_announces_once() {
+    let f = Fixture::new("us-east-1").await;
+    // One result per run: moto hands queued results out in order.
+    f.load_cost_results(vec![
+        may_costs(0.9, 0.8),
+        may_costs(0.9, 0.8),
+        may_costs(0.9, 0.8),
+    ])
+    .await;
+    let function = f.create_function(Some(4)).await;
+    let config = || {
+        f.config(
+            budgets(),
+            &[
+                ("COST_GUARD_MODE", "enforce"),
+                ("COST_GUARD_ALLOW_LIST", &function),
+            ],
+        )
+    };
+    let (a, b, c) = (f.guard(config()), f.guard(config()), f.guard(config()));
+    let event = schedule_event();
+
+    let (ra, rb, rc) = tokio::join!(
+        handle(&a, &event, at(NOW)),
+        handle(&b, &event, at(NOW)),
+        handle(&c, &event, at(NOW))
+    );
+    let reports = [ra.expect("run a"), rb.expect("run b"), rc.expect("run c")];
+
+    let applied = reports
+        .iter()
+        .filter(|r| r["actions"][0]["outcome"] == "applied")
+        .count();
+    assert_eq!(applied, 1, "{reports:#?}");
+    assert_eq!(reserved_concurrency(&f, &function).await, Some(0));
+    assert_eq!(
+        function_tags(&f, &function).await["cost-guard:previous-reserved-concurrency"],
+        "4",
+        "a second pause would have recorded 0 as the previous value"
+    );
+    let events = f.events().await;
+    let mut ids: Vec<&str> = events.iter().map(|e| e.id.as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(
+        ids.len(),
+        events.len(),
+        "an event delivered twice: {events:#?}"
+    );
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| e.event_type == "cost.action")
+            .count(),
+        1
+    );
+    let monthly = events
+        .iter()
+        .filter(|e| e.subject == "cost-budget:monthly")
+        .count();
+    assert_eq!(monthly, 1, "{events:#?}");
+}
