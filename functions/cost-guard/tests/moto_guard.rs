@@ -549,3 +549,83 @@ async fn the_same_schedule_delivered_three_times_at_once_pauses_and_announces_on
         .count();
     assert_eq!(monthly, 1, "{events:#?}");
 }
+
+/// A run that paused the function and died before recording the outcome leaves a `claimed`
+/// record and the function paused with its previous value tagged. After the lease the next
+/// run takes the claim over: the pause is idempotent (the first previous value stays) and
+/// announced once.
+#[tokio::test]
+async fn a_run_that_died_after_pausing_is_finished_by_the_next_run_after_the_lease() {
+    use cost_guard::actions::{record_key, ActionRecord, ActionStatus};
+    use cost_guard::config::Mode;
+    use cost_guard::resources::Resource;
+
+    let f = Fixture::new("us-east-1").await;
+    f.load_cost_results(vec![may_costs(0.9, 0.8), may_costs(0.9, 0.8)])
+        .await;
+    let function = f.create_function(Some(6)).await;
+    let lambda = aws_sdk_lambda::Client::new(&f.sdk);
+    lambda
+        .tag_resource()
+        .resource(&function)
+        .tags("cost-guard:previous-reserved-concurrency", "6")
+        .send()
+        .await
+        .expect("tag");
+    lambda
+        .put_function_concurrency()
+        .function_name(&function)
+        .reserved_concurrent_executions(0)
+        .send()
+        .await
+        .expect("pause");
+    let resource = Resource::parse(&function).expect("arn");
+    let key = record_key("2026-05", Mode::Enforce, &resource);
+    let abandoned = ActionRecord {
+        action: resource.kind.pause_action().to_string(),
+        resource,
+        mode: Mode::Enforce,
+        period: "2026-05".into(),
+        status: ActionStatus::Claimed,
+        previous: None,
+        error: None,
+        event_id: None,
+        announced: false,
+        updated_at: "2026-05-14T09:50:00Z".into(),
+    };
+    f.s3.put_object()
+        .bucket(&f.bucket)
+        .key(&key)
+        .body(serde_json::to_vec(&abandoned).unwrap().into())
+        .send()
+        .await
+        .expect("abandoned record");
+    let guard = f.guard(f.config(
+        budgets(),
+        &[
+            ("COST_GUARD_MODE", "enforce"),
+            ("COST_GUARD_ALLOW_LIST", &function),
+        ],
+    ));
+
+    let within_lease = handle(&guard, &schedule_event(), at("2026-05-14T10:00:00Z"))
+        .await
+        .expect("run within the lease");
+    assert_eq!(within_lease["actions"][0]["outcome"], "already-done");
+    let after_lease = handle(&guard, &schedule_event(), at("2026-05-14T16:00:00Z"))
+        .await
+        .expect("run after the lease");
+    assert_eq!(after_lease["actions"][0]["outcome"], "applied");
+    assert_eq!(
+        after_lease["actions"][0]["previous"],
+        json!({"kind": "reserved-concurrency", "value": 6})
+    );
+    assert_eq!(reserved_concurrency(&f, &function).await, Some(0));
+    let actions: Vec<_> = f
+        .events()
+        .await
+        .into_iter()
+        .filter(|e| e.event_type == "cost.action")
+        .collect();
+    assert_eq!(actions.len(), 1, "{actions:#?}");
+}
