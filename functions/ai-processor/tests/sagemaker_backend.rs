@@ -2,17 +2,15 @@
 //! InvokeEndpoint answers from a queue of results loaded through
 //! `POST /moto-api/static/sagemaker/endpoint-results`.
 //!
-//! That queue is one per moto server, so the tests here take turns (`QUEUE`), and each first
-//! drains results a failed earlier run may have left.
+//! That queue is one per moto server, so the tests take turns (`SAGEMAKER_RESULT_QUEUE` in
+//! `common`), and each first drains results a failed earlier run may have left.
 
 mod common;
 
-use aws_sdk_sagemakerruntime::primitives::Blob;
 use common::*;
 use serde_json::json;
 use shared::events::{types, Severity};
 
-static QUEUE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 const ENDPOINT: &str = "media-moderation";
 
 fn sagemaker_env() -> [(&'static str, &'static str); 2] {
@@ -22,49 +20,10 @@ fn sagemaker_env() -> [(&'static str, &'static str); 2] {
     ]
 }
 
-/// Takes every queued result until moto answers with its built-in default body.
-async fn drain_results(stack: &Stack) {
-    let client = aws_sdk_sagemakerruntime::Client::new(&stack.sdk);
-    for i in 0..50 {
-        let out = client
-            .invoke_endpoint()
-            .endpoint_name("drain")
-            .body(Blob::new(format!(
-                "{{\"drain\": \"{}-{i}\"}}",
-                stack.media_bucket
-            )))
-            .send()
-            .await
-            .expect("invoke");
-        if out.body().map(|b| b.as_ref()) == Some(b"body".as_slice()) {
-            return;
-        }
-    }
-    panic!("moto's SageMaker result queue does not empty");
-}
-
-/// Queues what the endpoint answers next, in order.
-async fn queue_endpoint_answers(answers: &[String]) {
-    let endpoint = std::env::var("AWS_ENDPOINT_URL").expect("AWS_ENDPOINT_URL");
-    let results: Vec<_> = answers
-        .iter()
-        .map(|body| json!({"Body": body, "ContentType": "application/json"}))
-        .collect();
-    let response = reqwest::Client::new()
-        .post(format!(
-            "{endpoint}/moto-api/static/sagemaker/endpoint-results"
-        ))
-        .json(&json!({"account_id": "123456789012", "region": "us-east-1", "results": results}))
-        .send()
-        .await
-        .expect("moto api");
-    assert!(response.status().is_success(), "{response:?}");
-}
-
 #[tokio::test]
 async fn sagemaker_endpoint_in_moto_rejects_an_explicit_image_and_the_upload_is_tagged_and_flagged()
 {
-    let _turn = QUEUE.lock().await;
+    let _turn = SAGEMAKER_RESULT_QUEUE.lock().await;
     let stack = Stack::new().await;
     drain_results(&stack).await;
     queue_endpoint_answers(&[json!({
@@ -109,7 +68,7 @@ async fn sagemaker_endpoint_in_moto_rejects_an_explicit_image_and_the_upload_is_
 
 #[tokio::test]
 async fn sagemaker_endpoint_in_moto_moderates_videos_synchronously_while_transcribe_runs() {
-    let _turn = QUEUE.lock().await;
+    let _turn = SAGEMAKER_RESULT_QUEUE.lock().await;
     let stack = Stack::new().await;
     drain_results(&stack).await;
     queue_endpoint_answers(&[json!({
@@ -145,7 +104,7 @@ async fn sagemaker_endpoint_in_moto_moderates_videos_synchronously_while_transcr
 
 #[tokio::test]
 async fn sagemaker_answer_outside_the_contract_fails_for_good_and_goes_to_the_dead_letter_queue() {
-    let _turn = QUEUE.lock().await;
+    let _turn = SAGEMAKER_RESULT_QUEUE.lock().await;
     let stack = Stack::new().await;
     drain_results(&stack).await;
     queue_endpoint_answers(&["<html>model server error page</html>".to_string()]).await;

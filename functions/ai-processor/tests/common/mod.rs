@@ -404,3 +404,87 @@ pub fn moto_s3_event(bucket: &str, key: &str, etag: &str, size: usize) -> String
     }]})
     .to_string()
 }
+
+/// moto's SageMaker InvokeEndpoint answers from one result queue per server: every test that
+/// loads it holds this lock from `drain_sagemaker_results` until it has made its calls.
+pub static SAGEMAKER_RESULT_QUEUE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// Takes every queued SageMaker result until moto answers with its built-in default body.
+pub async fn drain_results(stack: &Stack) {
+    let client = aws_sdk_sagemakerruntime::Client::new(&stack.sdk);
+    for i in 0..50 {
+        let out = client
+            .invoke_endpoint()
+            .endpoint_name("drain")
+            .body(aws_sdk_sagemakerruntime::primitives::Blob::new(format!(
+                "{{\"drain\": \"{}-{i}\"}}",
+                stack.media_bucket
+            )))
+            .send()
+            .await
+            .expect("invoke");
+        if out.body().map(|b| b.as_ref()) == Some(b"body".as_slice()) {
+            return;
+        }
+    }
+    panic!("moto's SageMaker result queue does not empty");
+}
+
+/// Queues what the SageMaker endpoint answers next, in order.
+pub async fn queue_endpoint_answers(answers: &[String]) {
+    let endpoint = std::env::var("AWS_ENDPOINT_URL").expect("AWS_ENDPOINT_URL");
+    let results: Vec<_> = answers
+        .iter()
+        .map(|body| serde_json::json!({"Body": body, "ContentType": "application/json"}))
+        .collect();
+    let response = reqwest::Client::new()
+        .post(format!(
+            "{endpoint}/moto-api/static/sagemaker/endpoint-results"
+        ))
+        .json(&serde_json::json!({"account_id": "123456789012", "region": "us-east-1", "results": results}))
+        .send()
+        .await
+        .expect("moto api");
+    assert!(response.status().is_success(), "{response:?}");
+}
+
+/// Delivers `body` as `copies` messages in one batch, then redelivers whatever the handler
+/// lists (copies that found another copy at work) until nothing is listed.
+pub async fn deliver_copies<F>(function: &F, body: &str, copies: usize)
+where
+    F: HandlesSqs,
+{
+    let mut pending: Vec<String> = (0..copies).map(|i| format!("copy-{i}")).collect();
+    for _ in 0..10 {
+        if pending.is_empty() {
+            return;
+        }
+        let event = sqs_event(pending.iter().map(|id| message(id, body)).collect());
+        pending = failed_ids(&function.handle(event).await);
+    }
+    panic!("copies still listed after 10 deliveries: {pending:?}");
+}
+
+/// The handler of a processor, whatever its adapters.
+pub trait HandlesSqs {
+    fn handle(
+        &self,
+        event: SqsEvent,
+    ) -> impl std::future::Future<Output = aws_lambda_events::event::sqs::SqsBatchResponse>;
+}
+
+impl<S, B, T, P, I, D> HandlesSqs for Processor<S, B, T, P, I, D>
+where
+    S: ai_processor::ports::ObjectStore,
+    B: ModerationBackend,
+    T: Transcriber,
+    P: shared::events::EventPublisher,
+    I: shared::idempotency::IdempotencyStore,
+    D: shared::batch::DeadLetterSink,
+{
+    async fn handle(&self, event: SqsEvent) -> aws_lambda_events::event::sqs::SqsBatchResponse {
+        ai_processor::handler(lambda_event(event), self)
+            .await
+            .expect("handler")
+    }
+}
