@@ -80,6 +80,55 @@ pub enum EnvelopeError {
     Malformed(String),
     #[error("envelope version {found} is not supported (this consumer reads version {supported})")]
     UnsupportedVersion { found: u64, supported: u32 },
+    #[error(
+        "an SNS message of Type {0:?}, not a \"Notification\": only notifications carry events"
+    )]
+    NotAnSnsNotification(String),
+    #[error("the SNS notification's Message is not an envelope: {0}")]
+    SnsMessageNotJson(String),
+    #[error("event id {0:?} is not an id (at most {MAX_EVENT_ID_CHARS} letters, digits, '.', '_', ':', '-')")]
+    NotAnId(String),
+    #[error("event {id:?}: `{field}` contains control characters")]
+    ControlCharacters { id: String, field: &'static str },
+}
+
+/// Longest event id accepted; the suite's own ids are 32 hex characters.
+pub const MAX_EVENT_ID_CHARS: usize = 128;
+
+/// At most 64 characters of untrusted text, for error messages (a 250 KB id must not become
+/// a 250 KB log line).
+fn shown(text: &str) -> String {
+    let mut out: String = text.chars().take(64).collect();
+    if out.len() < text.len() {
+        out.push('…');
+    }
+    out
+}
+
+/// The envelope inside an SNS notification (raw message delivery off), or the value itself
+/// (raw delivery, or a producer writing to the queue directly). A value shaped like an SNS
+/// message (`Type` and `TopicArn`) must be a `Notification` with a string `Message`: a
+/// `SubscriptionConfirmation` carrying an envelope is not an event.
+pub fn unwrap_sns_notification(
+    body: serde_json::Value,
+) -> Result<serde_json::Value, EnvelopeError> {
+    let sns_type = match (body.get("Type"), body.get("TopicArn")) {
+        (Some(sns_type), Some(_)) => sns_type,
+        _ => return Ok(body),
+    };
+    if sns_type.as_str() != Some("Notification") {
+        return Err(EnvelopeError::NotAnSnsNotification(match sns_type {
+            serde_json::Value::String(s) => shown(s),
+            other => shown(&other.to_string()),
+        }));
+    }
+    let message = body
+        .get("Message")
+        .and_then(serde_json::Value::as_str)
+        .ok_or_else(|| {
+            EnvelopeError::SnsMessageNotJson("the notification has no string `Message`".into())
+        })?;
+    serde_json::from_str(message).map_err(|e| EnvelopeError::SnsMessageNotJson(e.to_string()))
 }
 
 impl Envelope {
@@ -133,7 +182,44 @@ impl Envelope {
                 "`id` and `type` must not be empty".into(),
             ));
         }
+        envelope.check_identifiers()?;
         Ok(envelope)
+    }
+
+    /// An SQS message body: the envelope, raw or wrapped in an SNS notification.
+    pub fn from_sqs_body(body: &str) -> Result<Self, EnvelopeError> {
+        let value: serde_json::Value = serde_json::from_str(body)
+            .map_err(|e| EnvelopeError::Malformed(format!("the body is not JSON: {e}")))?;
+        Self::from_value(unwrap_sns_notification(value)?)
+    }
+
+    /// The fields consumers put into HTTP headers, chat messages, object keys and metric
+    /// labels: the id is letters, digits, `.`, `_`, `:`, `-` (no paths, no percent escapes),
+    /// and no control characters anywhere (a line break would forge a header line).
+    pub fn check_identifiers(&self) -> Result<(), EnvelopeError> {
+        let id = &self.id;
+        let id_ok = id.chars().count() <= MAX_EVENT_ID_CHARS
+            && id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | ':' | '-'))
+            && !id.contains("..");
+        if !id_ok {
+            return Err(EnvelopeError::NotAnId(shown(id)));
+        }
+        for (field, value) in [
+            ("type", &self.event_type),
+            ("source", &self.source),
+            ("time", &self.time),
+            ("subject", &self.subject),
+        ] {
+            if value.chars().any(char::is_control) {
+                return Err(EnvelopeError::ControlCharacters {
+                    id: id.clone(),
+                    field,
+                });
+            }
+        }
+        Ok(())
     }
 
     pub fn to_json(&self) -> String {
@@ -286,6 +372,44 @@ mod tests {
         let mut v: serde_json::Value = serde_json::from_str(&e.to_json()).unwrap();
         v["extra"] = serde_json::json!("ignored");
         assert_eq!(Envelope::from_value(v).unwrap(), e);
+    }
+
+    #[test]
+    fn sqs_bodies_are_raw_or_sns_wrapped_and_identifiers_are_safe() {
+        let e = Envelope::new(
+            "t.x",
+            "s",
+            "subj",
+            Severity::Info,
+            "",
+            serde_json::json!({}),
+        );
+        let raw = e.to_json();
+        let wrapped =
+            serde_json::json!({"Type": "Notification", "TopicArn": "arn", "Message": raw})
+                .to_string();
+        assert_eq!(Envelope::from_sqs_body(&raw).unwrap(), e);
+        assert_eq!(Envelope::from_sqs_body(&wrapped).unwrap(), e);
+        let confirmation = wrapped.replace("\"Notification\"", "\"SubscriptionConfirmation\"");
+        assert!(matches!(
+            Envelope::from_sqs_body(&confirmation),
+            Err(EnvelopeError::NotAnSnsNotification(_))
+        ));
+        let mut bad = e.clone();
+        bad.id = "../../etc".into();
+        assert!(matches!(
+            Envelope::from_sqs_body(&bad.to_json()),
+            Err(EnvelopeError::NotAnId(_))
+        ));
+        let mut bad = e;
+        bad.subject = "a\r\nX-Injected: 1".into();
+        assert!(matches!(
+            Envelope::from_sqs_body(&bad.to_json()),
+            Err(EnvelopeError::ControlCharacters {
+                field: "subject",
+                ..
+            })
+        ));
     }
 
     #[test]

@@ -1,7 +1,6 @@
 //! The SQS message body: the envelope itself (raw SNS delivery, or a producer writing to
 //! the queue directly), or an SNS notification wrapping it (raw delivery off).
 
-use serde_json::Value;
 use shared::batch::RecordError;
 use shared::events::Envelope;
 
@@ -9,60 +8,7 @@ pub fn envelope_from_body(body: Option<&str>) -> Result<Envelope, RecordError> {
     let body = body
         .filter(|b| !b.trim().is_empty())
         .ok_or_else(|| RecordError::permanent("empty message body"))?;
-    let value: Value = serde_json::from_str(body)
-        .map_err(|e| RecordError::permanent(format!("message body is not JSON: {e}")))?;
-    let is_sns_notification = value.get("Type").and_then(Value::as_str) == Some("Notification")
-        && value.get("TopicArn").is_some();
-    let value = if is_sns_notification {
-        let inner = value
-            .get("Message")
-            .and_then(Value::as_str)
-            .ok_or_else(|| RecordError::permanent("SNS notification without a Message"))?;
-        serde_json::from_str(inner).map_err(|e| {
-            RecordError::permanent(format!("SNS notification Message is not JSON: {e}"))
-        })?
-    } else {
-        value
-    };
-    let envelope = Envelope::from_value(value).map_err(RecordError::permanent)?;
-    check_header_fields(&envelope)?;
-    Ok(envelope)
-}
-
-/// Longest event id accepted; suite ids are 32 hex characters.
-pub const MAX_EVENT_ID_CHARS: usize = 128;
-
-/// The envelope fields that reach message titles, HTTP headers and idempotency keys: an id
-/// of letters, digits, `.`, `_`, `:`, `-` (no paths, no percent escapes), and no control
-/// characters (line breaks would forge header lines or markdown in chat messages).
-fn check_header_fields(envelope: &Envelope) -> Result<(), RecordError> {
-    let id = &envelope.id;
-    let id_ok = id.chars().count() <= MAX_EVENT_ID_CHARS
-        && id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | ':' | '-'))
-        && !id.contains("..");
-    if !id_ok {
-        let shown: String = id.chars().take(40).collect();
-        return Err(RecordError::permanent(format!(
-            "event id {:?}{} is not an id (at most {MAX_EVENT_ID_CHARS} letters, digits, '.', '_', ':', '-')",
-            shown,
-            if shown.len() < id.len() { "…" } else { "" }
-        )));
-    }
-    for (field, value) in [
-        ("type", &envelope.event_type),
-        ("source", &envelope.source),
-        ("time", &envelope.time),
-        ("subject", &envelope.subject),
-    ] {
-        if value.chars().any(char::is_control) {
-            return Err(RecordError::permanent(format!(
-                "event {id}: `{field}` contains control characters"
-            )));
-        }
-    }
-    Ok(())
+    Envelope::from_sqs_body(body).map_err(RecordError::permanent)
 }
 
 #[cfg(test)]
@@ -88,7 +34,7 @@ mod tests {
         let err = |b: Option<&str>| envelope_from_body(b).unwrap_err();
         assert_eq!(err(None), RecordError::permanent("empty message body"));
         assert!(
-            matches!(err(Some("{oops")), RecordError::Permanent(r) if r.starts_with("message body is not JSON"))
+            matches!(err(Some("{oops")), RecordError::Permanent(r) if r.contains("the body is not JSON"))
         );
         assert_eq!(
             err(Some(&ENVELOPE.replace("\"version\":1", "\"version\":2"))),

@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 
 use aws_lambda_events::event::sqs::SqsMessage;
 use serde_json::Value;
-use shared::events::{stable_id, Envelope, EnvelopeError};
+use shared::events::{stable_id, unwrap_sns_notification, Envelope, EnvelopeError};
 
 use crate::period::Hour;
 
@@ -33,52 +33,10 @@ pub enum RecordProblem {
     NoBody,
     #[error("the body is not JSON: {0}")]
     NotJson(String),
-    #[error("the SNS notification's Message is not an envelope: {0}")]
-    SnsMessageNotJson(String),
-    #[error(
-        "an SNS message of Type {0:?}, not a \"Notification\": only notifications carry events"
-    )]
-    NotAnSnsNotification(String),
     #[error(transparent)]
     Envelope(#[from] EnvelopeError),
     #[error("the envelope time {0:?} is not an RFC 3339 timestamp")]
     BadTime(String),
-    #[error("event id {0:?} is not an id (at most {MAX_EVENT_ID_CHARS} letters, digits, '.', '_', ':', '-')")]
-    NotAnId(String),
-    #[error("event {id:?}: `{field}` contains control characters")]
-    ControlCharacters { id: String, field: &'static str },
-}
-
-/// Longest event id accepted; suite ids are 32 hex characters.
-pub const MAX_EVENT_ID_CHARS: usize = 128;
-
-/// The envelope fields that become labels of the rollup documents and metrics (`type`,
-/// `source`, `subject` prefix) or de-duplication keys (`id`): an id of letters, digits, `.`,
-/// `_`, `:`, `-` (no paths, no percent escapes), and no control characters anywhere.
-fn check_header_fields(envelope: &Envelope) -> Result<(), RecordProblem> {
-    let id = &envelope.id;
-    let id_ok = id.chars().count() <= MAX_EVENT_ID_CHARS
-        && id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | ':' | '-'))
-        && !id.contains("..");
-    if !id_ok {
-        return Err(RecordProblem::NotAnId(crate::shown(id)));
-    }
-    for (field, value) in [
-        ("type", &envelope.event_type),
-        ("source", &envelope.source),
-        ("time", &envelope.time),
-        ("subject", &envelope.subject),
-    ] {
-        if value.chars().any(char::is_control) {
-            return Err(RecordProblem::ControlCharacters {
-                id: id.clone(),
-                field,
-            });
-        }
-    }
-    Ok(())
 }
 
 /// One envelope accepted for storage.
@@ -93,35 +51,15 @@ pub struct AcceptedEvent {
     pub line: String,
 }
 
-/// The envelope inside an SNS notification, or the body itself when delivery is raw. A body
-/// shaped like an SNS message (`Type` and `TopicArn`) must be a `Notification` with a string
-/// `Message`: a `SubscriptionConfirmation` carrying an envelope is not an event.
-fn unwrap_sns(body: Value) -> Result<Value, RecordProblem> {
-    let sns_type = match (body.get("Type"), body.get("TopicArn")) {
-        (Some(sns_type), Some(_)) => sns_type,
-        _ => return Ok(body),
-    };
-    if sns_type.as_str() != Some("Notification") {
-        let shown = match sns_type {
-            Value::String(s) => crate::shown(s),
-            other => crate::shown(&other.to_string()),
-        };
-        return Err(RecordProblem::NotAnSnsNotification(shown));
-    }
-    let message = body.get("Message").and_then(Value::as_str).ok_or_else(|| {
-        RecordProblem::SnsMessageNotJson("the notification has no string `Message`".into())
-    })?;
-    serde_json::from_str(message).map_err(|e| RecordProblem::SnsMessageNotJson(e.to_string()))
-}
-
 /// Validates one record and turns it into a line for the raw store.
 pub fn accept_record(message: &SqsMessage) -> Result<AcceptedEvent, RecordProblem> {
     let body = message.body.as_deref().ok_or(RecordProblem::NoBody)?;
     let value: Value =
         serde_json::from_str(body).map_err(|e| RecordProblem::NotJson(e.to_string()))?;
-    let value = unwrap_sns(value)?;
+    // Envelope::from_value also refuses unsafe ids and control characters: they would become
+    // labels of the rollup documents and metrics.
+    let value = unwrap_sns_notification(value)?;
     let envelope = Envelope::from_value(value.clone())?;
-    check_header_fields(&envelope)?;
     let time = shared::time::parse_rfc3339_lenient(&envelope.time)
         .ok_or_else(|| RecordProblem::BadTime(crate::shown(&envelope.time)))?;
     Ok(AcceptedEvent {
@@ -234,7 +172,7 @@ mod tests {
         let wrapped = serde_json::json!({"Type":"Notification","TopicArn":"arn","Message":"{oops"});
         assert!(matches!(
             accept_record(&message("m", &wrapped.to_string())),
-            Err(RecordProblem::SnsMessageNotJson(_))
+            Err(RecordProblem::Envelope(EnvelopeError::SnsMessageNotJson(_)))
         ));
     }
 
@@ -275,7 +213,7 @@ mod tests {
             let body = serde_json::json!({"version":1,"id":"e","type":"t","source":"s","time":time,"subject":"x","severity":"info"});
             match accept_record(&message("m", &body.to_string())) {
                 Ok(e) => prop_assert!(shared::time::parse_rfc3339_lenient(&time).is_some() && e.line.contains("\"id\":\"e\"")),
-                Err(RecordProblem::ControlCharacters { field: "time", .. }) => prop_assert!(time.chars().any(char::is_control)),
+                Err(RecordProblem::Envelope(EnvelopeError::ControlCharacters { field: "time", .. })) => prop_assert!(time.chars().any(char::is_control)),
                 Err(problem) => prop_assert!(matches!(problem, RecordProblem::BadTime(_)), "{problem:?}"),
             }
         }
