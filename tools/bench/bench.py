@@ -62,8 +62,16 @@ def local_environment() -> dict[str, dict[str, str]]:
         r = run([str(venv_python), str(provision), "--prefix", f"bench{int(time.time())}", "--out", str(out)])
         if r.returncode == 0:
             data = json.loads(out.read_text())
-            functions = data.get("functions", {})
-            return {name: dict(f.get("environment", f.get("env", {}))) for name, f in functions.items()}
+            envs = {name: dict(f.get("environment", {})) for name, f in data.get("functions", {}).items()}
+            # The notifier reads its routing rules at init; route everything to the provisioned
+            # alarm topic so it starts without the operator's rules file.
+            alarm_topic = data.get("resources", {}).get("AlarmTopic", {}).get("TopicArn")
+            if "notifier" in envs and alarm_topic:
+                envs["notifier"]["NOTIFIER_RULES_S3_URI"] = ""
+                envs["notifier"]["NOTIFIER_RULES"] = json.dumps({
+                    "channels": {"alarms": {"kind": "sns", "topic_arn": alarm_topic}},
+                    "rules": [{"types": ["*"], "channels": ["alarms"]}]})
+            return envs
         log("provisioning failed; functions run with only the endpoint set")
     return {}
 
@@ -126,7 +134,9 @@ def measure_function(function: str, env: dict[str, str]) -> dict:
 def zip_sizes() -> dict[str, float | None]:
     cargo_lambda = Path(os.environ.get("SUITE_VENV", ROOT / ".venv")) / "bin" / "cargo-lambda"
     run(["rustup", "target", "add", "aarch64-unknown-linux-gnu"], capture_output=True)
-    r = run([str(cargo_lambda), "lambda", "build", "--release", "--arm64", "--output-format", "zip", "--workspace"])
+    # cargo-lambda cross-compiles with zig, which the `ziglang` package puts in the venv.
+    env = dict(os.environ, PATH=f"{cargo_lambda.parent}:{os.environ.get('PATH', '')}")
+    r = run([str(cargo_lambda), "lambda", "build", "--release", "--arm64", "--output-format", "zip", "--workspace"], env=env)
     sizes = {}
     for f in FUNCTIONS:
         z = target_dir() / "lambda" / f / "bootstrap.zip"
@@ -145,9 +155,10 @@ def throughput() -> list[dict]:
         if r.returncode != 0 or not lines:
             results.append({"name": f"{crate}/{example}", "error": (r.stderr or "no output")[-2000:]})
             continue
-        for line in lines:
-            value = json.loads(line)
-            results.extend(value if isinstance(value, list) else [value])
+        values = [json.loads(line) for line in lines]
+        summaries = [v for v in values if isinstance(v, list)]
+        # A program that ends with a summary array repeats its per-run lines in it.
+        results.extend(summaries[-1] if summaries else values)
     return results
 
 

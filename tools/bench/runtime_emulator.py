@@ -92,6 +92,14 @@ def _handler(state: _State, function_name: str):
     return Handler
 
 
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        # A function process killed between cold starts drops its pending long poll.
+        pass
+
+
 def peak_rss_kb(pid: int) -> int | None:
     try:
         with open(f"/proc/{pid}/status") as f:
@@ -108,8 +116,7 @@ class FunctionProcess:
 
     def __init__(self, bootstrap: str, function_name: str, env: dict[str, str], memory_mb: int = 256):
         self.state = _State()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self.state, function_name))
-        self.server.daemon_threads = True
+        self.server = _QuietServer(("127.0.0.1", 0), _handler(self.state, function_name))
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         port = self.server.server_address[1]
         lambda_env = {
@@ -133,8 +140,13 @@ class FunctionProcess:
 
     def wait_ready(self, timeout: float = 30.0) -> float:
         """Init time in ms: process start to the first request for an event."""
-        if not self.state.first_next.wait(timeout):
-            raise RuntimeError("function never asked for an event")
+        deadline = time.perf_counter() + timeout
+        while not self.state.first_next.wait(0.05):
+            if self.proc.poll() is not None:
+                err = (self.proc.stderr.read() or b"").decode("utf-8", "replace")
+                raise RuntimeError(f"function exited during init (status {self.proc.returncode}): {err[-600:]}")
+            if time.perf_counter() > deadline:
+                raise RuntimeError("function never asked for an event")
         if self.state.init_error:
             raise RuntimeError(f"init error: {self.state.init_error}")
         return (self.state.first_next_at - self.started_at) * 1000
