@@ -917,6 +917,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--param", action="append", default=[], metavar="Key=Value", help="template parameter override")
     parser.add_argument("--template", default=str(DEFAULT_TEMPLATE))
     parser.add_argument("--out", help="write the logical id -> physical identity map and function environments here")
+    parser.add_argument("--env-dir", help="also write <function>.env files (for cargo lambda --env-file) here")
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
     args = parser.parse_args(argv)
     log = (lambda _line: None) if args.quiet else (lambda line: print(line, file=sys.stderr))
@@ -938,7 +939,20 @@ def main(argv: list[str] | None = None) -> int:
         log(f"provision: wrote {args.out}")
     else:
         print(text)
+    if args.env_dir:
+        write_env_files(result, Path(args.env_dir))
+        log(f"provision: wrote {args.env_dir}/<function>.env")
     return 0
+
+
+def write_env_files(result: dict, directory: Path) -> None:
+    """One dotenv file per function: its template environment plus the local endpoint.
+    Values are single-quoted so JSON settings (budgets, rules) are read literally."""
+    directory.mkdir(parents=True, exist_ok=True)
+    local = {k: os.environ[k] for k in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION") if k in os.environ}
+    for name, function in result.get("functions", {}).items():
+        env = dict(function.get("environment", {}), **local)
+        (directory / f"{name}.env").write_text("".join(f"{k}='{v}'\n" for k, v in sorted(env.items())))
 
 
 if __name__ == "__main__":
