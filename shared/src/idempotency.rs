@@ -15,6 +15,8 @@ use aws_sdk_s3::error::SdkError;
 use aws_sdk_s3::primitives::ByteStream;
 use serde::{Deserialize, Serialize};
 
+use crate::objects::{put_conditional, ConditionalWrite, WriteCondition};
+
 /// The result of trying to claim a key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Claim {
@@ -150,6 +152,23 @@ impl S3IdempotencyStore {
         }
     }
 
+    async fn write_marker(
+        &self,
+        key: &str,
+        condition: WriteCondition<'_>,
+    ) -> Result<ConditionalWrite, IdempotencyError> {
+        put_conditional(
+            &self.client,
+            &self.bucket,
+            &self.object_key(key),
+            self.marker(key, MarkerState::InProgress),
+            "application/json",
+            condition,
+        )
+        .await
+        .map_err(|e| self.error(key, aws_sdk_s3::error::DisplayErrorContext(e)))
+    }
+
     async fn read_marker(
         &self,
         key: &str,
@@ -179,37 +198,17 @@ impl S3IdempotencyStore {
     }
 }
 
-fn status_of(
-    err: &SdkError<
-        aws_sdk_s3::operation::put_object::PutObjectError,
-        aws_smithy_runtime_api::http::Response,
-    >,
-) -> Option<u16> {
-    err.raw_response().map(|r| r.status().as_u16())
-}
-
 impl IdempotencyStore for S3IdempotencyStore {
     async fn claim(&self, key: &str) -> Result<Claim, IdempotencyError> {
-        let put = self
-            .client
-            .put_object()
-            .bucket(&self.bucket)
-            .key(self.object_key(key))
-            .if_none_match("*")
-            .content_type("application/json")
-            .body(ByteStream::from(self.marker(key, MarkerState::InProgress)))
-            .send()
-            .await;
-        match put {
-            Ok(out) => {
+        match self.write_marker(key, WriteCondition::Absent).await? {
+            ConditionalWrite::Written { etag } => {
                 return Ok(Claim::Acquired(ClaimToken {
                     key: key.to_string(),
-                    etag: out.e_tag().map(str::to_string),
+                    etag,
                 }))
             }
-            // 412: the marker exists. 409: a concurrent conditional write is in flight.
-            Err(e) if matches!(status_of(&e), Some(412) | Some(409)) => {}
-            Err(e) => return Err(self.error(key, aws_sdk_s3::error::DisplayErrorContext(e))),
+            // The marker exists, or another claim is being written right now.
+            ConditionalWrite::ConditionFailed | ConditionalWrite::ConcurrentWrite => {}
         }
         let Some((marker, etag)) = self.read_marker(key).await? else {
             // Released between our write and our read: the next delivery will claim it.
@@ -220,28 +219,24 @@ impl IdempotencyStore for S3IdempotencyStore {
             MarkerState::InProgress
                 if marker.lease_expires < crate::time::now_utc().unix_timestamp() =>
             {
-                let mut takeover = self
-                    .client
-                    .put_object()
-                    .bucket(&self.bucket)
-                    .key(self.object_key(key))
-                    .content_type("application/json")
-                    .body(ByteStream::from(self.marker(key, MarkerState::InProgress)));
-                if let Some(etag) = &etag {
-                    takeover = takeover.if_match(etag);
-                }
-                match takeover.send().await {
-                    Ok(out) => {
+                let Some(etag) = etag else {
+                    // Without an ETag the takeover could not be made exclusive.
+                    return Ok(Claim::InProgress);
+                };
+                match self
+                    .write_marker(key, WriteCondition::Matches(&etag))
+                    .await?
+                {
+                    ConditionalWrite::Written { etag } => {
                         tracing::warn!(key, "took over an expired idempotency claim");
                         Ok(Claim::Acquired(ClaimToken {
                             key: key.to_string(),
-                            etag: out.e_tag().map(str::to_string),
+                            etag,
                         }))
                     }
-                    Err(e) if matches!(status_of(&e), Some(412) | Some(409)) => {
+                    ConditionalWrite::ConditionFailed | ConditionalWrite::ConcurrentWrite => {
                         Ok(Claim::InProgress)
                     }
-                    Err(e) => Err(self.error(key, aws_sdk_s3::error::DisplayErrorContext(e))),
                 }
             }
             MarkerState::InProgress => Ok(Claim::InProgress),

@@ -11,6 +11,7 @@ pub mod events;
 pub mod idempotency;
 pub mod logging;
 pub mod metrics;
+pub mod objects;
 pub mod partition;
 pub mod secrets;
 pub mod time;

@@ -8,6 +8,7 @@ use std::io::Read;
 
 use aws_sdk_s3::error::{DisplayErrorContext, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
+use shared::objects::{put_conditional, ConditionalWrite, WriteCondition};
 use tokio_util::io::SyncIoBridge;
 
 /// A reader to be used on a blocking thread (`tokio::task::spawn_blocking`).
@@ -161,25 +162,25 @@ impl ResultsStore for S3ResultsStore {
         body: Vec<u8>,
         content_type: &str,
     ) -> Result<PutOutcome, StoreError> {
-        let result = self
-            .client
-            .put_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .if_none_match("*")
-            .content_type(content_type)
-            .body(ByteStream::from(body))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(PutOutcome::Created),
-            Err(e) if e.raw_response().map(|r| r.status().as_u16()) == Some(412) => {
-                Ok(PutOutcome::AlreadyExists)
-            }
-            Err(e) => Err(error(
+        let written = put_conditional(
+            &self.client,
+            &self.bucket,
+            key,
+            body,
+            content_type,
+            WriteCondition::Absent,
+        )
+        .await
+        .map_err(|e| error("PutObject (If-None-Match)", key, DisplayErrorContext(e)))?;
+        match written {
+            ConditionalWrite::Written { .. } => Ok(PutOutcome::Created),
+            ConditionalWrite::ConditionFailed => Ok(PutOutcome::AlreadyExists),
+            // Another delivery of the same batch is writing this object now; if it fails,
+            // this one must not have been acknowledged, so retry.
+            ConditionalWrite::ConcurrentWrite => Err(error(
                 "PutObject (If-None-Match)",
                 key,
-                DisplayErrorContext(e),
+                "a concurrent write of the same object is in flight",
             )),
         }
     }

@@ -1,9 +1,9 @@
 //! `ObjectStore` on S3: upload metadata and tags in the media bucket, documents in the
 //! results bucket (with S3 conditional writes).
 
-use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{Tag, Tagging};
 use shared::batch::RecordError;
+use shared::objects;
 
 use super::sdk_errors::{classify, SdkError};
 use crate::model::{ObjectInfo, ObjectRef};
@@ -124,24 +124,25 @@ impl ObjectStore for S3ObjectStore {
         bytes: Vec<u8>,
         condition: WriteCondition,
     ) -> Result<WriteOutcome, RecordError> {
-        let mut put = self
-            .client
-            .put_object()
-            .bucket(bucket)
-            .key(key)
-            .content_type("application/json")
-            .body(ByteStream::from(bytes));
-        put = match condition {
-            WriteCondition::Absent => put.if_none_match("*"),
-            WriteCondition::Matches(etag) => put.if_match(etag),
+        let condition = match &condition {
+            WriteCondition::Absent => objects::WriteCondition::Absent,
+            WriteCondition::Matches(etag) => objects::WriteCondition::Matches(etag),
         };
-        match put.send().await {
-            Ok(_) => Ok(WriteOutcome::Written),
-            // 412: the condition does not hold; 409: a concurrent conditional write won.
-            Err(e) if matches!(status(&e), Some(412) | Some(409)) => {
-                Ok(WriteOutcome::ConditionFailed)
-            }
-            Err(e) => Err(classify(&format!("PutObject s3://{bucket}/{key}"), e)),
-        }
+        let written = objects::put_conditional(
+            &self.client,
+            bucket,
+            key,
+            bytes,
+            "application/json",
+            condition,
+        )
+        .await
+        .map_err(|e| classify(&format!("PutObject s3://{bucket}/{key}"), e))?;
+        Ok(match written {
+            objects::ConditionalWrite::Written { .. } => WriteOutcome::Written,
+            // The condition does not hold, or a concurrent conditional write won.
+            objects::ConditionalWrite::ConditionFailed
+            | objects::ConditionalWrite::ConcurrentWrite => WriteOutcome::ConditionFailed,
+        })
     }
 }

@@ -1,8 +1,8 @@
 //! State documents in the results bucket, written with S3 conditional writes.
 
 use aws_sdk_s3::error::{DisplayErrorContext, SdkError};
-use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::Client;
+use shared::objects::{put_conditional, ConditionalWrite, WriteCondition};
 
 use crate::ports::{StateStore, StoreError, Stored, Written};
 
@@ -33,32 +33,26 @@ impl S3StateStore {
         body: Vec<u8>,
         if_match: Option<&str>,
     ) -> Result<Written, StoreError> {
-        let request = self
-            .client
-            .put_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .content_type("application/json")
-            .body(ByteStream::from(body));
-        let request = match if_match {
-            Some(version) => request.if_match(version),
-            None => request.if_none_match("*"),
+        let condition = match if_match {
+            Some(version) => WriteCondition::Matches(version),
+            None => WriteCondition::Absent,
         };
-        match request.send().await {
-            Ok(output) => Ok(Written::Done(
-                output.e_tag().unwrap_or_default().to_string(),
-            )),
-            // 412: the condition failed; 409: a concurrent conditional write to the same key.
-            Err(e)
-                if matches!(
-                    e.raw_response().map(|r| r.status().as_u16()),
-                    Some(409 | 412)
-                ) =>
-            {
-                Ok(Written::Conflict)
+        let written = put_conditional(
+            &self.client,
+            &self.bucket,
+            key,
+            body,
+            "application/json",
+            condition,
+        )
+        .await
+        .map_err(|e| Self::error(key, DisplayErrorContext(e)))?;
+        Ok(match written {
+            ConditionalWrite::Written { etag } => Written::Done(etag.unwrap_or_default()),
+            ConditionalWrite::ConditionFailed | ConditionalWrite::ConcurrentWrite => {
+                Written::Conflict
             }
-            Err(e) => Err(Self::error(key, DisplayErrorContext(e))),
-        }
+        })
     }
 }
 
