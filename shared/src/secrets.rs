@@ -1,14 +1,18 @@
-//! Secrets from Secrets Manager through the official caching client
-//! (`aws_secretsmanager_caching`): in-memory, TTL-bound, and serving the cached value when a
-//! refresh fails for a transient reason. Values are wrapped in [`SecretValue`], whose `Debug`
-//! and `Display` never show the value, so a stray `{:?}` cannot leak it into logs.
+//! Secrets from Secrets Manager, cached in memory for a TTL; when a refresh fails the cached
+//! value is served (for at most one more TTL) so a Secrets Manager hiccup does not fail a
+//! delivery. Values are wrapped in [`SecretValue`], whose `Debug` and `Display` never show the
+//! value, so a stray `{:?}` cannot leak it into logs.
+//!
+//! Written here rather than taken from `aws_secretsmanager_caching`: that crate enables the SDK's
+//! default features, which link a second (legacy hyper 0.14 / rustls 0.21 / ring) HTTP stack into
+//! every function; the cache itself is a map with timestamps.
 
+use std::collections::HashMap;
 use std::fmt;
-use std::num::NonZeroUsize;
-use std::time::Duration;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use aws_config::SdkConfig;
-use aws_secretsmanager_caching::SecretsManagerCachingClient;
 
 /// A secret's value. Read it with [`SecretValue::expose`] at the point of use only.
 #[derive(Clone, PartialEq, Eq)]
@@ -62,12 +66,18 @@ pub trait SecretSource: Send + Sync {
     ) -> impl std::future::Future<Output = Result<SecretValue, SecretError>> + Send;
 }
 
+/// Secrets Manager behind a TTL cache (see the module comment for why it is written here).
 pub struct SecretsManagerSource {
-    cache: SecretsManagerCachingClient,
+    client: aws_sdk_secretsmanager::Client,
+    ttl: Duration,
+    cache: Mutex<HashMap<String, (Instant, SecretValue)>>,
 }
 
 /// Default time a secret is served from memory before it is checked again.
 pub const DEFAULT_SECRET_TTL: Duration = Duration::from_secs(300);
+
+/// Most distinct secrets kept; a suite uses a handful, so this only bounds a misconfiguration.
+const MAX_CACHED_SECRETS: usize = 64;
 
 impl SecretsManagerSource {
     pub async fn new(config: &SdkConfig, ttl: Duration) -> Result<Self, SecretError> {
@@ -79,40 +89,73 @@ impl SecretsManagerSource {
         builder: aws_sdk_secretsmanager::config::Builder,
         ttl: Duration,
     ) -> Result<Self, SecretError> {
-        let cache = SecretsManagerCachingClient::from_builder(
-            builder,
-            NonZeroUsize::new(64).expect("non-zero"),
+        Ok(Self {
+            client: aws_sdk_secretsmanager::Client::from_conf(builder.build()),
             ttl,
-            true,
-        )
-        .await
-        .map_err(|e| SecretError {
-            secret_id: String::new(),
-            reason: e.to_string(),
-        })?;
-        Ok(Self { cache })
+            cache: Mutex::new(HashMap::new()),
+        })
+    }
+
+    fn cached(&self, secret_id: &str, max_age: Duration) -> Option<SecretValue> {
+        let cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        cache
+            .get(secret_id)
+            .filter(|(at, _)| at.elapsed() < max_age)
+            .map(|(_, v)| v.clone())
+    }
+
+    fn remember(&self, secret_id: &str, value: &SecretValue) {
+        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        if cache.len() >= MAX_CACHED_SECRETS && !cache.contains_key(secret_id) {
+            if let Some(oldest) = cache
+                .iter()
+                .min_by_key(|(_, (at, _))| *at)
+                .map(|(k, _)| k.clone())
+            {
+                cache.remove(&oldest);
+            }
+        }
+        cache.insert(secret_id.to_string(), (Instant::now(), value.clone()));
+    }
+
+    async fn fetch(&self, secret_id: &str) -> Result<SecretValue, SecretError> {
+        let output = self
+            .client
+            .get_secret_value()
+            .secret_id(secret_id)
+            .send()
+            .await
+            .map_err(|e| SecretError {
+                secret_id: secret_id.to_string(),
+                reason: aws_sdk_secretsmanager::error::DisplayErrorContext(e).to_string(),
+            })?;
+        output
+            .secret_string
+            .map(SecretValue)
+            .ok_or_else(|| SecretError {
+                secret_id: secret_id.to_string(),
+                reason: "the secret has no string value".into(),
+            })
     }
 }
 
 impl SecretSource for SecretsManagerSource {
     async fn secret(&self, secret_id: &str) -> Result<SecretValue, SecretError> {
-        let result = self
-            .cache
-            .get_secret_value(secret_id, None, None, false)
-            .await
-            .map_err(|e| e.to_string());
-        match result {
-            Ok(output) => output
-                .secret_string
-                .map(SecretValue)
-                .ok_or_else(|| SecretError {
-                    secret_id: secret_id.to_string(),
-                    reason: "the secret has no string value".into(),
-                }),
-            Err(reason) => Err(SecretError {
-                secret_id: secret_id.to_string(),
-                reason,
-            }),
+        if let Some(value) = self.cached(secret_id, self.ttl) {
+            return Ok(value);
+        }
+        match self.fetch(secret_id).await {
+            Ok(value) => {
+                self.remember(secret_id, &value);
+                Ok(value)
+            }
+            Err(error) => match self.cached(secret_id, self.ttl * 2) {
+                Some(stale) => {
+                    tracing::warn!(reason = %error.reason, "secret refresh failed; serving the cached value");
+                    Ok(stale)
+                }
+                None => Err(error),
+            },
         }
     }
 }

@@ -21,6 +21,9 @@ use crate::routing::{ChannelKind, ChannelSpec};
 /// The one HTTP client of the process: rustls, no redirects (a redirect would carry the
 /// request, and its token, elsewhere), bounded connect time.
 pub fn http_client(attempt_timeout: Duration) -> Result<reqwest::Client, String> {
+    // reqwest is built without its own crypto (which would be ring); the process uses aws-lc,
+    // the provider the AWS SDK links. Installing twice is harmless.
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(attempt_timeout.min(Duration::from_secs(3)))
