@@ -18,10 +18,11 @@ use std::process::Command;
 use std::time::Instant;
 
 use serde_json::{json, Value};
-use stats_aggregator::ingest::{raw_objects, AcceptedEvent};
+use stats_aggregator::inbound::AcceptedEvent;
+use stats_aggregator::ingest::raw_objects;
 use stats_aggregator::period::Hour;
+use stats_aggregator::ports::{BlockingRead, PutOutcome, ResultsStore, StoreError};
 use stats_aggregator::rollup::write_hourly;
-use stats_aggregator::store::{BlockingRead, PutOutcome, ResultsStore, StoreError};
 
 const EVENTS_PER_OBJECT: usize = 1000;
 const REDELIVERY_EVERY: usize = 200;

@@ -2,6 +2,9 @@
 
 use shared::config::{ConfigError, Env};
 
+/// The service name in logs, metrics and the events it publishes.
+pub const SERVICE: &str = "stats-aggregator";
+
 /// Maximum `ROLLUP_LATENESS_MINUTES`: one day (each hourly run would re-roll 25 hours).
 pub const MAX_LATENESS_MINUTES: u32 = 24 * 60;
 

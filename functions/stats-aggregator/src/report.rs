@@ -4,9 +4,10 @@ use serde_json::json;
 use shared::events::{types, Envelope, Severity};
 use shared::metrics::{MetricSet, Unit};
 
+use crate::config::SERVICE;
 use crate::document::RollupDocument;
+use crate::ingest::IngestSummary;
 use crate::period::Day;
-use crate::{IngestSummary, SERVICE};
 
 /// Key figures of a rollup, with dimension `Rollup` = `hourly` | `daily`.
 pub fn rollup_metrics(namespace: &str, document: &RollupDocument) -> MetricSet {

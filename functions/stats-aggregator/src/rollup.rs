@@ -13,10 +13,11 @@ use std::collections::HashSet;
 
 use futures::stream::{self, StreamExt};
 
-use crate::aggregate::{Merge, PeriodStats};
+use crate::aggregate::PeriodStats;
 use crate::document::{RollupDocument, CONTENT_TYPE};
+use crate::merge::Merge;
 use crate::period::{Day, Hour};
-use crate::store::{ResultsStore, StoreError};
+use crate::ports::{ResultsStore, StoreError};
 use crate::tally::{tally_object, Compression, ObjectTally, SourceReadError};
 
 #[derive(Debug, thiserror::Error)]

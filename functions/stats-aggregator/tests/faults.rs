@@ -28,7 +28,7 @@ use common::*;
 use serde_json::json;
 use shared::batch::RedrivePolicyOnly;
 use shared::testkit;
-use stats_aggregator::store::S3ResultsStore;
+use stats_aggregator::adapters::s3::S3ResultsStore;
 use stats_aggregator::StatsAggregator;
 
 const MAX_RECEIVE_COUNT: u32 = 3;

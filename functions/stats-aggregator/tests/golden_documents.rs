@@ -10,8 +10,8 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 
 use stats_aggregator::period::{Day, Hour};
+use stats_aggregator::ports::{BlockingRead, PutOutcome, ResultsStore, StoreError};
 use stats_aggregator::rollup::{write_daily, write_hourly};
-use stats_aggregator::store::{BlockingRead, PutOutcome, ResultsStore, StoreError};
 
 #[derive(Default)]
 struct Memory(Mutex<BTreeMap<String, Vec<u8>>>);

@@ -110,7 +110,7 @@ async fn a_redelivered_batch_is_not_stored_twice() {
 async fn records_whose_object_cannot_be_written_are_delivered_again() {
     let mut stack = stack(60).await;
     // A bucket that does not exist: every write fails the way S3 fails.
-    stack.app.store = stats_aggregator::store::S3ResultsStore::new(
+    stack.app.store = stats_aggregator::adapters::s3::S3ResultsStore::new(
         stack.s3.clone(),
         testkit::unique("missing-bucket"),
     );

@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 use shared::batch::SqsDeadLetterQueue;
 use shared::events::SnsEventPublisher;
 use shared::testkit;
-use stats_aggregator::store::S3ResultsStore;
+use stats_aggregator::adapters::s3::S3ResultsStore;
 use stats_aggregator::{Settings, StatsAggregator};
 
 pub type App = StatsAggregator<S3ResultsStore, SnsEventPublisher, SqsDeadLetterQueue>;

@@ -1,59 +1,11 @@
-//! The results bucket as the rollup and the ingest see it: a port with one S3 adapter.
-//!
-//! Objects are opened as blocking readers that stream the object (decompression and parsing
-//! run on a blocking thread while the bytes arrive), so no object is ever held in memory whole.
-
-use std::future::Future;
-use std::io::Read;
+//! The results bucket on S3 ([`ResultsStore`] adapter).
 
 use aws_sdk_s3::error::{DisplayErrorContext, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
 use shared::objects::{put_conditional, ConditionalWrite, WriteCondition};
 use tokio_util::io::SyncIoBridge;
 
-/// A reader to be used on a blocking thread (`tokio::task::spawn_blocking`).
-pub type BlockingRead = Box<dyn Read + Send + 'static>;
-
-#[derive(Debug, Clone, thiserror::Error)]
-#[error("{operation} {key} failed: {reason}")]
-pub struct StoreError {
-    pub operation: &'static str,
-    pub key: String,
-    pub reason: String,
-}
-
-/// What a create-only write found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PutOutcome {
-    Created,
-    /// An object with this key exists already; nothing was written.
-    AlreadyExists,
-}
-
-pub trait ResultsStore: Send + Sync {
-    /// Keys under `prefix`, in lexicographic order.
-    fn list(&self, prefix: &str) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
-    /// A streaming reader of the object; `None` when it does not exist.
-    fn open(
-        &self,
-        key: &str,
-    ) -> impl Future<Output = Result<Option<BlockingRead>, StoreError>> + Send;
-    /// The whole (small) object; `None` when it does not exist.
-    fn get(&self, key: &str) -> impl Future<Output = Result<Option<Vec<u8>>, StoreError>> + Send;
-    fn put(
-        &self,
-        key: &str,
-        body: Vec<u8>,
-        content_type: &str,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
-    /// Writes only if no object has this key (`If-None-Match: *`).
-    fn put_if_absent(
-        &self,
-        key: &str,
-        body: Vec<u8>,
-        content_type: &str,
-    ) -> impl Future<Output = Result<PutOutcome, StoreError>> + Send;
-}
+use crate::ports::{BlockingRead, PutOutcome, ResultsStore, StoreError};
 
 /// The results bucket in S3.
 #[derive(Clone)]
