@@ -17,6 +17,7 @@ pub mod inbound;
 pub mod ingest;
 pub mod labels;
 pub mod latency;
+mod line_scan;
 pub mod merge;
 pub mod period;
 pub mod ports;

@@ -168,7 +168,7 @@ fn gzip_of(text: &str) -> Vec<u8> {
 
 /// `(key, body)` of every raw object, for hours 13 and 14 of 2026-11-24.
 pub fn raw_objects() -> Vec<(String, Vec<u8>)> {
-    let mut rng = SplitMix(2026_11_30);
+    let mut rng = SplitMix(20_261_130);
     let mut objects = Vec::new();
     let mut previous: Vec<String> = Vec::new();
     for (hour, prefix, count) in [
