@@ -17,26 +17,29 @@ use time::OffsetDateTime;
 use crate::alerts::lease_expired;
 use crate::budgets::slug;
 use crate::config::Mode;
+use crate::error::GuardError;
 use crate::ports::{
-    ActionError, ActionTarget, PauseOutcome, Previous, RestoreOutcome, StateStore, Written,
+    ActionError, ActionTarget, PauseOutcome, Previous, RestoreOutcome, StateStore, TaggedSetting,
+    Written,
 };
 use crate::resources::{Resource, ResourceKind};
-use crate::{GuardError, SOURCE};
+use crate::{tagged, SOURCE};
 
 pub const ACTIONS_PREFIX: &str = "cost-guard/actions/";
 
-/// The three adapters, routed by resource kind.
+/// The three adapters, routed by resource kind: Lambda and ECS through the tagged-setting
+/// flow, App Runner by its own pause and resume.
 pub struct Targets<L, E, A> {
     pub lambda: L,
     pub ecs: E,
     pub app_runner: A,
 }
 
-impl<L: ActionTarget, E: ActionTarget, A: ActionTarget> Targets<L, E, A> {
+impl<L: TaggedSetting, E: TaggedSetting, A: ActionTarget> Targets<L, E, A> {
     async fn pause(&self, resource: &Resource) -> Result<PauseOutcome, ActionError> {
         match resource.kind {
-            ResourceKind::LambdaFunction => self.lambda.pause(resource).await,
-            ResourceKind::EcsService => self.ecs.pause(resource).await,
+            ResourceKind::LambdaFunction => tagged::pause(&self.lambda, resource).await,
+            ResourceKind::EcsService => tagged::pause(&self.ecs, resource).await,
             ResourceKind::AppRunnerService => self.app_runner.pause(resource).await,
         }
     }
@@ -47,8 +50,8 @@ impl<L: ActionTarget, E: ActionTarget, A: ActionTarget> Targets<L, E, A> {
         recorded: Option<&Previous>,
     ) -> Result<RestoreOutcome, ActionError> {
         match resource.kind {
-            ResourceKind::LambdaFunction => self.lambda.restore(resource, recorded).await,
-            ResourceKind::EcsService => self.ecs.restore(resource, recorded).await,
+            ResourceKind::LambdaFunction => tagged::restore(&self.lambda, resource, recorded).await,
+            ResourceKind::EcsService => tagged::restore(&self.ecs, resource, recorded).await,
             ResourceKind::AppRunnerService => self.app_runner.restore(resource, recorded).await,
         }
     }
@@ -138,10 +141,6 @@ pub fn record_key(period: &str, mode: Mode, resource: &Resource) -> String {
         mode.as_str(),
         slug(&resource.arn)
     )
-}
-
-fn now() -> String {
-    shared::time::rfc3339(shared::time::now_utc())
 }
 
 fn to_body(record: &ActionRecord) -> Result<Vec<u8>, GuardError> {
@@ -270,8 +269,8 @@ pub async fn pause_once<S, P, L, E, A>(
 where
     S: StateStore,
     P: EventPublisher,
-    L: ActionTarget,
-    E: ActionTarget,
+    L: TaggedSetting,
+    E: TaggedSetting,
     A: ActionTarget,
 {
     let action = resource.kind.pause_action().to_string();
@@ -371,12 +370,13 @@ pub async fn restore_all<S, P, L, E, A>(
     store: &S,
     publisher: &P,
     targets: &Targets<L, E, A>,
+    now: OffsetDateTime,
 ) -> Result<Vec<ActionReport>, GuardError>
 where
     S: StateStore,
     P: EventPublisher,
-    L: ActionTarget,
-    E: ActionTarget,
+    L: TaggedSetting,
+    E: TaggedSetting,
     A: ActionTarget,
 {
     let mut reports = Vec::new();
@@ -397,7 +397,7 @@ where
         }
         let mut restored = applied.clone();
         restored.status = ActionStatus::Restored;
-        restored.updated_at = now();
+        restored.updated_at = shared::time::rfc3339(now);
         // Claim the restore first so two restore runs do not both undo (and announce) it.
         let Written::Done(version) = store
             .replace(&key, to_body(&restored)?, &stored.version)

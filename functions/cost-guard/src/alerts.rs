@@ -14,8 +14,8 @@ use serde::{Deserialize, Serialize};
 use shared::events::{Envelope, EventPublisher};
 use time::OffsetDateTime;
 
+use crate::error::GuardError;
 use crate::ports::{StateStore, Written};
-use crate::GuardError;
 
 /// How long a claim (of an announcement or an action) belongs to the run that made it: longer
 /// than a Lambda invocation can last (15 minutes), shorter than the schedule (6 hours).

@@ -9,10 +9,11 @@ use crate::actions::{pause_once, restore_all, ActionOutcome, ActionReason, Actio
 use crate::alerts::{announce_once, Announcement};
 use crate::budgets::{percent_of, round, severity_for, BudgetKind};
 use crate::config::{Config, Mode};
-use crate::invocation::Invocation;
-use crate::ports::{ActionTarget, CostSource, StateStore};
+use crate::error::GuardError;
+use crate::inbound::Invocation;
+use crate::ports::{ActionTarget, CostSource, StateStore, TaggedSetting};
 use crate::spend::{day_string, Calendar, ServiceSpend, Spend};
-use crate::{GuardError, SOURCE};
+use crate::SOURCE;
 
 /// The month-end forecast, or why there is none.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -99,8 +100,8 @@ where
     C: CostSource,
     S: StateStore,
     P: EventPublisher,
-    L: ActionTarget,
-    E: ActionTarget,
+    L: TaggedSetting,
+    E: TaggedSetting,
     A: ActionTarget,
 {
     pub async fn run(
@@ -133,7 +134,7 @@ where
             errors: Vec::new(),
         };
         if invocation == Invocation::Restore {
-            report.actions = restore_all(&self.state, &self.events, &self.targets).await?;
+            report.actions = restore_all(&self.state, &self.events, &self.targets, now).await?;
             collect_action_errors(&mut report);
             return Ok(report);
         }
@@ -417,3 +418,6 @@ fn collect_action_errors(report: &mut Report) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

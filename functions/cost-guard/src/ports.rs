@@ -145,6 +145,16 @@ pub struct ActionError {
     pub reason: String,
 }
 
+impl ActionError {
+    pub fn new(resource: &Resource, action: &str, reason: impl std::fmt::Display) -> Self {
+        Self {
+            arn: resource.arn.clone(),
+            action: action.to_string(),
+            reason: reason.to_string(),
+        }
+    }
+}
+
 /// Something the guard can pause and restore (one adapter per kind of resource).
 pub trait ActionTarget: Send + Sync {
     /// Pauses the resource, recording its previous state on the resource where the service
@@ -160,4 +170,44 @@ pub trait ActionTarget: Send + Sync {
         resource: &Resource,
         recorded: Option<&Previous>,
     ) -> impl Future<Output = Result<RestoreOutcome, ActionError>> + Send;
+}
+
+/// A call to a resource's service that failed; the reason is one line for the report.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct CallFailed(pub String);
+
+/// A number the guard turns down to pause a resource (Lambda reserved concurrency, ECS
+/// desired count) and whose value before the pause it keeps in a tag on the resource, so a
+/// restore finds it even when the guard's own record is gone. The flow (tag the previous
+/// value once, else use the record) is [`crate::tagged`]; adapters only make the calls.
+pub trait TaggedSetting: Send + Sync {
+    /// The value of tag `key` on the resource, if it has one.
+    fn read_tag(
+        &self,
+        resource: &Resource,
+        key: &str,
+    ) -> impl Future<Output = Result<Option<String>, CallFailed>> + Send;
+    fn write_tag(
+        &self,
+        resource: &Resource,
+        key: &str,
+        value: &str,
+    ) -> impl Future<Output = Result<(), CallFailed>> + Send;
+    fn remove_tag(
+        &self,
+        resource: &Resource,
+        key: &str,
+    ) -> impl Future<Output = Result<(), CallFailed>> + Send;
+    /// The setting now.
+    fn current(
+        &self,
+        resource: &Resource,
+    ) -> impl Future<Output = Result<Previous, CallFailed>> + Send;
+    /// Changes the setting to `value` (of this resource's kind).
+    fn set(
+        &self,
+        resource: &Resource,
+        value: &Previous,
+    ) -> impl Future<Output = Result<(), CallFailed>> + Send;
 }

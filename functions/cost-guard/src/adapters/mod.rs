@@ -1,4 +1,4 @@
-//! One adapter per AWS service the guard calls.
+//! One adapter per AWS service the guard calls (SNS is `shared::events::SnsEventPublisher`).
 
 pub mod app_runner;
 pub mod cost_explorer;

@@ -1,0 +1,322 @@
+//! The guard's behaviour with in-memory ports: no network, no local AWS.
+
+use serde_json::{json, Value};
+use shared::config::Env;
+use shared::events::Severity;
+use shared::partition::Partition;
+use time::macros::{date, datetime};
+use time::OffsetDateTime;
+
+use crate::actions::Targets;
+use crate::config::Config;
+use crate::fakes::{FakeAppRunner, FakeCosts, FakeDay, FakePublisher, MemoryState};
+use crate::handle;
+use crate::ports::Previous;
+use crate::tagged::fake::FakeSetting;
+use crate::Guard;
+
+const FUNCTION: &str = "arn:aws:lambda:us-east-1:123456789012:function:transcoder";
+const SERVICE: &str = "arn:aws:ecs:us-east-1:123456789012:service/media/api";
+const NOW: OffsetDateTime = datetime!(2026-05-14 10:00 UTC);
+
+type TestGuard =
+    Guard<FakeCosts, MemoryState, FakePublisher, FakeSetting, FakeSetting, FakeAppRunner>;
+
+fn config(budgets: Value, extra: &[(&str, &str)]) -> Config {
+    let budgets = budgets.to_string();
+    let mut vars = vec![
+        ("RESULTS_BUCKET", "results"),
+        (
+            "EVENTS_TOPIC_ARN",
+            "arn:aws:sns:us-east-1:123456789012:suite-events",
+        ),
+        ("COST_BUDGETS", budgets.as_str()),
+        ("AWS_LAMBDA_FUNCTION_NAME", "cost-guard"),
+        ("NOTIFIER_FUNCTION_NAME", "notifier"),
+    ];
+    vars.extend_from_slice(extra);
+    Config::from_env(Env::from_vars(vars), Partition::Aws).expect("valid configuration")
+}
+
+fn budgets() -> Value {
+    json!({
+        "currency": "USD", "monthly": 10, "daily": 2, "thresholds": [50, 80, 100],
+        "services": {"AWS App Runner": 5}, "other": 10
+    })
+}
+
+/// May 2026: `per_day` on the 1st..13th (half App Runner, half Lambda), `today` on the 14th.
+fn may(per_day: f64, today: f64) -> FakeCosts {
+    let split = [
+        ("AWS App Runner", per_day * 0.5),
+        ("AWS Lambda", per_day * 0.5),
+    ];
+    let today_costs = [("AWS Lambda", today)];
+    let mut days: Vec<FakeDay> = (1..=13)
+        .map(|d| {
+            (
+                date!(2026 - 05 - 01).replace_day(d).unwrap(),
+                d == 13,
+                &split[..],
+            )
+        })
+        .collect();
+    days.push((date!(2026 - 05 - 14), true, &today_costs[..]));
+    FakeCosts::usd(&days)
+}
+
+fn guard(costs: FakeCosts, config: Config) -> TestGuard {
+    Guard {
+        config,
+        costs,
+        state: MemoryState::default(),
+        events: FakePublisher::default(),
+        targets: Targets {
+            lambda: FakeSetting::with(FUNCTION, Previous::ReservedConcurrency { value: Some(5) }),
+            ecs: FakeSetting::with(SERVICE, Previous::DesiredCount { value: 2 }),
+            app_runner: FakeAppRunner::default(),
+        },
+    }
+}
+
+fn schedule() -> Value {
+    json!({"version": "0", "detail-type": "Scheduled Event", "source": "aws.events", "detail": {}})
+}
+
+#[tokio::test]
+async fn below_every_threshold_nothing_is_announced_or_written() {
+    let g = guard(may(0.2, 0.1), config(budgets(), &[]));
+    let report = handle(&g, &schedule(), NOW).await.unwrap();
+    assert_eq!(report["spend"]["month_to_date"], 2.7);
+    assert_eq!(report["cost_explorer_requests"], 2);
+    assert!(g.events.take().is_empty());
+    assert!(g.state.keys().is_empty());
+}
+
+#[tokio::test]
+async fn a_crossing_is_announced_once_per_period() {
+    let g = guard(may(0.6, 0.4), config(budgets(), &[]));
+    let first = handle(&g, &schedule(), NOW).await.unwrap();
+    let events = g.events.take();
+    let subjects: Vec<&str> = events.iter().map(|e| e.subject.as_str()).collect();
+    assert_eq!(
+        subjects,
+        ["cost-budget:monthly", "cost-budget:service-aws-app-runner"]
+    );
+    assert_eq!(
+        (events[0].severity, events[0].data["level"].as_u64()),
+        (Severity::Warning, Some(80))
+    );
+    assert_eq!(events[1].severity, Severity::Info);
+    assert_eq!(first["budgets"][0]["announcement"], "announced");
+    assert_eq!(
+        g.state.json("cost-guard/state/monthly/2026-05.json")["level"],
+        80
+    );
+
+    let second = handle(&g, &schedule(), datetime!(2026-05-14 16:00 UTC))
+        .await
+        .unwrap();
+    assert!(g.events.take().is_empty());
+    assert_eq!(second["budgets"][0]["announcement"], "already-announced");
+    assert_eq!(second["budgets"][0]["previously_announced"], 80);
+}
+
+#[tokio::test]
+async fn a_report_announces_writes_and_changes_nothing() {
+    let g = guard(
+        may(1.0, 0.5),
+        config(
+            budgets(),
+            &[
+                ("COST_GUARD_MODE", "enforce"),
+                ("COST_GUARD_ALLOW_LIST", FUNCTION),
+            ],
+        ),
+    );
+    let report = handle(&g, &json!({"action": "report"}), NOW).await.unwrap();
+    assert_eq!(report["budgets"][0]["announcement"], "would-announce");
+    assert_eq!(report["actions"][0]["outcome"], "report-only");
+    assert!(g.events.take().is_empty());
+    assert!(g.state.keys().is_empty());
+    assert_eq!(
+        g.targets.lambda.value(FUNCTION),
+        Some(Previous::ReservedConcurrency { value: Some(5) })
+    );
+}
+
+#[tokio::test]
+async fn enforce_pauses_once_a_month_and_restore_puts_back() {
+    let allow = format!("{FUNCTION},{SERVICE}");
+    let g = guard(
+        may(0.9, 0.8),
+        config(
+            budgets(),
+            &[
+                ("COST_GUARD_MODE", "enforce"),
+                ("COST_GUARD_ALLOW_LIST", &allow),
+            ],
+        ),
+    );
+    let report = handle(&g, &schedule(), NOW).await.unwrap();
+    assert_eq!(report["actions"][0]["outcome"], "applied");
+    assert_eq!(report["actions"][1]["outcome"], "applied");
+    assert_eq!(
+        g.targets.lambda.value(FUNCTION),
+        Some(Previous::ReservedConcurrency { value: Some(0) })
+    );
+    assert_eq!(
+        g.targets.ecs.value(SERVICE),
+        Some(Previous::DesiredCount { value: 0 })
+    );
+    let actions: Vec<_> = g
+        .events
+        .take()
+        .into_iter()
+        .filter(|e| e.event_type == "cost.action")
+        .collect();
+    assert_eq!(actions.len(), 2);
+    assert!(actions
+        .iter()
+        .all(|a| a.severity == Severity::Critical && a.data["dry_run"] == false));
+
+    let again = handle(&g, &schedule(), datetime!(2026-05-14 16:00 UTC))
+        .await
+        .unwrap();
+    assert_eq!(again["actions"][0]["outcome"], "already-done");
+    assert!(g.events.take().is_empty());
+
+    let restored = handle(
+        &g,
+        &json!({"action": "restore"}),
+        datetime!(2026-05-15 09:00 UTC),
+    )
+    .await
+    .unwrap();
+    assert_eq!(restored["cost_explorer_requests"], 0);
+    assert_eq!(
+        g.targets.lambda.value(FUNCTION),
+        Some(Previous::ReservedConcurrency { value: Some(5) })
+    );
+    assert_eq!(
+        g.targets.ecs.value(SERVICE),
+        Some(Previous::DesiredCount { value: 2 })
+    );
+    let events = g.events.take();
+    assert_eq!(events.len(), 2);
+    assert!(events
+        .iter()
+        .all(|e| e.data["action"] == "restore" && e.severity == Severity::Info));
+
+    let nothing = handle(
+        &g,
+        &json!({"action": "restore"}),
+        datetime!(2026-05-15 10:00 UTC),
+    )
+    .await
+    .unwrap();
+    assert_eq!(nothing["actions"], json!([]));
+}
+
+#[tokio::test]
+async fn dry_run_announces_would_be_actions_and_changes_nothing() {
+    let g = guard(
+        may(0.9, 0.8),
+        config(budgets(), &[("COST_GUARD_ALLOW_LIST", FUNCTION)]),
+    );
+    let report = handle(&g, &schedule(), NOW).await.unwrap();
+    assert_eq!(report["mode"], "dry-run");
+    assert_eq!(report["actions"][0]["outcome"], "would-apply");
+    let actions: Vec<_> = g
+        .events
+        .take()
+        .into_iter()
+        .filter(|e| e.event_type == "cost.action")
+        .collect();
+    assert_eq!(actions.len(), 1);
+    assert_eq!(
+        (actions[0].severity, &actions[0].data["dry_run"]),
+        (Severity::Warning, &json!(true))
+    );
+    assert_eq!(
+        g.targets.lambda.value(FUNCTION),
+        Some(Previous::ReservedConcurrency { value: Some(5) })
+    );
+}
+
+#[tokio::test]
+async fn a_refused_publish_leaves_the_crossing_to_the_next_run() {
+    let g = guard(
+        may(0.6, 0.4),
+        config(json!({"currency": "USD", "monthly": 10}), &[]),
+    );
+    *g.events.refuse.lock().unwrap() = 1;
+    let err = handle(&g, &schedule(), NOW).await.unwrap_err();
+    assert_eq!(err.kind(), "CostGuard.Incomplete");
+    assert!(
+        err.to_string()
+            .contains("budget monthly: publishing cost.threshold"),
+        "{err}"
+    );
+    assert!(
+        g.state
+            .json("cost-guard/state/monthly/2026-05.json")
+            .get("pending")
+            .is_none(),
+        "claim released"
+    );
+
+    let report = handle(&g, &schedule(), datetime!(2026-05-14 10:05 UTC))
+        .await
+        .unwrap();
+    assert_eq!(report["budgets"][0]["announcement"], "announced");
+    assert_eq!(g.events.take().len(), 1);
+}
+
+#[tokio::test]
+async fn on_the_first_the_daily_budget_judges_yesterday() {
+    let costs = FakeCosts::usd(&[(date!(2026 - 05 - 31), true, &[("AWS Lambda", 2.5)])]);
+    let g = guard(costs, config(budgets(), &[]));
+    let report = handle(&g, &schedule(), datetime!(2026-06-01 02:00 UTC))
+        .await
+        .unwrap();
+    assert_eq!(report["month"], "2026-06");
+    assert_eq!(report["spend"]["month_to_date"], 0.0);
+    let events = g.events.take();
+    assert_eq!(events.len(), 1);
+    assert_eq!(
+        (events[0].subject.as_str(), &events[0].data["period"]),
+        ("cost-budget:daily", &json!("2026-05-31"))
+    );
+}
+
+#[tokio::test]
+async fn another_currency_fails_the_run_without_announcing() {
+    let mut costs = may(0.6, 0.4);
+    costs.days[0].services[0].unit = "EUR".into();
+    let g = guard(costs, config(budgets(), &[]));
+    let err = handle(&g, &schedule(), NOW).await.unwrap_err();
+    assert_eq!(err.kind(), "CostGuard.CurrencyMismatch");
+    assert!(g.events.take().is_empty());
+}
+
+#[tokio::test]
+async fn the_forecast_over_budget_is_a_warning() {
+    let mut costs = may(0.4, 0.1);
+    costs.forecast = Some(6.0);
+    let g = guard(
+        costs,
+        config(json!({"currency": "USD", "monthly": 10}), &[]),
+    );
+    let report = handle(&g, &schedule(), NOW).await.unwrap();
+    assert_eq!(report["forecast"]["month_end"], 11.2);
+    let events = g.events.take();
+    let forecast = events
+        .iter()
+        .find(|e| e.subject == "cost-budget:forecast")
+        .expect("forecast alert");
+    assert_eq!(
+        (forecast.severity, forecast.data["level"].as_u64()),
+        (Severity::Warning, Some(100))
+    );
+}
