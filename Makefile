@@ -5,7 +5,7 @@ ENV ?= dev
 export SUITE_VENV ?= $(CURDIR)/.venv
 VENV_BIN := $(SUITE_VENV)/bin
 
-.PHONY: help tools test lint unit-and-integration infra-lint infra-test ops-test demo bench deploy moto-start moto-stop clean-local redrive
+.PHONY: help tools test lint unit-and-integration infra-lint infra-test ops-test demo bench deploy moto-start moto-stop clean-local redrive watch invoke
 
 help:
 	@echo "make demo    run sample uploads through every function against the local AWS"
@@ -14,6 +14,8 @@ help:
 	@echo "make deploy ENV=dev|staging|prod   sam build + sam deploy"
 	@echo "make redrive QUEUE=<dlq> [SOURCE=<queue>] [MATCH=<text in failure_reason>] [MAX=N] [DRY_RUN=1]"
 	@echo "             move dead letters back to their queue (AWS credentials and region from the environment)"
+	@echo "make watch F=<function>                serve one function on the local AWS (provisioned when needed)"
+	@echo "make invoke F=<function> E=<event>     send it an event (uses a running watch, or starts one)"
 
 tools:
 	@tools/bootstrap.sh
@@ -64,3 +66,10 @@ redrive: tools
 	@if [ -z "$${QUEUE:-}" ]; then echo "usage: make redrive QUEUE=<dead-letter queue name, URL or ARN> [SOURCE=<queue>] [MATCH=<text in failure_reason>] [MAX=N] [DRY_RUN=1]" >&2; exit 2; fi
 	@case "$${DRY_RUN:-0}" in 0|no|false) dry=;; *) dry=--dry-run;; esac; \
 	$(VENV_BIN)/python tools/redrive.py "$$QUEUE" $${SOURCE:+--source "$$SOURCE"} $${MATCH:+--match "$$MATCH"} $${MAX:+--max "$$MAX"} $$dry
+
+# One function on the local AWS with its provisioned environment (tools/local_function.py).
+watch: tools
+	@$(VENV_BIN)/python tools/local_function.py watch "$${F:-}"
+
+invoke: tools
+	@$(VENV_BIN)/python tools/local_function.py invoke "$${F:-}" "$${E:-}"

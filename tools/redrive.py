@@ -27,6 +27,7 @@ Guarantees:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from collections import Counter
 from dataclasses import dataclass, field
@@ -278,15 +279,16 @@ def redrive(
 
 def release(sqs: Any, queue: Queue, receipt_handles: list[str]) -> None:
     """Makes messages the run held back visible again (best effort: they reappear anyway)."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
     for start in range(0, len(receipt_handles), 10):
         entries = [
             {"Id": str(i), "ReceiptHandle": handle, "VisibilityTimeout": 0}
             for i, handle in enumerate(receipt_handles[start:start + 10])
         ]
-        try:
+        # A failure costs only time: the messages become visible after HOLD_SECONDS regardless.
+        with contextlib.suppress(ClientError, BotoCoreError):
             sqs.change_message_visibility_batch(QueueUrl=queue.url, Entries=entries)
-        except Exception:  # noqa: BLE001 - the messages become visible after HOLD_SECONDS regardless
-            pass
 
 
 # --------------------------------------------------------------------------- command line

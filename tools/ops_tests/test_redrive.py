@@ -16,6 +16,7 @@ import pytest
 from botocore.exceptions import EndpointConnectionError
 
 import redrive
+
 from .conftest import unique
 
 ROOT = Path(__file__).resolve().parents[2]
