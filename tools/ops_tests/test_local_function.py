@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -101,3 +102,17 @@ def test_the_stack_is_provisioned_when_missing_or_stale_and_not_again_otherwise(
     assert local_function.stale_reason("notifier", local_aws) == "the local AWS lost its resources"
     local_function.ensure_provisioned("notifier", local_aws)
     assert local_function.stale_reason("notifier", local_aws) is None
+
+
+def test_invoke_finds_a_running_watch_and_ignores_a_stale_record(tmp_path, monkeypatch):
+    monkeypatch.setattr(local_function, "WATCH_STATE", tmp_path)
+    assert local_function.running_watch("notifier") is None
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        port = server.getsockname()[1]
+        (tmp_path / "notifier.json").write_text(json.dumps({"pid": os.getpid(), "port": port}))
+        assert local_function.running_watch("notifier") == port
+    assert local_function.running_watch("notifier") is None, "nothing listens on the recorded port any more"
+    (tmp_path / "notifier.json").write_text(json.dumps({"pid": 2**22 + 1, "port": port}))
+    assert local_function.running_watch("notifier") is None, "the recorded process is gone"
