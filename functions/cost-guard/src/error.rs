@@ -1,9 +1,10 @@
 //! The one error a run can fail with; its [`GuardError::kind`] is the Lambda error type.
 
 use shared::events::PublishError;
+use shared::idempotency::IdempotencyError;
 
 use crate::inbound::InvocationError;
-use crate::ports::{CostSourceError, StoreError};
+use crate::ports::CostSourceError;
 use crate::spend::CurrencyMismatch;
 
 #[derive(Debug, thiserror::Error)]
@@ -16,8 +17,8 @@ pub enum GuardError {
     Currency(#[from] CurrencyMismatch),
     #[error("Cost Explorer forecast is in {found}, the budgets are in {expected}")]
     ForecastCurrency { found: String, expected: String },
-    #[error(transparent)]
-    Store(#[from] StoreError),
+    #[error("state store failed for {key}: {reason}")]
+    Store { key: String, reason: String },
     #[error("state: {0}")]
     State(String),
     #[error(transparent)]
@@ -35,9 +36,28 @@ impl GuardError {
             GuardError::Currency(_) | GuardError::ForecastCurrency { .. } => {
                 "CostGuard.CurrencyMismatch"
             }
-            GuardError::Store(_) | GuardError::State(_) => "CostGuard.State",
+            GuardError::Store { .. } | GuardError::State(_) => "CostGuard.State",
             GuardError::Publish(_) => "CostGuard.Publish",
             GuardError::Incomplete(_) => "CostGuard.Incomplete",
+        }
+    }
+}
+
+impl GuardError {
+    /// A failed operation of the results bucket on `key`.
+    pub fn store(key: &str, e: shared::results::StoreError) -> Self {
+        GuardError::Store {
+            key: key.to_string(),
+            reason: e.reason,
+        }
+    }
+}
+
+impl From<IdempotencyError> for GuardError {
+    fn from(e: IdempotencyError) -> Self {
+        match e {
+            IdempotencyError::Store { key, reason, .. } => GuardError::Store { key, reason },
+            lost @ IdempotencyError::LostOwnership { .. } => GuardError::State(lost.to_string()),
         }
     }
 }

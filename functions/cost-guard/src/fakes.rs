@@ -1,15 +1,14 @@
-//! In-memory stand-ins for every port, for domain tests without a network.
+//! In-memory stand-ins for the guard's own ports, for domain tests without a network (the
+//! results bucket and the publisher are `shared::testkit`'s).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use shared::events::{Envelope, EventPublisher, PublishError};
 use time::Date;
 
 use crate::ports::{
     ActionError, ActionTarget, Amount, CostQuery, CostSource, CostSourceError, DayCosts,
-    ForecastQuery, PauseOutcome, Previous, RestoreOutcome, ServiceCost, StateStore, StoreError,
-    Stored, Written,
+    ForecastQuery, PauseOutcome, Previous, RestoreOutcome, ServiceCost,
 };
 use crate::resources::Resource;
 
@@ -76,110 +75,6 @@ impl CostSource for FakeCosts {
                 .ok_or_else(|| "not enough cost history to forecast yet".to_string()),
             requests: 1,
         }
-    }
-}
-
-/// A document and its version.
-type Versioned = (Vec<u8>, u64);
-
-/// Documents with versions and conditional writes, like S3 with `If-None-Match`/`If-Match`.
-#[derive(Clone, Default)]
-pub struct MemoryState {
-    docs: Arc<Mutex<HashMap<String, Versioned>>>,
-    next_version: Arc<Mutex<u64>>,
-}
-
-impl MemoryState {
-    pub fn keys(&self) -> Vec<String> {
-        let mut keys: Vec<String> = self.docs.lock().unwrap().keys().cloned().collect();
-        keys.sort();
-        keys
-    }
-
-    pub fn json(&self, key: &str) -> serde_json::Value {
-        let docs = self.docs.lock().unwrap();
-        serde_json::from_slice(&docs[key].0).expect("json document")
-    }
-
-    fn write(&self, key: &str, body: Vec<u8>) -> Written {
-        let mut next = self.next_version.lock().unwrap();
-        *next += 1;
-        self.docs
-            .lock()
-            .unwrap()
-            .insert(key.to_string(), (body, *next));
-        Written::Done(next.to_string())
-    }
-}
-
-impl StateStore for MemoryState {
-    async fn read(&self, key: &str) -> Result<Option<Stored>, StoreError> {
-        Ok(self.docs.lock().unwrap().get(key).map(|(body, v)| Stored {
-            body: body.clone(),
-            version: v.to_string(),
-        }))
-    }
-
-    async fn create(&self, key: &str, body: Vec<u8>) -> Result<Written, StoreError> {
-        if self.docs.lock().unwrap().contains_key(key) {
-            return Ok(Written::Conflict);
-        }
-        Ok(self.write(key, body))
-    }
-
-    async fn replace(
-        &self,
-        key: &str,
-        body: Vec<u8>,
-        version: &str,
-    ) -> Result<Written, StoreError> {
-        let current = self
-            .docs
-            .lock()
-            .unwrap()
-            .get(key)
-            .map(|(_, v)| v.to_string());
-        if current.as_deref() != Some(version) {
-            return Ok(Written::Conflict);
-        }
-        Ok(self.write(key, body))
-    }
-
-    async fn list(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
-        Ok(self
-            .keys()
-            .into_iter()
-            .filter(|k| k.starts_with(prefix))
-            .collect())
-    }
-}
-
-/// Records what is published; refuses the next `refuse` publishes.
-#[derive(Clone, Default)]
-pub struct FakePublisher {
-    pub published: Arc<Mutex<Vec<Envelope>>>,
-    pub refuse: Arc<Mutex<usize>>,
-}
-
-impl FakePublisher {
-    pub fn take(&self) -> Vec<Envelope> {
-        std::mem::take(&mut *self.published.lock().unwrap())
-    }
-}
-
-impl EventPublisher for FakePublisher {
-    async fn publish(&self, event: &Envelope) -> Result<(), PublishError> {
-        let mut refuse = self.refuse.lock().unwrap();
-        if *refuse > 0 {
-            *refuse -= 1;
-            return Err(PublishError {
-                id: event.id.clone(),
-                event_type: event.event_type.clone(),
-                reason: "InternalError: try again".into(),
-            });
-        }
-        self.published.lock().unwrap().push(event.clone());
-        Ok(())
     }
 }
 

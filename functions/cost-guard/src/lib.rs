@@ -22,6 +22,7 @@ pub mod inbound;
 pub mod ports;
 pub mod resources;
 pub mod spend;
+pub mod state;
 pub mod tagged;
 
 #[cfg(test)]
@@ -32,13 +33,14 @@ use lambda_runtime::LambdaEvent;
 use serde_json::Value;
 use shared::events::{EventPublisher, SnsEventPublisher};
 use shared::metrics::{MetricSet, Unit};
+use shared::results::{ObjectStore, S3ObjectStore};
+use shared::time::{Clock, SystemClock};
 use time::OffsetDateTime;
 use tracing::Instrument;
 
 use crate::actions::Targets;
 use crate::adapters::{
     cost_explorer_config, AppRunnerTarget, CostExplorerSource, EcsTarget, LambdaTarget,
-    S3StateStore,
 };
 use crate::config::Config;
 
@@ -50,22 +52,28 @@ pub use inbound::Invocation;
 pub const SOURCE: &str = "cost-guard";
 
 /// The guard wired to AWS.
-pub type App = Guard<
+pub type AwsGuard = Guard<
     CostExplorerSource,
-    S3StateStore,
+    S3ObjectStore,
     SnsEventPublisher,
     LambdaTarget,
     EcsTarget,
     AppRunnerTarget,
 >;
 
+/// What the handler runs: the guard and the clock that dates each run.
+pub struct App<K: Clock = SystemClock> {
+    pub guard: AwsGuard,
+    pub clock: K,
+}
+
 /// Builds the clients once, at init.
 pub fn build(config: &Config, sdk: &SdkConfig) -> App {
-    Guard {
+    let guard = Guard {
         costs: CostExplorerSource::new(aws_sdk_costexplorer::Client::from_conf(
             cost_explorer_config(sdk, config.partition).build(),
         )),
-        state: S3StateStore::new(shared::aws::s3_client(sdk), &config.results_bucket),
+        state: S3ObjectStore::new(shared::aws::s3_client(sdk), &config.common.results_bucket),
         events: SnsEventPublisher::new(shared::aws::sns_client(sdk), &config.events_topic_arn),
         targets: Targets {
             lambda: LambdaTarget::new(aws_sdk_lambda::Client::new(sdk)),
@@ -73,13 +81,21 @@ pub fn build(config: &Config, sdk: &SdkConfig) -> App {
             app_runner: AppRunnerTarget::new(aws_sdk_apprunner::Client::new(sdk)),
         },
         config: config.clone(),
+    };
+    App {
+        guard,
+        clock: SystemClock,
     }
 }
 
-/// The Lambda handler: one run at the current time, inside the invocation's log span.
-pub async fn handler(app: &App, event: LambdaEvent<Value>) -> Result<Value, GuardError> {
-    handle(app, &event.payload, shared::time::now_utc())
-        .instrument(shared::logging::invocation_span(SOURCE))
+/// The Lambda handler: one run at the clock's time, inside the invocation's log span.
+pub async fn handler<K: Clock>(
+    app: &App<K>,
+    event: LambdaEvent<Value>,
+) -> Result<Value, GuardError> {
+    let span = shared::logging::invocation_span(SOURCE, &event.context);
+    handle(&app.guard, &event.payload, app.clock.now())
+        .instrument(span)
         .await
 }
 
@@ -92,7 +108,7 @@ pub async fn handle<C, S, P, L, E, A>(
 ) -> Result<Value, GuardError>
 where
     C: ports::CostSource,
-    S: ports::StateStore,
+    S: ObjectStore + Clone,
     P: EventPublisher,
     L: ports::TaggedSetting,
     E: ports::TaggedSetting,
@@ -102,7 +118,7 @@ where
     let report = guard.run(invocation, now).await?;
     let report_json = serde_json::to_value(&report).unwrap_or(Value::Null);
     tracing::info!(report = %report_json, "cost-guard report");
-    metrics(&report, &guard.config.metrics_namespace).emit();
+    metrics(&report, &guard.config.common.metrics_namespace).emit();
     if report.errors.is_empty() {
         Ok(report_json)
     } else {

@@ -1,4 +1,6 @@
 //! Wiring only: configuration and clients once at init, then the runtime loop.
+// The run's future nests every port's futures; its layout needs more than the default depth.
+#![recursion_limit = "256"]
 
 use cost_guard::{build, config::Config, handler};
 use lambda_runtime::{service_fn, Error, LambdaEvent};

@@ -1,9 +1,9 @@
-//! The guard's ports: where costs come from, where state is kept, what it can pause.
-//! Events go through `shared::events::EventPublisher`. No AWS types here.
+//! The guard's ports: where costs come from and what it can pause. State lives in the results
+//! bucket behind `shared::results::ObjectStore`; events go through
+//! `shared::events::EventPublisher`. No AWS types here.
 
 use std::future::Future;
 
-use serde::{Deserialize, Serialize};
 use time::Date;
 
 use crate::resources::Resource;
@@ -65,60 +65,8 @@ pub trait CostSource: Send + Sync {
     fn forecast(&self, start: Date, end: Date) -> impl Future<Output = ForecastQuery> + Send;
 }
 
-/// A stored document and the version (ETag) a conditional replace must name.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Stored {
-    pub body: Vec<u8>,
-    pub version: String,
-}
-
-/// Outcome of a conditional write.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Written {
-    /// Written; the new version.
-    Done(String),
-    /// Someone else created or changed the document first.
-    Conflict,
-}
-
-#[derive(Debug, Clone, thiserror::Error)]
-#[error("state store failed for {key}: {reason}")]
-pub struct StoreError {
-    pub key: String,
-    pub reason: String,
-}
-
-/// Small documents with conditional writes, so concurrent runs cannot both win.
-pub trait StateStore: Send + Sync {
-    fn read(&self, key: &str) -> impl Future<Output = Result<Option<Stored>, StoreError>> + Send;
-    /// Writes only if no document exists under `key`.
-    fn create(
-        &self,
-        key: &str,
-        body: Vec<u8>,
-    ) -> impl Future<Output = Result<Written, StoreError>> + Send;
-    /// Writes only if the document is still at `version`.
-    fn replace(
-        &self,
-        key: &str,
-        body: Vec<u8>,
-        version: &str,
-    ) -> impl Future<Output = Result<Written, StoreError>> + Send;
-    /// Keys under `prefix`.
-    fn list(&self, prefix: &str) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
-}
-
 /// What a resource was like before the guard paused it; restore returns it to this.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "kebab-case")]
-pub enum Previous {
-    /// Lambda reserved concurrency; `None` when the function had none reserved.
-    ReservedConcurrency { value: Option<i32> },
-    /// ECS service desired task count.
-    DesiredCount { value: i32 },
-    /// App Runner service was running.
-    Running,
-}
+pub use shared::events::contracts::cost::Previous;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PauseOutcome {

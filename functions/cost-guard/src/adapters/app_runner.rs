@@ -1,9 +1,9 @@
 //! App Runner: pause and resume a service (App Runner keeps its configuration while paused).
 
-use aws_sdk_apprunner::error::DisplayErrorContext;
 use aws_sdk_apprunner::types::ServiceStatus;
 use aws_sdk_apprunner::Client;
 
+use super::call_failed;
 use crate::ports::{ActionError, ActionTarget, PauseOutcome, Previous, RestoreOutcome};
 use crate::resources::Resource;
 
@@ -28,7 +28,7 @@ impl AppRunnerTarget {
             .service_arn(&resource.arn)
             .send()
             .await
-            .map_err(|e| ActionError::new(resource, action, DisplayErrorContext(e)))?;
+            .map_err(|e| ActionError::new(resource, action, call_failed("DescribeService")(e)))?;
         described
             .service()
             .map(|s| s.status().clone())
@@ -52,7 +52,7 @@ impl ActionTarget for AppRunnerTarget {
             .service_arn(&resource.arn)
             .send()
             .await
-            .map_err(|e| ActionError::new(resource, action, DisplayErrorContext(e)))?;
+            .map_err(|e| ActionError::new(resource, action, call_failed("PauseService")(e)))?;
         Ok(PauseOutcome::Paused {
             previous: Previous::Running,
         })
@@ -75,7 +75,7 @@ impl ActionTarget for AppRunnerTarget {
             .service_arn(&resource.arn)
             .send()
             .await
-            .map_err(|e| ActionError::new(resource, action, DisplayErrorContext(e)))?;
+            .map_err(|e| ActionError::new(resource, action, call_failed("ResumeService")(e)))?;
         Ok(RestoreOutcome::Restored {
             to: Previous::Running,
         })

@@ -1,10 +1,10 @@
 //! ECS: a service's desired task count and its tags (the pause flow is [`crate::tagged`]:
 //! desired count 0, previous count in a tag).
 
-use aws_sdk_ecs::error::DisplayErrorContext;
 use aws_sdk_ecs::types::Tag;
 use aws_sdk_ecs::Client;
 
+use super::call_failed;
 use crate::ports::{CallFailed, Previous, TaggedSetting};
 use crate::resources::Resource;
 
@@ -17,10 +17,6 @@ impl EcsTarget {
     pub fn new(client: Client) -> Self {
         Self { client }
     }
-}
-
-fn failed(e: impl std::error::Error) -> CallFailed {
-    CallFailed(DisplayErrorContext(e).to_string())
 }
 
 /// The cluster of the service (`default` for the old ARN format without one).
@@ -36,7 +32,7 @@ impl TaggedSetting for EcsTarget {
             .resource_arn(&resource.arn)
             .send()
             .await
-            .map_err(failed)?;
+            .map_err(call_failed("ListTagsForResource"))?;
         Ok(tags
             .tags()
             .iter()
@@ -56,7 +52,7 @@ impl TaggedSetting for EcsTarget {
             .tags(Tag::builder().key(key).value(value).build())
             .send()
             .await
-            .map_err(failed)?;
+            .map_err(call_failed("TagResource"))?;
         Ok(())
     }
 
@@ -67,7 +63,7 @@ impl TaggedSetting for EcsTarget {
             .tag_keys(key)
             .send()
             .await
-            .map_err(failed)?;
+            .map_err(call_failed("UntagResource"))?;
         Ok(())
     }
 
@@ -79,7 +75,7 @@ impl TaggedSetting for EcsTarget {
             .services(&resource.arn)
             .send()
             .await
-            .map_err(failed)?;
+            .map_err(call_failed("DescribeServices"))?;
         let service = described
             .services()
             .first()
@@ -100,7 +96,7 @@ impl TaggedSetting for EcsTarget {
             .desired_count(*value)
             .send()
             .await
-            .map_err(failed)?;
+            .map_err(call_failed("UpdateService"))?;
         Ok(())
     }
 }

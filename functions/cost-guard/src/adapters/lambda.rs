@@ -1,9 +1,9 @@
 //! Lambda: a function's reserved concurrency and its tags (the pause flow is
 //! [`crate::tagged`]: reserved concurrency 0, previous value in a tag).
 
-use aws_sdk_lambda::error::DisplayErrorContext;
 use aws_sdk_lambda::Client;
 
+use super::call_failed;
 use crate::ports::{CallFailed, Previous, TaggedSetting};
 use crate::resources::Resource;
 
@@ -18,10 +18,6 @@ impl LambdaTarget {
     }
 }
 
-fn failed(e: impl std::error::Error) -> CallFailed {
-    CallFailed(DisplayErrorContext(e).to_string())
-}
-
 impl TaggedSetting for LambdaTarget {
     async fn read_tag(&self, resource: &Resource, key: &str) -> Result<Option<String>, CallFailed> {
         let tags = self
@@ -30,7 +26,7 @@ impl TaggedSetting for LambdaTarget {
             .resource(&resource.arn)
             .send()
             .await
-            .map_err(failed)?;
+            .map_err(call_failed("ListTags"))?;
         Ok(tags.tags().and_then(|t| t.get(key)).cloned())
     }
 
@@ -46,7 +42,7 @@ impl TaggedSetting for LambdaTarget {
             .tags(key, value)
             .send()
             .await
-            .map_err(failed)?;
+            .map_err(call_failed("TagResource"))?;
         Ok(())
     }
 
@@ -57,7 +53,7 @@ impl TaggedSetting for LambdaTarget {
             .tag_keys(key)
             .send()
             .await
-            .map_err(failed)?;
+            .map_err(call_failed("UntagResource"))?;
         Ok(())
     }
 
@@ -68,7 +64,7 @@ impl TaggedSetting for LambdaTarget {
             .function_name(&resource.arn)
             .send()
             .await
-            .map_err(failed)?
+            .map_err(call_failed("GetFunctionConcurrency"))?
             .reserved_concurrent_executions();
         Ok(Previous::ReservedConcurrency { value })
     }
@@ -81,7 +77,7 @@ impl TaggedSetting for LambdaTarget {
                     .function_name(&resource.arn)
                     .send()
                     .await
-                    .map_err(failed)?;
+                    .map_err(call_failed("DeleteFunctionConcurrency"))?;
             }
             Previous::ReservedConcurrency { value: Some(n) } => {
                 self.client
@@ -90,7 +86,7 @@ impl TaggedSetting for LambdaTarget {
                     .reserved_concurrent_executions(*n)
                     .send()
                     .await
-                    .map_err(failed)?;
+                    .map_err(call_failed("PutFunctionConcurrency"))?;
             }
             other => {
                 return Err(CallFailed(format!(

@@ -9,18 +9,28 @@ use time::OffsetDateTime;
 
 use crate::actions::Targets;
 use crate::config::Config;
-use crate::fakes::{FakeAppRunner, FakeCosts, FakeDay, FakePublisher, MemoryState};
+use crate::fakes::{FakeAppRunner, FakeCosts, FakeDay};
 use crate::handle;
 use crate::ports::Previous;
 use crate::tagged::fake::FakeSetting;
 use crate::Guard;
+use shared::events::Envelope;
+use shared::testkit::{MemoryObjectStore, MemoryPublisher};
 
 const FUNCTION: &str = "arn:aws:lambda:us-east-1:123456789012:function:transcoder";
 const SERVICE: &str = "arn:aws:ecs:us-east-1:123456789012:service/media/api";
 const NOW: OffsetDateTime = datetime!(2026-05-14 10:00 UTC);
 
 type TestGuard =
-    Guard<FakeCosts, MemoryState, FakePublisher, FakeSetting, FakeSetting, FakeAppRunner>;
+    Guard<FakeCosts, MemoryObjectStore, MemoryPublisher, FakeSetting, FakeSetting, FakeAppRunner>;
+
+/// Events published since the last call.
+fn new_events(g: &TestGuard, seen: &mut usize) -> Vec<Envelope> {
+    let all = g.events.published();
+    let new = all[*seen..].to_vec();
+    *seen = all.len();
+    new
+}
 
 fn config(budgets: Value, extra: &[(&str, &str)]) -> Config {
     let budgets = budgets.to_string();
@@ -69,8 +79,8 @@ fn guard(costs: FakeCosts, config: Config) -> TestGuard {
     Guard {
         config,
         costs,
-        state: MemoryState::default(),
-        events: FakePublisher::default(),
+        state: MemoryObjectStore::default(),
+        events: MemoryPublisher::default(),
         targets: Targets {
             lambda: FakeSetting::with(FUNCTION, Previous::ReservedConcurrency { value: Some(5) }),
             ecs: FakeSetting::with(SERVICE, Previous::DesiredCount { value: 2 }),
@@ -86,38 +96,42 @@ fn schedule() -> Value {
 #[tokio::test]
 async fn below_every_threshold_nothing_is_announced_or_written() {
     let g = guard(may(0.2, 0.1), config(budgets(), &[]));
+    let mut seen = 0;
     let report = handle(&g, &schedule(), NOW).await.unwrap();
     assert_eq!(report["spend"]["month_to_date"], 2.7);
     assert_eq!(report["cost_explorer_requests"], 2);
-    assert!(g.events.take().is_empty());
+    assert!(new_events(&g, &mut seen).is_empty());
     assert!(g.state.keys().is_empty());
 }
 
 #[tokio::test]
 async fn a_crossing_is_announced_once_per_period() {
     let g = guard(may(0.6, 0.4), config(budgets(), &[]));
+    let mut seen = 0;
     let first = handle(&g, &schedule(), NOW).await.unwrap();
-    let events = g.events.take();
+    let events = new_events(&g, &mut seen);
     let subjects: Vec<&str> = events.iter().map(|e| e.subject.as_str()).collect();
     assert_eq!(
         subjects,
         ["cost-budget:monthly", "cost-budget:service-aws-app-runner"]
     );
     assert_eq!(
-        (events[0].severity, events[0].data["level"].as_u64()),
+        (events[0].severity, events[0].data["threshold"].as_u64()),
         (Severity::Warning, Some(80))
     );
     assert_eq!(events[1].severity, Severity::Info);
     assert_eq!(first["budgets"][0]["announcement"], "announced");
     assert_eq!(
-        g.state.json("cost-guard/state/monthly/2026-05.json")["level"],
+        g.state
+            .json("cost-guard/state/monthly/2026-05.json")
+            .unwrap()["level"],
         80
     );
 
     let second = handle(&g, &schedule(), datetime!(2026-05-14 16:00 UTC))
         .await
         .unwrap();
-    assert!(g.events.take().is_empty());
+    assert!(new_events(&g, &mut seen).is_empty());
     assert_eq!(second["budgets"][0]["announcement"], "already-announced");
     assert_eq!(second["budgets"][0]["previously_announced"], 80);
 }
@@ -134,10 +148,11 @@ async fn a_report_announces_writes_and_changes_nothing() {
             ],
         ),
     );
+    let mut seen = 0;
     let report = handle(&g, &json!({"action": "report"}), NOW).await.unwrap();
     assert_eq!(report["budgets"][0]["announcement"], "would-announce");
     assert_eq!(report["actions"][0]["outcome"], "report-only");
-    assert!(g.events.take().is_empty());
+    assert!(new_events(&g, &mut seen).is_empty());
     assert!(g.state.keys().is_empty());
     assert_eq!(
         g.targets.lambda.value(FUNCTION),
@@ -158,6 +173,7 @@ async fn enforce_pauses_once_a_month_and_restore_puts_back() {
             ],
         ),
     );
+    let mut seen = 0;
     let report = handle(&g, &schedule(), NOW).await.unwrap();
     assert_eq!(report["actions"][0]["outcome"], "applied");
     assert_eq!(report["actions"][1]["outcome"], "applied");
@@ -169,9 +185,7 @@ async fn enforce_pauses_once_a_month_and_restore_puts_back() {
         g.targets.ecs.value(SERVICE),
         Some(Previous::DesiredCount { value: 0 })
     );
-    let actions: Vec<_> = g
-        .events
-        .take()
+    let actions: Vec<_> = new_events(&g, &mut seen)
         .into_iter()
         .filter(|e| e.event_type == "cost.action")
         .collect();
@@ -184,7 +198,7 @@ async fn enforce_pauses_once_a_month_and_restore_puts_back() {
         .await
         .unwrap();
     assert_eq!(again["actions"][0]["outcome"], "already-done");
-    assert!(g.events.take().is_empty());
+    assert!(new_events(&g, &mut seen).is_empty());
 
     let restored = handle(
         &g,
@@ -202,7 +216,7 @@ async fn enforce_pauses_once_a_month_and_restore_puts_back() {
         g.targets.ecs.value(SERVICE),
         Some(Previous::DesiredCount { value: 2 })
     );
-    let events = g.events.take();
+    let events = new_events(&g, &mut seen);
     assert_eq!(events.len(), 2);
     assert!(events
         .iter()
@@ -224,12 +238,11 @@ async fn dry_run_announces_would_be_actions_and_changes_nothing() {
         may(0.9, 0.8),
         config(budgets(), &[("COST_GUARD_ALLOW_LIST", FUNCTION)]),
     );
+    let mut seen = 0;
     let report = handle(&g, &schedule(), NOW).await.unwrap();
     assert_eq!(report["mode"], "dry-run");
     assert_eq!(report["actions"][0]["outcome"], "would-apply");
-    let actions: Vec<_> = g
-        .events
-        .take()
+    let actions: Vec<_> = new_events(&g, &mut seen)
         .into_iter()
         .filter(|e| e.event_type == "cost.action")
         .collect();
@@ -250,7 +263,8 @@ async fn a_refused_publish_leaves_the_crossing_to_the_next_run() {
         may(0.6, 0.4),
         config(json!({"currency": "USD", "monthly": 10}), &[]),
     );
-    *g.events.refuse.lock().unwrap() = 1;
+    let mut seen = 0;
+    g.events.fail_next(1);
     let err = handle(&g, &schedule(), NOW).await.unwrap_err();
     assert_eq!(err.kind(), "CostGuard.Incomplete");
     assert!(
@@ -261,28 +275,28 @@ async fn a_refused_publish_leaves_the_crossing_to_the_next_run() {
     assert!(
         g.state
             .json("cost-guard/state/monthly/2026-05.json")
-            .get("pending")
             .is_none(),
-        "claim released"
+        "not recorded as announced"
     );
 
     let report = handle(&g, &schedule(), datetime!(2026-05-14 10:05 UTC))
         .await
         .unwrap();
     assert_eq!(report["budgets"][0]["announcement"], "announced");
-    assert_eq!(g.events.take().len(), 1);
+    assert_eq!(new_events(&g, &mut seen).len(), 1);
 }
 
 #[tokio::test]
 async fn on_the_first_the_daily_budget_judges_yesterday() {
     let costs = FakeCosts::usd(&[(date!(2026 - 05 - 31), true, &[("AWS Lambda", 2.5)])]);
     let g = guard(costs, config(budgets(), &[]));
+    let mut seen = 0;
     let report = handle(&g, &schedule(), datetime!(2026-06-01 02:00 UTC))
         .await
         .unwrap();
     assert_eq!(report["month"], "2026-06");
     assert_eq!(report["spend"]["month_to_date"], 0.0);
-    let events = g.events.take();
+    let events = new_events(&g, &mut seen);
     assert_eq!(events.len(), 1);
     assert_eq!(
         (events[0].subject.as_str(), &events[0].data["period"]),
@@ -295,9 +309,10 @@ async fn another_currency_fails_the_run_without_announcing() {
     let mut costs = may(0.6, 0.4);
     costs.days[0].services[0].unit = "EUR".into();
     let g = guard(costs, config(budgets(), &[]));
+    let mut seen = 0;
     let err = handle(&g, &schedule(), NOW).await.unwrap_err();
     assert_eq!(err.kind(), "CostGuard.CurrencyMismatch");
-    assert!(g.events.take().is_empty());
+    assert!(new_events(&g, &mut seen).is_empty());
 }
 
 #[tokio::test]
@@ -308,15 +323,16 @@ async fn the_forecast_over_budget_is_a_warning() {
         costs,
         config(json!({"currency": "USD", "monthly": 10}), &[]),
     );
+    let mut seen = 0;
     let report = handle(&g, &schedule(), NOW).await.unwrap();
     assert_eq!(report["forecast"]["month_end"], 11.2);
-    let events = g.events.take();
+    let events = new_events(&g, &mut seen);
     let forecast = events
         .iter()
         .find(|e| e.subject == "cost-budget:forecast")
         .expect("forecast alert");
     assert_eq!(
-        (forecast.severity, forecast.data["level"].as_u64()),
+        (forecast.severity, forecast.data["threshold"].as_u64()),
         (Severity::Warning, Some(100))
     );
 }

@@ -10,7 +10,6 @@ use aws_sdk_costexplorer::error::BoxError;
 use cost_guard::actions::Targets;
 use cost_guard::adapters::{
     cost_explorer_config, AppRunnerTarget, CostExplorerSource, EcsTarget, LambdaTarget,
-    S3StateStore,
 };
 use cost_guard::config::Config;
 use cost_guard::ports::CostSource;
@@ -19,10 +18,11 @@ use serde_json::{json, Value};
 use shared::config::Env;
 use shared::events::{Envelope, SnsEventPublisher};
 use shared::partition::Partition;
+use shared::results::S3ObjectStore;
 use shared::testkit;
 
 pub type MotoGuard<C = CostExplorerSource> =
-    Guard<C, S3StateStore, SnsEventPublisher, LambdaTarget, EcsTarget, AppRunnerTarget>;
+    Guard<C, S3ObjectStore, SnsEventPublisher, LambdaTarget, EcsTarget, AppRunnerTarget>;
 
 /// Sends Cost Explorer requests as a test's own moto account: moto keeps one queue of
 /// static results per account, so parallel tests cannot take each other's results.
@@ -128,7 +128,7 @@ impl Fixture {
     pub fn guard_with<C: CostSource>(&self, costs: C, config: Config) -> MotoGuard<C> {
         Guard {
             costs,
-            state: S3StateStore::new(self.s3.clone(), &self.bucket),
+            state: S3ObjectStore::new(self.s3.clone(), &self.bucket),
             events: SnsEventPublisher::new(shared::aws::sns_client(&self.sdk), &self.topic_arn),
             targets: Targets {
                 lambda: LambdaTarget::new(aws_sdk_lambda::Client::new(&self.sdk)),
