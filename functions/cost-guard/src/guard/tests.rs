@@ -14,6 +14,7 @@ use crate::handle;
 use crate::ports::Previous;
 use crate::tagged::fake::FakeSetting;
 use crate::Guard;
+use shared::events::contracts::cost::{self, CostThreshold, PeriodKind, ServiceSpend};
 use shared::events::Envelope;
 use shared::testkit::{MemoryObjectStore, MemoryPublisher};
 
@@ -334,5 +335,193 @@ async fn the_forecast_over_budget_is_a_warning() {
     assert_eq!(
         (forecast.severity, forecast.data["threshold"].as_u64()),
         (Severity::Warning, Some(100))
+    );
+}
+
+#[tokio::test]
+async fn the_50_percent_crossing_is_published_and_only_then_recorded() {
+    // 13 x 0.4 + 0 = 5.2 of 10: 52 %, an info crossing.
+    let g = guard(
+        may(0.4, 0.0),
+        config(json!({"currency": "USD", "monthly": 10}), &[]),
+    );
+    let mut seen = 0;
+    g.events.fail_next(1);
+    handle(&g, &schedule(), NOW).await.unwrap_err();
+    assert!(new_events(&g, &mut seen).is_empty());
+    assert_eq!(g.state.json("cost-guard/state/monthly/2026-05.json"), None);
+
+    let report = handle(&g, &schedule(), datetime!(2026-05-14 10:05 UTC))
+        .await
+        .unwrap();
+    let events = new_events(&g, &mut seen);
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].severity, Severity::Info);
+    let alert: CostThreshold = events[0].payload().unwrap();
+    assert_eq!((alert.threshold, alert.percent), (50, 52.0));
+    assert_eq!(report["budgets"][0]["announcement"], "announced");
+    let state = g
+        .state
+        .json("cost-guard/state/monthly/2026-05.json")
+        .unwrap();
+    assert_eq!(
+        (&state["level"], &state["event_id"]),
+        (&json!(50), &json!(events[0].id))
+    );
+}
+
+#[tokio::test]
+async fn a_monthly_alert_names_the_budget_period_figures_and_forecast() {
+    let mut costs = may(0.6, 0.4);
+    costs.forecast = Some(4.0);
+    let g = guard(costs, config(budgets(), &[]));
+    let mut seen = 0;
+    handle(&g, &schedule(), NOW).await.unwrap();
+    let events = new_events(&g, &mut seen);
+    let monthly: CostThreshold = events[0].payload().unwrap();
+    assert_eq!(
+        monthly,
+        CostThreshold {
+            budget: "monthly".into(),
+            budget_kind: cost::BudgetKind::Monthly,
+            service: None,
+            period: "2026-05".into(),
+            period_kind: PeriodKind::Month,
+            time_zone: "UTC".into(),
+            period_start: "2026-05-01T00:00:00Z".into(),
+            period_end: "2026-06-01T00:00:00Z".into(),
+            threshold: 80,
+            percent: 82.0,
+            spent: 8.2,
+            limit: 10.0,
+            currency: "USD".into(),
+            forecast: Some(11.8),
+            month_to_date: 8.2,
+            top_services: vec![
+                ServiceSpend {
+                    service: "AWS Lambda".into(),
+                    amount: 4.3
+                },
+                ServiceSpend {
+                    service: "AWS App Runner".into(),
+                    amount: 3.9
+                },
+            ],
+            estimated: true,
+            utc_measure: None,
+        }
+    );
+    let app_runner: CostThreshold = events[1].payload().unwrap();
+    assert_eq!(
+        (app_runner.budget_kind, app_runner.service.as_deref()),
+        (cost::BudgetKind::Service, Some("AWS App Runner"))
+    );
+}
+
+#[tokio::test]
+async fn in_shanghai_the_daily_budget_follows_the_business_day_and_says_what_cost_explorer_measured(
+) {
+    // 2026-11-30T20:00Z is 1 December, 04:00, in Shanghai: today is the 1st there, and the
+    // day to judge in full is 30 November.
+    let costs = FakeCosts::usd(&[
+        (date!(2026 - 11 - 29), false, &[("AWS Lambda", 0.1)]),
+        (date!(2026 - 11 - 30), true, &[("AWS Lambda", 0.29)]),
+    ]);
+    let g = guard(
+        costs,
+        config(
+            json!({"currency": "USD", "monthly": 10, "daily": 0.33, "thresholds": [80, 100]}),
+            &[("SUITE_TIMEZONE", "Asia/Shanghai")],
+        ),
+    );
+    let mut seen = 0;
+    let report = handle(&g, &schedule(), datetime!(2026-11-30 20:00 UTC))
+        .await
+        .unwrap();
+    assert_eq!(
+        (report["month"].as_str(), report["time_zone"].as_str()),
+        (Some("2026-12"), Some("Asia/Shanghai"))
+    );
+    assert_eq!(
+        report["spend"]["month_to_date"], 0.0,
+        "December has no Cost Explorer day yet"
+    );
+    let events = new_events(&g, &mut seen);
+    assert_eq!(events.len(), 1, "{events:#?}");
+    let daily: CostThreshold = events[0].payload().unwrap();
+    assert_eq!(
+        (daily.period.as_str(), daily.period_kind),
+        ("2026-11-30", PeriodKind::Day)
+    );
+    assert_eq!(
+        (daily.spent, daily.limit, daily.threshold),
+        (0.29, 0.33, 80)
+    );
+    assert_eq!(daily.percent, 87.8788);
+    assert_eq!(
+        (daily.period_start.as_str(), daily.period_end.as_str()),
+        ("2026-11-30T00:00:00+08:00", "2026-12-01T00:00:00+08:00")
+    );
+    assert!(daily.estimated);
+    let measured = daily.utc_measure.expect("Cost Explorer's UTC day is named");
+    assert_eq!(
+        (
+            measured.start.as_str(),
+            measured.end.as_str(),
+            measured.offset_minutes
+        ),
+        ("2026-11-30T00:00:00Z", "2026-12-01T00:00:00Z", 480)
+    );
+
+    // Eight hours earlier it was still 30 November in Shanghai: that day is today, and the
+    // run announced nothing (its crossing was announced above, under the same id).
+    let earlier = handle(&g, &schedule(), datetime!(2026-11-30 12:00 UTC))
+        .await
+        .unwrap();
+    assert_eq!(earlier["month"], "2026-11");
+    assert_eq!(earlier["budgets"][2]["period"], "2026-11-30");
+    assert_eq!(earlier["budgets"][2]["announcement"], "already-announced");
+}
+
+#[tokio::test]
+async fn in_a_dst_zone_the_month_and_its_measure_follow_the_offset_in_force() {
+    // New York, 1 November 2026 01:30 local (05:30Z, summer time until 06:00Z): the month is
+    // November there; Cost Explorer's November starts 4 hours later (EDT, UTC-4).
+    let costs = FakeCosts::usd(&[(date!(2026 - 10 - 31), false, &[("AWS Lambda", 9.0)])]);
+    let g = guard(
+        costs,
+        config(
+            json!({"currency": "USD", "monthly": 10, "daily": 5}),
+            &[("SUITE_TIMEZONE", "America/New_York")],
+        ),
+    );
+    let mut seen = 0;
+    let report = handle(&g, &schedule(), datetime!(2026-11-01 05:30 UTC))
+        .await
+        .unwrap();
+    assert_eq!(report["month"], "2026-11");
+    let events = new_events(&g, &mut seen);
+    let daily: CostThreshold = events[0].payload().unwrap();
+    assert_eq!(daily.period, "2026-10-31");
+    assert_eq!(
+        (daily.period_start.as_str(), daily.period_end.as_str()),
+        ("2026-10-31T00:00:00-04:00", "2026-11-01T00:00:00-04:00")
+    );
+    assert_eq!(daily.utc_measure.unwrap().offset_minutes, -240);
+    // 1 November has 25 hours; from 2 November the measure is 5 hours off (EST).
+    let c = crate::spend::Calendar::at(datetime!(2026-11-02 12:00 UTC), &g.config.common.time_zone);
+    let day = date!(2026 - 11 - 01);
+    assert_eq!(
+        c.utc_measure(day, day.next_day().unwrap())
+            .unwrap()
+            .offset_minutes,
+        -240
+    );
+    let day = date!(2026 - 11 - 02);
+    assert_eq!(
+        c.utc_measure(day, day.next_day().unwrap())
+            .unwrap()
+            .offset_minutes,
+        -300
     );
 }
