@@ -3,7 +3,9 @@
 //! and a restore puts back the tagged value, else the one in the guard's record, then removes
 //! the tag. Lambda reserved concurrency and ECS desired count both go through here.
 
-use crate::ports::{ActionError, PauseOutcome, Previous, RestoreOutcome, TaggedSetting};
+use crate::ports::{
+    ActionError, CallFailed, PauseOutcome, Previous, RestoreOutcome, TaggedSetting,
+};
 use crate::resources::{Resource, ResourceKind};
 
 /// Tag holding a function's reserved concurrency before the pause (`none` when unreserved).
@@ -66,14 +68,24 @@ fn fits(kind: ResourceKind, previous: &Previous) -> bool {
     )
 }
 
-fn key_for(resource: &Resource, action: &str) -> Result<&'static str, ActionError> {
-    tag_key(resource.kind).ok_or_else(|| {
-        ActionError::new(
-            resource,
-            action,
-            "this kind of resource keeps no tagged value",
-        )
-    })
+/// The tag key of the resource's kind and the previous value tagged on it, if any.
+async fn tagged<T: TaggedSetting>(
+    target: &T,
+    resource: &Resource,
+    action: &str,
+) -> Result<(&'static str, Option<Previous>), ActionError> {
+    let failed = |reason: String| ActionError::new(resource, action, reason);
+    let key = tag_key(resource.kind)
+        .ok_or_else(|| failed("this kind of resource keeps no tagged value".into()))?;
+    let text = target
+        .read_tag(resource, key)
+        .await
+        .map_err(|e| failed(e.0))?;
+    let previous = text
+        .map(|text| decode(resource.kind, key, &text))
+        .transpose()
+        .map_err(failed)?;
+    Ok((key, previous))
 }
 
 /// Sets the resource to its paused value, having tagged the value before (once).
@@ -82,27 +94,22 @@ pub async fn pause<T: TaggedSetting>(
     resource: &Resource,
 ) -> Result<PauseOutcome, ActionError> {
     let action = resource.kind.pause_action();
-    let failed = |reason: String| ActionError::new(resource, action, reason);
-    let key = key_for(resource, action)?;
-    let tagged = target
-        .read_tag(resource, key)
-        .await
-        .map_err(|e| failed(e.0))?;
-    let previous = match tagged {
-        Some(text) => decode(resource.kind, key, &text).map_err(failed)?,
-        None => {
-            let previous = target.current(resource).await.map_err(|e| failed(e.0))?;
+    let failed = |e: CallFailed| ActionError::new(resource, action, e);
+    let previous = match tagged(target, resource, action).await? {
+        (_, Some(previous)) => previous,
+        (key, None) => {
+            let previous = target.current(resource).await.map_err(failed)?;
             target
                 .write_tag(resource, key, &encode(&previous))
                 .await
-                .map_err(|e| failed(e.0))?;
+                .map_err(failed)?;
             previous
         }
     };
     target
         .set(resource, &paused(resource.kind))
         .await
-        .map_err(|e| failed(e.0))?;
+        .map_err(failed)?;
     Ok(PauseOutcome::Paused { previous })
 }
 
@@ -113,29 +120,18 @@ pub async fn restore<T: TaggedSetting>(
     recorded: Option<&Previous>,
 ) -> Result<RestoreOutcome, ActionError> {
     let action = "restore";
-    let failed = |reason: String| ActionError::new(resource, action, reason);
-    let key = key_for(resource, action)?;
-    let tagged = target
-        .read_tag(resource, key)
-        .await
-        .map_err(|e| failed(e.0))?;
-    let previous = match (tagged, recorded) {
-        (Some(text), _) => decode(resource.kind, key, &text).map_err(failed)?,
-        (None, Some(recorded)) if fits(resource.kind, recorded) => recorded.clone(),
-        (None, _) => {
+    let failed = |e: CallFailed| ActionError::new(resource, action, e);
+    let (key, previous) = match (tagged(target, resource, action).await?, recorded) {
+        ((key, Some(previous)), _) => (key, previous),
+        ((key, None), Some(recorded)) if fits(resource.kind, recorded) => (key, recorded.clone()),
+        ((key, None), _) => {
             return Ok(RestoreOutcome::NothingToRestore {
                 reason: format!("no {key} tag and no recorded value"),
             })
         }
     };
-    target
-        .set(resource, &previous)
-        .await
-        .map_err(|e| failed(e.0))?;
-    target
-        .remove_tag(resource, key)
-        .await
-        .map_err(|e| failed(e.0))?;
+    target.set(resource, &previous).await.map_err(failed)?;
+    target.remove_tag(resource, key).await.map_err(failed)?;
     Ok(RestoreOutcome::Restored { to: previous })
 }
 
@@ -146,7 +142,6 @@ pub(crate) mod fake {
     use std::sync::{Arc, Mutex};
 
     use super::*;
-    use crate::ports::CallFailed;
 
     #[derive(Clone, Default)]
     pub struct FakeSetting {

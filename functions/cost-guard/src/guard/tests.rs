@@ -14,7 +14,7 @@ use crate::handle;
 use crate::ports::Previous;
 use crate::tagged::fake::FakeSetting;
 use crate::Guard;
-use shared::events::contracts::cost::{self, CostThreshold, PeriodKind, ServiceSpend};
+use shared::events::contracts::cost::{self, CostAction, CostThreshold, PeriodKind, ServiceSpend};
 use shared::events::Envelope;
 use shared::testkit::{MemoryObjectStore, MemoryPublisher};
 
@@ -222,6 +222,25 @@ async fn enforce_pauses_once_a_month_and_restore_puts_back() {
     assert!(events
         .iter()
         .all(|e| e.data["action"] == "restore" && e.severity == Severity::Info));
+    let notice: CostAction = events
+        .iter()
+        .find(|e| e.subject == FUNCTION)
+        .expect("the function's restore notice")
+        .payload()
+        .unwrap();
+    assert_eq!(
+        (
+            notice.resource_name.as_str(),
+            notice.undoes.as_deref(),
+            notice.previous
+        ),
+        (
+            "transcoder",
+            Some("set-reserved-concurrency-to-zero"),
+            Some(Previous::ReservedConcurrency { value: Some(5) })
+        )
+    );
+    assert_eq!((notice.period.as_str(), notice.dry_run), ("2026-05", false));
 
     let nothing = handle(
         &g,
