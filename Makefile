@@ -30,6 +30,7 @@ RUFF_PATHS ?= tools/redrive.py tools/local_function.py tools/ops_tests
 lint: tools
 	$(VENV_BIN)/ruff check $(RUFF_PATHS)
 	cargo fmt --all --check
+	tools/check-deps.sh
 	cargo clippy --workspace --all-targets --locked -- -D warnings
 
 unit-and-integration: tools
