@@ -25,8 +25,6 @@ How calls are found (`sdk_calls`)
   `S3IdempotencyStore` -> s3:GetObject/PutObject/DeleteObject). A call outside any `impl` counts
   if the function names its module (`shared::<module>`). So a function that only moves poison
   messages through the redrive policy, or publishes no events, is not granted those calls.
-* `SecretsManagerSource` reads through `aws_secretsmanager_caching`, whose calls are not in this
-  repository: see `CACHING_CLIENT`.
 
 How calls map to actions
 ------------------------
@@ -104,14 +102,6 @@ VARIANTS = [
     ("transcribe", "start_transcription_job", "output_bucket_name(", ["s3:PutObject"],
      "Transcribe writes the transcript to OutputBucketName with the caller's permissions"),
 ]
-
-# The caching crate's calls (aws_secretsmanager_caching, not in this repository): GetSecretValue on
-# a miss, and DescribeSecret once the TTL has passed, to see whether the cached version is current.
-CACHING_CLIENT = {
-    "type": "SecretsManagerSource",
-    "marker": "SecretsManagerCachingClient",
-    "actions": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
-}
 
 # Actions with no resource-level permissions: "*" is the only resource IAM accepts for them.
 NO_RESOURCE_LEVEL_PERMISSIONS = {
@@ -328,9 +318,6 @@ def code_actions(function: str) -> dict[str, str]:
             if used:
                 for action, why in call.actions().items():
                     actions.setdefault(action, f"{why} (via {owner or path.stem})")
-        if CACHING_CLIENT["marker"] in text and CACHING_CLIENT["type"] in used_types:
-            for action in CACHING_CLIENT["actions"]:
-                actions.setdefault(action, f"{CACHING_CLIENT['type']} through aws_secretsmanager_caching")
     return actions
 
 
@@ -474,7 +461,7 @@ def test_the_scanner_sees_the_calls_it_must_see(template):
     assert "iam:PassRole" in code_actions("ai-processor")
     assert "transcribe:StartTranscriptionJob" in code_actions("ai-processor")
     assert "sagemaker:InvokeEndpoint" in code_actions("ai-processor")
-    assert "secretsmanager:DescribeSecret" in code_actions("notifier")
+    assert "secretsmanager:GetSecretValue" in code_actions("notifier")
     assert "sqs:SendMessage" in code_actions("stats-aggregator")
     assert "sqs:SendMessage" not in code_actions("cost-guard")
     assert {"lambda:TagResource", "ecs:TagResource"} <= set(code_actions("cost-guard"))
