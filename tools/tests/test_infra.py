@@ -56,7 +56,11 @@ MUTATIONS = {
         "MediaIngestQueue",
     ),
     "filter policy": (
-        lambda t: _replace_once(t, "type: [transcript.ready, stats.digest]", "type: [transcript.ready]"),
+        lambda t: _replace_once(
+            t, "      Endpoint: !GetAtt NotificationsQueue.Arn\n      RawMessageDelivery: true\n",
+            "      Endpoint: !GetAtt NotificationsQueue.Arn\n      RawMessageDelivery: true\n"
+            "      FilterPolicy:\n        severity: [critical]\n",
+        ),
         "NotificationsSubscription",
     ),
     "raw delivery": (
@@ -155,32 +159,58 @@ def _queue_url(out, logical):
     return out["resources"][logical]["QueueUrl"]
 
 
-def test_suite_events_reach_notifications_only_when_the_filter_matches(session, provisioned):
+# Every type and severity the producers emit (shared::events::types, alarm.state_changed and the
+# notifier's own delivery reports excluded: they do not travel on suite-events).
+EVENT_TYPES = [
+    "media.analyzed", "media.flagged", "media.failed", "media.skipped", "media.deleted", "media.reviewed",
+    "document.text_ready", "transcript.ready", "cost.threshold", "cost.action", "stats.digest",
+]
+SEVERITIES = ["info", "warning", "critical"]
+
+
+def test_every_suite_event_reaches_the_notifier_and_stats_whatever_its_type_and_severity(session, provisioned):
+    """Routing decides, not the subscription: no filter drops an event before the notifier's rules."""
     _, out = provisioned
     sns, sqs = session.client("sns"), session.client("sqs")
     topic = out["resources"]["SuiteEventsTopic"]["TopicArn"]
-    cases = {
-        "analyzed-info": ("media.analyzed", "info", False),
-        "flagged-warning": ("media.flagged", "warning", True),
-        "cost-critical": ("cost.threshold", "critical", True),
-        "transcript-info": ("transcript.ready", "info", True),
-        "digest-info": ("stats.digest", "info", True),
-    }
-    for name, (event_type, severity, _) in cases.items():
-        body = json.dumps({"version": 1, "id": name, "type": event_type, "severity": severity})
-        sns.publish(
-            TopicArn=topic,
-            Message=body,
-            MessageAttributes={
-                "type": {"DataType": "String", "StringValue": event_type},
-                "severity": {"DataType": "String", "StringValue": severity},
-            },
-        )
-    notified = _drain(sqs, _queue_url(out, "NotificationsQueue"), want=4)
-    recorded = _drain(sqs, _queue_url(out, "StatsIngestQueue"), want=5)
+    sent = []
+    for event_type in EVENT_TYPES:
+        for severity in SEVERITIES:
+            event_id = f"{event_type}-{severity}"
+            body = json.dumps({"version": 1, "id": event_id, "type": event_type, "severity": severity})
+            sns.publish(
+                TopicArn=topic,
+                Message=body,
+                MessageAttributes={
+                    "type": {"DataType": "String", "StringValue": event_type},
+                    "severity": {"DataType": "String", "StringValue": severity},
+                },
+            )
+            sent.append(event_id)
+    notified = _drain(sqs, _queue_url(out, "NotificationsQueue"), want=len(sent), wait_s=10)
+    recorded = _drain(sqs, _queue_url(out, "StatsIngestQueue"), want=len(sent), wait_s=10)
     # raw delivery: the body is the envelope itself, not an SNS notification wrapping it
-    assert sorted(json.loads(m["Body"])["id"] for m in notified) == sorted(n for n, c in cases.items() if c[2])
-    assert sorted(json.loads(m["Body"])["id"] for m in recorded) == sorted(cases)
+    assert sorted(json.loads(m["Body"])["id"] for m in notified) == sorted(sent)
+    assert sorted(json.loads(m["Body"])["id"] for m in recorded) == sorted(sent)
+
+
+def test_alarm_notifications_reach_the_notifier_wrapped_and_not_stats(session, provisioned):
+    _, out = provisioned
+    sns, sqs = session.client("sns"), session.client("sqs")
+    alarm = {
+        "AlarmName": "media-suite-dev-ai-processor-failed-records",
+        "NewStateValue": "ALARM",
+        "OldStateValue": "OK",
+        "NewStateReason": "Threshold Crossed: 1 datapoint [12.5] was greater than the threshold (5.0).",
+    }
+    sns.publish(TopicArn=out["resources"]["AlarmTopic"]["TopicArn"], Subject="ALARM", Message=json.dumps(alarm))
+    notified = _drain(sqs, _queue_url(out, "NotificationsQueue"), want=1)
+    assert len(notified) == 1
+    wrapper = json.loads(notified[0]["Body"])  # not raw: the notifier sees the SNS notification
+    assert wrapper["Type"] == "Notification"
+    assert wrapper["TopicArn"] == out["resources"]["AlarmTopic"]["TopicArn"]
+    assert json.loads(wrapper["Message"]) == alarm
+    assert _drain(sqs, _queue_url(out, "StatsIngestQueue"), wait_s=1) == []
 
 
 def test_uploads_under_pipeline_prefixes_reach_media_ingest_and_temp_does_not(session, provisioned):
