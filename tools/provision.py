@@ -9,7 +9,7 @@ conditions, and creates each resource through its service API:
   KMS keys and aliases, S3 buckets (encryption, versioning, public access block, lifecycle,
   ownership, logging, policy, notifications), SQS queues (attributes, redrive, queue policies),
   SNS topics and subscriptions (filter policies, raw delivery), EventBridge rules and targets,
-  Secrets Manager secrets (sample local values) and IAM roles.
+  EventBridge Scheduler schedules, Secrets Manager secrets (sample local values) and IAM roles.
 
 Functions are not created: they run locally under `cargo lambda`; the output gives each one the
 environment it should run with (the template's Environment, Globals included, refs resolved),
@@ -44,6 +44,7 @@ CREATED_TYPES = (
     "AWS::SNS::Topic",
     "AWS::SNS::Subscription",
     "AWS::Events::Rule",
+    "AWS::Scheduler::Schedule",
     "AWS::SecretsManager::Secret",
     "AWS::IAM::Role",
 )
@@ -54,6 +55,7 @@ LOCAL_SKIP = {
     "AWS::Lambda::Permission": "local functions are invoked by cargo lambda, not by AWS services",
     "AWS::Logs::LogGroup": "local functions log to their terminal",
     "AWS::CloudWatch::Alarm": "no Lambda or SQS metrics are emitted locally, an alarm could never fire",
+    "AWS::Lambda::Url": "local functions are reached through cargo lambda (invoke / watch), not a function URL",
 }
 
 MOTO_ACCOUNT = "123456789012"
@@ -211,12 +213,16 @@ class Stack:
         return expr
 
     def _check_rules(self) -> None:
+        """Every failed rule assertion, reported together (as CloudFormation refuses the deploy)."""
+        failed = []
         for name, rule in self.template.get("Rules", {}).items():
             if "RuleCondition" in rule and not self._boolean(rule["RuleCondition"]):
                 continue
             for assertion in rule.get("Assertions", []):
                 if not self._boolean(assertion["Assert"]):
-                    raise TemplateError(f"rule {name}: {assertion.get('AssertDescription', 'assertion failed')}")
+                    failed.append(f"rule {name}: {assertion.get('AssertDescription', 'assertion failed')}")
+        if failed:
+            raise TemplateError("; ".join(failed))
 
     # ---- resources
 
@@ -259,6 +265,10 @@ class Stack:
             elif kind == "AWS::Events::Rule":
                 name = name_from("Name")
                 entry = {"Ref": name, "Arn": self.arn("events", f"rule/{name}")}
+            elif kind == "AWS::Scheduler::Schedule":
+                name = name_from("Name")
+                group = str(self.resolve(props.get("GroupName", "default")))
+                entry = {"Ref": name, "Arn": self.arn("scheduler", f"schedule/{group}/{name}")}
             elif kind == "AWS::IAM::Role":
                 name = name_from("RoleName", f"{self.pseudo['AWS::StackName']}-{logical}"[:64])
                 entry = {"Ref": name, "Arn": self.arn("iam", f"role/{name}", region=False)}
@@ -447,6 +457,7 @@ class Provisioner:
             "AWS::SNS::Topic": self.topic,
             "AWS::SNS::Subscription": self.subscription,
             "AWS::Events::Rule": self.rule,
+            "AWS::Scheduler::Schedule": self.schedule,
             "AWS::SecretsManager::Secret": self.secret,
             "AWS::IAM::Role": self.role,
         }
@@ -626,6 +637,17 @@ class Provisioner:
             events.put_targets(Rule=p["Name"], Targets=targets)
         self.log(f"rule         {logical}: {p['Name']}")
 
+    # ---- EventBridge Scheduler
+
+    def schedule(self, logical: str, props: dict) -> None:
+        scheduler = self.client("scheduler")
+        args = schedule_request(self.stack.resolve(props))
+        try:
+            scheduler.create_schedule(**args)
+        except scheduler.exceptions.ConflictException:
+            scheduler.update_schedule(**args)  # a re-run converges on the template
+        self.log(f"schedule     {logical}: {args['Name']} {args['ScheduleExpression']} {args.get('ScheduleExpressionTimezone', 'UTC')}")
+
     # ---- Secrets Manager
 
     def secret(self, logical: str, props: dict) -> None:
@@ -775,6 +797,24 @@ def rule_target(target: dict) -> dict:
     return dict(target)
 
 
+SCHEDULE_PROPERTIES = (
+    "Name", "GroupName", "Description", "ScheduleExpression", "ScheduleExpressionTimezone",
+    "FlexibleTimeWindow", "State", "Target", "StartDate", "EndDate", "KmsKeyArn",
+)
+
+
+def schedule_request(props: dict) -> dict:
+    """AWS::Scheduler::Schedule properties -> CreateSchedule / UpdateSchedule arguments (same names)."""
+    unknown = set(props) - set(SCHEDULE_PROPERTIES)
+    if unknown:
+        raise TemplateError(f"schedule {props.get('Name')}: cannot provision {sorted(unknown)}")
+    target_keys = {"Arn", "RoleArn", "Input", "RetryPolicy", "DeadLetterConfig"}
+    extra = set(props["Target"]) - target_keys
+    if extra:
+        raise TemplateError(f"schedule {props.get('Name')} target: cannot provision {sorted(extra)}")
+    return dict(props)
+
+
 def local_secret_value(props: dict) -> str:
     """The secret's local sample value: SecretString, or the generator's template with a sample key."""
     if "SecretString" in props:
@@ -823,16 +863,23 @@ def functions_report(stack: Stack) -> dict[str, dict]:
             )
         schedules = []
         for rule_logical, rule in resources.items():
-            if rule["Type"] != "AWS::Events::Rule":
+            if rule["Type"] == "AWS::Events::Rule":
+                targets = rule["Properties"].get("Targets", [])
+            elif rule["Type"] == "AWS::Scheduler::Schedule":
+                targets = [rule["Properties"]["Target"]]
+            else:
                 continue
-            for target in rule["Properties"].get("Targets", []):
+            for target in targets:
                 if logical in references(target.get("Arn")):
+                    schedule_input = stack.resolve(target["Input"]) if "Input" in target else None
                     schedules.append(
                         {
                             "rule": rule_logical,
                             "name": stack.physical[rule_logical]["Ref"],
+                            "arn": stack.physical[rule_logical]["Arn"],
                             "schedule": rule["Properties"].get("ScheduleExpression"),
-                            "input": json.loads(target["Input"]) if "Input" in target else None,
+                            "timezone": stack.resolve(rule["Properties"].get("ScheduleExpressionTimezone", "UTC")),
+                            "input": json.loads(schedule_input) if schedule_input is not None else None,
                         }
                     )
         report[package] = {

@@ -101,6 +101,7 @@ class Drift:
             "AWS::SNS::Topic": self.topic,
             "AWS::SNS::Subscription": self.subscription,
             "AWS::Events::Rule": self.rule,
+            "AWS::Scheduler::Schedule": self.schedule,
             "AWS::SecretsManager::Secret": self.secret,
             "AWS::IAM::Role": self.role,
         }
@@ -324,6 +325,22 @@ class Drift:
                 if not same:
                     findings.append(f"{logical}: target {target['Id']} {key} {got.get(key)} != template {value}")
         findings += [f"{logical}: target {target_id} is not in the template" for target_id in targets]
+        return findings
+
+    def schedule(self, logical: str, props: dict) -> Findings:
+        p = self.stack.resolve(props)
+        findings = _unchecked(logical, p, set(provision.SCHEDULE_PROPERTIES) - {"StartDate", "EndDate", "KmsKeyArn"})
+        expected = provision.schedule_request(p)
+        actual = self.client("scheduler").get_schedule(Name=expected["Name"], GroupName=expected.get("GroupName", "default"))
+        for key, value in expected.items():
+            got = actual.get(key)
+            if key == "Target":
+                want = {k: (_json(v) if k == "Input" else _normalize(v)) for k, v in value.items()}
+                have = {k: (_json(got.get(k)) if k == "Input" else _normalize(got.get(k))) for k in value}
+                if have != want or set(got) - set(value) - {"EcsParameters", "SqsParameters"}:
+                    findings.append(f"{logical}: target {got} != template {value}")
+            elif _normalize(got) != _normalize(value):
+                findings.append(f"{logical}: {key} {got!r}, template {value!r}")
         return findings
 
     def secret(self, logical: str, props: dict) -> Findings:

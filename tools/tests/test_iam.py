@@ -70,6 +70,7 @@ SERVICE_PREFIX = {
     "secretsmanager": "secretsmanager",
     "rekognition": "rekognition",
     "transcribe": "transcribe",
+    "textract": "textract",
     "sagemakerruntime": "sagemaker",
     "costexplorer": "ce",
     "lambda": "lambda",
@@ -97,6 +98,10 @@ VARIANTS = [
     ("rekognition", "start_content_moderation", "notification_channel(", ["iam:PassRole"],
      "the notification channel names a role Rekognition assumes to publish; the caller must pass it"),
     ("rekognition", "", "s3_object(", ["s3:GetObject"], "Rekognition reads the S3 object with the caller's permissions"),
+    ("textract", "start_document_text_detection", "notification_channel(", ["iam:PassRole"],
+     "the notification channel names a role Textract assumes to publish; the caller must pass it"),
+    ("textract", "start_document_text_detection", "document_location(", ["s3:GetObject"],
+     "Textract reads the S3 document with the caller's permissions"),
     ("transcribe", "start_transcription_job", "media_file_uri(", ["s3:GetObject"],
      "Transcribe reads the media file with the caller's permissions"),
     ("transcribe", "start_transcription_job", "output_bucket_name(", ["s3:PutObject"],
@@ -113,6 +118,8 @@ NO_RESOURCE_LEVEL_PERMISSIONS = {
     "rekognition:DetectModerationLabels": "acts on an image in the request (no custom adapter used), no Rekognition resource",
     "rekognition:StartContentModeration": "Rekognition video jobs have no resource type",
     "rekognition:GetContentModeration": "Rekognition video jobs have no resource type",
+    "textract:StartDocumentTextDetection": "Textract text detection acts on a document in the request, no Textract resource",
+    "textract:GetDocumentTextDetection": "Textract jobs have no resource type",
 }
 
 
@@ -362,7 +369,9 @@ def _listed(value) -> list:
 def allowed_actions(template: dict, function: str) -> dict[str, str]:
     found = {}
     for statement in role_statements(template, function):
-        assert statement["Effect"] == "Allow", statement
+        assert statement["Effect"] in ("Allow", "Deny"), statement
+        if statement["Effect"] == "Deny":
+            continue
         for action in _listed(statement["Action"]):
             found.setdefault(action, statement.get("Sid", "?"))
     return found
@@ -434,6 +443,8 @@ def test_the_role_allows_only_what_the_code_calls(template, function):
 def test_no_wildcard_resource_except_where_the_service_has_no_resource_level_permissions(template, function):
     problems = []
     for statement in role_statements(template, function):
+        if statement["Effect"] == "Deny":
+            continue
         actions = _listed(statement["Action"])
         problems += [f"{statement.get('Sid')}: wildcard action {a}" for a in actions if "*" in a]
         if "*" not in _listed(statement["Resource"]):
@@ -489,3 +500,32 @@ def test_an_action_removed_from_the_template_is_caught(tmp_path):
     allowed = allowed_actions(changed, "cost-guard")
     assert "ce:GetCostAndUsage" in needed_actions(changed, "cost-guard")
     assert "ce:GetCostAndUsage" not in allowed
+
+
+def _statements_with(template: dict, function: str, action: str, effect: str = "Allow") -> list[dict]:
+    return [s for s in role_statements(template, function) if s["Effect"] == effect and action in _listed(s["Action"])]
+
+
+def test_the_notifier_never_publishes_into_its_own_input(template):
+    """suite-events and the alarm topic feed the notifications queue: a publish there would loop."""
+    allowed = _statements_with(template, "notifier", "sns:Publish")
+    denied = _statements_with(template, "notifier", "sns:Publish", "Deny")
+    # the allow covers every topic of the suite (channel topics), so only the deny keeps these out
+    assert [s["Resource"]["Fn::Sub"] for s in allowed] == [
+        "arn:${AWS::Partition}:sns:${AWS::Region}:${AWS::AccountId}:${NamePrefix}-${Environment}-*"
+    ]
+    assert [s["Resource"] for s in denied] == [[{"Ref": "SuiteEventsTopic"}, {"Ref": "AlarmTopic"}]]
+
+
+def test_the_notifier_sends_delivery_reports_only_to_the_stats_queue_and_its_dlq(template):
+    resources = [r for s in _statements_with(template, "notifier", "sqs:SendMessage") for r in _listed(s["Resource"])]
+    assert sorted(_getatt_target(r) for r in resources) == ["NotificationsDLQ", "StatsIngestQueue"]
+    env = function_resource(template, "notifier")[1]["Properties"]["Environment"]["Variables"]
+    assert env["STATS_INGEST_QUEUE_URL"] == {"Ref": "StatsIngestQueue"}
+    assert "EVENTS_TOPIC_ARN" not in env
+
+
+def test_ai_processor_lists_the_media_bucket_without_a_prefix_condition(template):
+    """A HEAD of a missing upload answers 404 only with s3:ListBucket that applies to a request without prefix."""
+    media = [s for s in _statements_with(template, "ai-processor", "s3:ListBucket") if s["Resource"] == {"Fn::GetAtt": ["MediaBucket", "Arn"]}]
+    assert len(media) == 1 and "Condition" not in media[0]

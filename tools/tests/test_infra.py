@@ -110,7 +110,11 @@ def test_function_environment_matches_its_env_example(provisioned, function):
     example = ROOT / "functions" / function / "env.example"
     if not example.exists():
         pytest.skip(f"functions/{function}/env.example does not exist yet")
-    assert sorted(out["functions"][function]["environment"]) == sorted(env_example_keys(example))
+    template, documented = set(out["functions"][function]["environment"]), set(env_example_keys(example))
+    assert {
+        "set by the template, missing from env.example": sorted(template - documented),
+        "in env.example, not set by the template": sorted(documented - template),
+    } == {"set by the template, missing from env.example": [], "in env.example, not set by the template": []}
 
 
 def test_function_environments_point_at_provisioned_resources(session, provisioned):
@@ -132,10 +136,28 @@ def test_function_environments_point_at_provisioned_resources(session, provision
     assert ai["REKOGNITION_SNS_TOPIC_ARN"].split(":")[-1].startswith("AmazonRekognition")
     session.client("iam").get_role(RoleName=ai["REKOGNITION_ROLE_ARN"].rsplit("/", 1)[-1])
     # stats-aggregator tells the rollup kind from the rule name in the scheduled event
+    # stats-aggregator reads the rollup kind from detail.rollup of the scheduled event
     schedules = out["functions"]["stats-aggregator"]["schedules"]
-    assert sorted(s["name"].rsplit("-", 1)[-1] for s in schedules) == ["daily", "hourly"]
-    assert all(s["input"] is None for s in schedules)
+    assert sorted((s["name"].rsplit("-", 1)[-1], s["input"]["detail"]["rollup"]) for s in schedules) == [
+        ("daily", "daily"), ("hourly", "hourly"),
+    ]
+    for s in schedules + out["functions"]["cost-guard"]["schedules"]:
+        # the shape of an EventBridge scheduled event, which both functions accept
+        assert (s["input"]["detail-type"], s["input"]["source"], s["input"]["version"]) == ("Scheduled Event", "aws.events", "0")
+        assert s["input"]["resources"] == ["<aws.scheduler.schedule-arn>"] and s["timezone"] == "UTC"
     assert [s["schedule"] for s in out["functions"]["cost-guard"]["schedules"]] == ["rate(6 hours)"]
+    # foreign Transcribe jobs never reach ai-jobs: the rule admits the prefix the function names its jobs with
+    rule = provision.load_template()["Resources"]["TranscribeJobStateRule"]["Properties"]["EventPattern"]
+    prefix = stack_for(session, out["parameters"]["NamePrefix"]).resolve(rule["detail"]["TranscriptionJobName"])
+    assert prefix == [{"prefix": ai["TRANSCRIBE_JOB_PREFIX"]}]
+    assert ai["AI_JOBS_DEAD_LETTER_QUEUE_URL"] == out["resources"]["AiJobsDLQ"]["QueueUrl"]
+    assert ai["DEAD_LETTER_QUEUE_URL"] == out["resources"]["MediaIngestDLQ"]["QueueUrl"]
+    assert ai["TEXTRACT_SNS_TOPIC_ARN"].split(":")[-1].startswith("AmazonTextract")
+    session.client("iam").get_role(RoleName=ai["TEXTRACT_ROLE_ARN"].rsplit("/", 1)[-1])
+    assert (ai["OCR_BACKEND"], ai["SAGEMAKER_ASYNC_ENDPOINT_NAME"], ai["REVIEW_LINK_TTL_SECONDS"]) == ("textract", "", "86400")
+    notifier = out["functions"]["notifier"]["environment"]
+    assert notifier["STATS_INGEST_QUEUE_URL"] == out["resources"]["StatsIngestQueue"]["QueueUrl"]
+    assert {f["environment"]["SUITE_TIMEZONE"] for f in out["functions"].values()} == {"UTC"}
 
 
 # --------------------------------------------------------------------------- the wiring works
@@ -229,6 +251,40 @@ def test_uploads_under_pipeline_prefixes_reach_media_ingest_and_temp_does_not(se
     assert sorted(delivered) == sorted(keys[:4])
 
 
+def test_deletes_under_media_prefixes_and_document_uploads_reach_media_ingest(session, provisioned):
+    _, out = provisioned
+    s3, sqs = session.client("s3"), session.client("sqs")
+    bucket = out["functions"]["ai-processor"]["environment"]["MEDIA_BUCKET"]
+    url = _queue_url(out, "MediaIngestQueue")
+    s3.put_object(Bucket=bucket, Key="documents/contract.pdf", Body=b"%PDF-1.7")
+    s3.put_object(Bucket=bucket, Key="temp/scratch.pdf", Body=b"%PDF-1.7")
+    created = _drain(sqs, url, want=1)
+    # A version delete: moto sends ObjectRemoved:Delete for it, but nothing for a delete marker
+    # (AWS sends ObjectRemoved:DeleteMarkerCreated, which the same ObjectRemoved:* rule admits).
+    for key in ("documents/contract.pdf", "temp/scratch.pdf"):
+        version = s3.head_object(Bucket=bucket, Key=key)["VersionId"]
+        s3.delete_object(Bucket=bucket, Key=key, VersionId=version)
+    removed = _drain(sqs, url, want=1)
+
+    def records(messages):
+        return [
+            (r["eventName"], urllib.parse.unquote_plus(r["s3"]["object"]["key"]))
+            for m in messages for r in json.loads(m["Body"]).get("Records", [])
+        ]
+
+    assert [(name.split(":")[0], key) for name, key in records(created)] == [("ObjectCreated", "documents/contract.pdf")]
+    assert [(name.split(":")[0], key) for name, key in records(removed)] == [("ObjectRemoved", "documents/contract.pdf")]
+
+
+def test_textract_completions_reach_ai_jobs(session, provisioned):
+    _, out = provisioned
+    sns, sqs = session.client("sns"), session.client("sqs")
+    completion = {"JobId": "job-2", "Status": "SUCCEEDED", "API": "StartDocumentTextDetection",
+                  "DocumentLocation": {"S3ObjectName": "documents/contract.pdf", "S3Bucket": "media"}}
+    sns.publish(TopicArn=out["resources"]["TextractTopic"]["TopicArn"], Message=json.dumps(completion))
+    assert [json.loads(m["Body"]) for m in _drain(sqs, _queue_url(out, "AiJobsQueue"), want=1)] == [completion]
+
+
 def test_rekognition_completions_and_transcribe_rule_target_ai_jobs(session, provisioned):
     _, out = provisioned
     sns, sqs, events = session.client("sns"), session.client("sqs"), session.client("events")
@@ -257,17 +313,58 @@ def test_sagemaker_backend_provisions_no_rekognition_resources(session):
     assert drift_findings(session, prefix, overrides=overrides) == []
 
 
+def test_sagemaker_async_endpoint_gets_its_notification_topics_on_ai_jobs(session):
+    prefix = unique_prefix()
+    overrides = {
+        "ModerationBackend": "sagemaker", "SageMakerEndpointName": "moderation-model",
+        "SageMakerAsyncEndpointName": "moderation-async", "OcrBackend": "sagemaker",
+        "SuiteTimezone": "Asia/Shanghai",
+    }
+    out = provision.provision(prefix=prefix, overrides=overrides, log=lambda _line: None)
+    assert not any("Textract" in logical for logical in out["resources"])
+    env = out["functions"]["ai-processor"]["environment"]
+    assert (env["OCR_BACKEND"], env["SAGEMAKER_ASYNC_ENDPOINT_NAME"]) == ("sagemaker", "moderation-async")
+    assert env["TEXTRACT_SNS_TOPIC_ARN"] == env["TEXTRACT_ROLE_ARN"] == ""
+    sns, sqs = session.client("sns"), session.client("sqs")
+    for logical, status in (("SageMakerAsyncSuccessTopic", "SUCCESS"), ("SageMakerAsyncErrorTopic", "ERROR")):
+        notice = {"awsRegion": "us-east-1", "invocationStatus": status, "inferenceId": f"id-{status}"}
+        sns.publish(TopicArn=out["resources"][logical]["TopicArn"], Message=json.dumps(notice))
+        assert [json.loads(m["Body"]) for m in _drain(sqs, _queue_url(out, "AiJobsQueue"), want=1)] == [notice]
+    # the schedules fire at local times
+    scheduler = session.client("scheduler")
+    for logical in ("StatsHourlySchedule", "StatsDailySchedule", "CostGuardSchedule"):
+        schedule = scheduler.get_schedule(Name=out["resources"][logical]["Ref"])
+        assert schedule["ScheduleExpressionTimezone"] == "Asia/Shanghai"
+    assert {f["environment"]["SUITE_TIMEZONE"] for f in out["functions"].values()} == {"Asia/Shanghai"}
+    assert drift_findings(session, prefix, overrides=overrides) == []
+
+
+def test_without_an_async_endpoint_there_are_no_async_topics(provisioned):
+    _, out = provisioned
+    assert not {"SageMakerAsyncSuccessTopic", "SageMakerAsyncErrorTopic"} & set(out["resources"])
+
+
 def test_china_region_requires_the_sagemaker_backend_and_builds_aws_cn_arns():
     template = provision.load_template()
-    with pytest.raises(provision.TemplateError, match="ModerationBackend=sagemaker"):
+    with pytest.raises(provision.TemplateError, match="ModerationBackend=sagemaker") as refused:
         provision.Stack(template, name_prefix="cn", environment="prod", region="cn-northwest-1")
+    assert "OcrBackend=sagemaker" in str(refused.value)  # every refusal at once
+    with pytest.raises(provision.TemplateError, match="function URLs do not exist in aws-cn"):
+        provision.Stack(
+            template, name_prefix="cn", environment="prod", region="cn-northwest-1",
+            overrides={"ModerationBackend": "sagemaker", "OcrBackend": "none", "ReviewFunctionUrl": "true"},
+        )
     stack = provision.Stack(
         template, name_prefix="cn", environment="prod", region="cn-northwest-1",
-        overrides={"ModerationBackend": "sagemaker", "SageMakerEndpointName": "moderation"},
+        overrides={
+            "ModerationBackend": "sagemaker", "SageMakerEndpointName": "moderation",
+            "OcrBackend": "sagemaker", "SageMakerAsyncEndpointName": "moderation-async",
+        },
     )
     assert stack.physical["SuiteEventsTopic"]["TopicArn"].startswith("arn:aws-cn:sns:cn-northwest-1:")
     assert stack.physical["MediaBucket"]["Arn"].startswith("arn:aws-cn:s3:::cn-prod-media-")
-    assert "RekognitionTopic" not in stack.active_resources()
+    assert not {"RekognitionTopic", "TextractTopic", "TextractPublishRole", "ReviewDecisionsUrl"} & set(stack.active_resources())
+    assert {"SageMakerAsyncSuccessTopic", "SageMakerAsyncErrorTopic"} <= set(stack.active_resources())
 
 
 def test_provisioning_twice_through_the_cli_converges(session, tmp_path):
@@ -302,11 +399,30 @@ def test_queues_functions_and_event_sources_follow_the_rules():
             assert event["Type"] == "SQS"
             assert event["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"], logical
             queue = resources[event["Properties"]["Queue"]["Fn::GetAtt"][0]]["Properties"]
-            assert queue["VisibilityTimeout"] >= 6 * props["Timeout"], (logical, queue["QueueName"])
+            # Lambda's guidance (6 x timeout) plus the batching window, which a message spends
+            # in flight before the function even starts: then with at least a minute to spare
+            window = event["Properties"].get("MaximumBatchingWindowInSeconds", 0)
+            needed = 6 * props["Timeout"] + window + (60 if window else 0)
+            assert queue["VisibilityTimeout"] >= needed, (logical, queue["QueueName"], needed)
             assert queue["RedrivePolicy"]["maxReceiveCount"] == 5
     for logical, spec in resources.items():
         if spec["Type"] == "AWS::SQS::Queue":
             assert spec["Properties"].get("SqsManagedSseEnabled") is True, logical
+
+
+def test_idempotency_markers_outlive_the_latest_redrive():
+    """A message may wait its work queue's retention, then its DLQ's, before a redrive: the marker
+    that recognises it as a duplicate must still exist then."""
+    resources = provision.load_template()["Resources"]
+    queues = {k: v["Properties"] for k, v in resources.items() if v["Type"] == "AWS::SQS::Queue"}
+    latest = 0
+    for props in queues.values():
+        if "RedrivePolicy" in props:
+            dlq = queues[props["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]]
+            latest = max(latest, props["MessageRetentionPeriod"] + dlq["MessageRetentionPeriod"])
+    rules = resources["ResultsBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
+    (markers,) = [r for r in rules if r.get("Prefix") == "idempotency/"]
+    assert markers["ExpirationInDays"] * 86400 > latest, (markers["ExpirationInDays"], latest / 86400)
 
 
 def test_every_samconfig_environment_deploys_with_valid_parameters():
