@@ -441,3 +441,64 @@ def test_every_samconfig_environment_deploys_with_valid_parameters():
         if stack.partition == "aws-cn":
             assert json.loads(stack.parameters["CostBudgets"])["currency"] == "CNY"
             assert "RekognitionTopic" not in stack.active_resources()
+
+
+# --------------------------------------------------------------------------- alarms
+
+
+def _alarms(resources: dict) -> list[dict]:
+    return [spec["Properties"] for spec in resources.values() if spec["Type"] == "AWS::CloudWatch::Alarm"]
+
+
+def _metric_stats(alarm: dict) -> list[dict]:
+    """The plain metric of a single-metric alarm, or every MetricStat of a metric-math alarm."""
+    if "MetricName" in alarm:
+        return [{"Namespace": alarm["Namespace"], "MetricName": alarm["MetricName"], "Dimensions": alarm["Dimensions"]}]
+    return [m["MetricStat"]["Metric"] for m in alarm.get("Metrics", []) if "MetricStat" in m]
+
+
+def _watching(alarms: list[dict], metric: str, dimension: dict) -> list[dict]:
+    return [a for a in alarms if any(m["MetricName"] == metric and dimension in m["Dimensions"] for m in _metric_stats(a))]
+
+
+def test_every_alarm_notifies_the_alarm_topic():
+    for alarm in _alarms(provision.load_template()["Resources"]):
+        assert {"Ref": "AlarmTopic"} in alarm["AlarmActions"], alarm["AlarmName"]
+
+
+def test_every_function_consumer_and_queue_has_the_alarms_that_see_failures():
+    template = provision.load_template()
+    resources = template["Resources"]
+    alarms = _alarms(resources)
+    functions = {k: v["Properties"] for k, v in resources.items() if v["Type"] == "AWS::Serverless::Function"}
+    assert len(functions) == 4
+    for logical, props in functions.items():
+        fn = {"Name": "FunctionName", "Value": {"Ref": logical}}
+        service = provision.function_package(props["CodeUri"])
+        assert _watching(alarms, "Throttles", fn), logical
+        (duration,) = _watching(alarms, "Duration", fn)
+        assert duration["ExtendedStatistic"] == "p95" and duration["Threshold"] == 0.8 * props["Timeout"] * 1000, logical
+        if any(e["Type"] == "SQS" for e in props.get("Events", {}).values()):
+            # failed-record ratio from the EMF outcome counts of shared::batch, dimension `service`
+            svc = {"Name": "service", "Value": service}
+            (ratio,) = _watching(alarms, "RecordsPoison", svc)
+            assert {m["MetricName"] for m in _metric_stats(ratio)} == {"RecordsProcessed", "RecordsRetryable", "RecordsPoison"}
+            assert all(m["Namespace"] == template["Globals"]["Function"]["Environment"]["Variables"]["METRICS_NAMESPACE"]
+                       for m in _metric_stats(ratio))
+            assert (ratio["Threshold"], ratio["ComparisonOperator"]) == (5, "GreaterThanThreshold")
+            assert {m["MetricStat"]["Period"] for m in ratio["Metrics"] if "MetricStat" in m} == {300}
+    queues = {k: v["Properties"] for k, v in resources.items() if v["Type"] == "AWS::SQS::Queue"}
+    dead_letter_queues = {p["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0] for p in queues.values() if "RedrivePolicy" in p}
+    for logical, props in queues.items():
+        queue = {"Name": "QueueName", "Value": {"Fn::GetAtt": [logical, "QueueName"]}}
+        if "RedrivePolicy" in props:
+            assert _watching(alarms, "ApproximateAgeOfOldestMessage", queue), logical
+        else:  # a dead-letter queue (of a work queue, or of the schedules)
+            assert logical in dead_letter_queues or logical == "ScheduledInvocationsDLQ", logical
+            (visible,) = _watching(alarms, "ApproximateNumberOfMessagesVisible", queue)
+            assert (visible["Threshold"], visible["ComparisonOperator"]) == (0, "GreaterThanThreshold"), logical
+    (not_run,) = [a for a in _watching(alarms, "Invocations", {"Name": "FunctionName", "Value": {"Ref": "CostGuardFunction"}})
+                  if "MetricName" in a]
+    assert (not_run["Period"] * not_run["EvaluationPeriods"], not_run["ComparisonOperator"], not_run["Threshold"]) == (
+        7 * 3600, "LessThanThreshold", 1)
+    assert not_run["TreatMissingData"] == "breaching"
