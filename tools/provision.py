@@ -55,6 +55,7 @@ LOCAL_SKIP = {
     "AWS::Lambda::Permission": "local functions are invoked by cargo lambda, not by AWS services",
     "AWS::Logs::LogGroup": "local functions log to their terminal",
     "AWS::CloudWatch::Alarm": "no Lambda or SQS metrics are emitted locally, an alarm could never fire",
+    "AWS::CloudWatch::Dashboard": "no Lambda, SQS or EMF metrics exist locally for it to show",
     "AWS::Lambda::Url": "local functions are reached through cargo lambda (invoke / watch), not a function URL",
 }
 

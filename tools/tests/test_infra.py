@@ -502,3 +502,40 @@ def test_every_function_consumer_and_queue_has_the_alarms_that_see_failures():
     assert (not_run["Period"] * not_run["EvaluationPeriods"], not_run["ComparisonOperator"], not_run["Threshold"]) == (
         7 * 3600, "LessThanThreshold", 1)
     assert not_run["TreatMissingData"] == "breaching"
+
+
+# --------------------------------------------------------------------------- dashboard
+
+
+def test_the_dashboard_shows_what_people_ask_for_over_the_suites_own_resources():
+    stack = provision.Stack(provision.load_template(), name_prefix="dash", environment="dev", region="us-east-1")
+    body = json.loads(stack.resolve(provision.load_template()["Resources"]["SuiteDashboard"]["Properties"]["DashboardBody"]))
+    widgets = {w["properties"]["title"]: w["properties"] for w in body["widgets"]}
+
+    def metric_names(props):
+        names = set()
+        for m in props["metrics"]:
+            for item in m:
+                if isinstance(item, dict) and "expression" in item:
+                    names.add(item["expression"].split('MetricName="')[1].split('"')[0])
+            if isinstance(m[0], str):
+                names.add(m[1])
+        return names
+
+    shown = {title.split(" (")[0]: metric_names(props) for title, props in widgets.items()}
+    assert shown["Uploads by verdict"] == {"UploadsAnalysed"}
+    assert shown["Failed SQS records per consumer"] == {"RecordsRetryable", "RecordsPoison"}
+    assert shown["Queue depth"] == {"ApproximateNumberOfMessagesVisible"}
+    assert shown["Oldest message age"] == {"ApproximateAgeOfOldestMessage"}
+    assert shown["Dead letters"] == {"ApproximateNumberOfMessagesVisible"}
+    assert shown["Function duration p50 / p95 / p99"] == {"Duration"}
+    assert shown["Processing latency p50 / p90 / p99"] == {"LatencyP50", "LatencyP90", "LatencyP99"}
+    assert shown["Notifications delivered and failed by channel"] == {"NotificationsDelivered", "NotificationsFailed"}
+    assert shown["Spend against the monthly budget"] == {"MonthlyBudgetPercent"}
+    # every queue shown is one of the suite's, by its physical name; every dead-letter queue is there
+    queue_names = {e["QueueName"] for e in stack.physical.values() if "QueueName" in e}
+    shown_queues = {m[3] for p in widgets.values() for m in p["metrics"] if isinstance(m[0], str) and m[2] == "QueueName"}
+    assert shown_queues == queue_names
+    assert all("${" not in json.dumps(p) for p in widgets.values())
+    deliveries = widgets["Notifications delivered and failed by channel"]["metrics"]
+    assert all("{MediaSuite,service,channel}" in m[0]["expression"] for m in deliveries)
