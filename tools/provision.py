@@ -55,6 +55,7 @@ LOCAL_SKIP = {
     "AWS::Lambda::Permission": "local functions are invoked by cargo lambda, not by AWS services",
     "AWS::Logs::LogGroup": "local functions log to their terminal",
     "AWS::CloudWatch::Alarm": "no Lambda or SQS metrics are emitted locally, an alarm could never fire",
+    "AWS::XRay::ResourcePolicy": "moto's X-Ray keeps no resource policies and SNS sends it no segments locally",
     "AWS::CloudWatch::Dashboard": "no Lambda, SQS or EMF metrics exist locally for it to show",
     "AWS::Lambda::Url": "local functions are reached through cargo lambda (invoke / watch), not a function URL",
 }
@@ -276,6 +277,9 @@ class Stack:
             elif kind == "AWS::Serverless::Function":
                 name = name_from("FunctionName")
                 entry = {"Ref": name, "Arn": self.arn("lambda", f"function:{name}")}
+                alias = props.get("AutoPublishAlias", self.function_globals().get("AutoPublishAlias"))
+                if alias:  # SAM's `!Ref <Function>.Alias`: the alias ARN
+                    entry["Alias"] = f"{entry['Arn']}:{self.resolve(alias)}"
             elif kind == "AWS::Logs::LogGroup":
                 name = name_from("LogGroupName")
                 entry = {"Ref": name, "Arn": self.arn("logs", f"log-group:{name}:*")}
@@ -294,6 +298,11 @@ class Stack:
             return self.pseudo[name]
         if name in self.parameters:
             return self.parameters[name]
+        if allow_resources and name.endswith(".Alias") and name[: -len(".Alias")] in self.physical:
+            value = self.physical[name[: -len(".Alias")]].get("Alias")
+            if value is None:
+                raise TemplateError(f"Ref {name}: the function has no AutoPublishAlias")
+            return value
         if allow_resources and name in self.physical:
             value = self.physical[name].get("Ref")
             if value is None:
@@ -380,7 +389,7 @@ def references(value: Any) -> set[str]:
     elif isinstance(value, dict):
         for key, arg in value.items():
             if key == "Ref" and isinstance(arg, str):
-                found.add(arg)
+                found.add(arg.removesuffix(".Alias"))  # SAM's <Function>.Alias is the function's alias
             elif key == "Fn::GetAtt":
                 found.add(arg.split(".", 1)[0] if isinstance(arg, str) else arg[0])
             elif key == "Fn::Sub":
@@ -418,6 +427,10 @@ class Provisioner:
             props = dict(spec.get("Properties", {}))
             if spec["Type"] == "AWS::S3::Bucket":
                 props.pop("NotificationConfiguration", None)  # applied after everything else
+            if spec["Type"] == "AWS::Serverless::Function":
+                # SAM turns it into a CodeDeploy deployment group of its own, which waits for the
+                # alarms; the function itself does not (the alarms refer to the function).
+                props.pop("DeploymentPreference", None)
             needed = references(props) | set(_as_list(spec.get("DependsOn")))
             deps[logical] = {d for d in needed if d in resources and d != logical}
         ordered: list[str] = []
@@ -883,9 +896,13 @@ def functions_report(stack: Stack) -> dict[str, dict]:
                             "input": json.loads(schedule_input) if schedule_input is not None else None,
                         }
                     )
+        logging = stack.resolve({**stack.function_globals().get("LoggingConfig", {}), **props.get("LoggingConfig", {})})
         report[package] = {
             "logical_id": logical,
             "function_name": stack.physical[logical]["Ref"],
+            "alias_arn": stack.physical[logical].get("Alias"),
+            "deployment": stack.resolve(props.get("DeploymentPreference", {}).get("Type")),
+            "logging": logging,
             "memory_mb": props.get("MemorySize", stack.function_globals().get("MemorySize")),
             "timeout_s": props.get("Timeout", stack.function_globals().get("Timeout")),
             "environment": function_environment(stack, props),
@@ -993,13 +1010,24 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def lambda_logging_environment(logging: dict) -> dict[str, str]:
+    """What Lambda itself sets from a function's LoggingConfig (the code reads AWS_LAMBDA_LOG_LEVEL)."""
+    env = {}
+    if "LogFormat" in logging:
+        env["AWS_LAMBDA_LOG_FORMAT"] = str(logging["LogFormat"])
+    if logging.get("LogFormat") == "JSON" and "ApplicationLogLevel" in logging:
+        env["AWS_LAMBDA_LOG_LEVEL"] = str(logging["ApplicationLogLevel"])
+    return env
+
+
 def write_env_files(result: dict, directory: Path) -> None:
-    """One dotenv file per function: its template environment plus the local endpoint.
-    Values are single-quoted so JSON settings (budgets, rules) are read literally."""
+    """One dotenv file per function: its template environment, what Lambda adds from the
+    LoggingConfig, and the local endpoint. Values are single-quoted so JSON settings (budgets,
+    rules) are read literally."""
     directory.mkdir(parents=True, exist_ok=True)
     local = {k: os.environ[k] for k in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION") if k in os.environ}
     for name, function in result.get("functions", {}).items():
-        env = dict(function.get("environment", {}), **local)
+        env = dict(function.get("environment", {}), **lambda_logging_environment(function.get("logging", {})), **local)
         (directory / f"{name}.env").write_text("".join(f"{k}='{v}'\n" for k, v in sorted(env.items())))
 
 

@@ -245,9 +245,13 @@ class Drift:
         arn = self.stack.physical[logical]["TopicArn"]
         attributes = self.client("sns").get_topic_attributes(TopicArn=arn)["Attributes"]
         p = self.stack.resolve(props)
-        findings = _unchecked(logical, p, {"TopicName", "KmsMasterKeyId", "Tags"})
-        if "KmsMasterKeyId" in p and attributes.get("KmsMasterKeyId") != p["KmsMasterKeyId"]:
-            findings.append(f"{logical}: KmsMasterKeyId {attributes.get('KmsMasterKeyId')}")
+        findings = _unchecked(logical, p, {"TopicName", "KmsMasterKeyId", "TracingConfig", "Tags"})
+        for key in ("KmsMasterKeyId", "TracingConfig"):
+            # moto accepts TracingConfig but does not return it: checked where the local AWS keeps it
+            if key in p and key in attributes and attributes[key] != p[key]:
+                findings.append(f"{logical}: {key} {attributes.get(key)}, template {p[key]}")
+        if "KmsMasterKeyId" in p and "KmsMasterKeyId" not in attributes:
+            findings.append(f"{logical}: KmsMasterKeyId not set locally")
         return findings
 
     def _subscriptions(self, topic_arn: str) -> list[dict]:

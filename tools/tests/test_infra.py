@@ -539,3 +539,77 @@ def test_the_dashboard_shows_what_people_ask_for_over_the_suites_own_resources()
     assert all("${" not in json.dumps(p) for p in widgets.values())
     deliveries = widgets["Notifications delivered and failed by channel"]["metrics"]
     assert all("{MediaSuite,service,channel}" in m[0]["expression"] for m in deliveries)
+
+
+# --------------------------------------------------------------------------- rollouts, logging, tracing
+
+
+def test_every_function_rolls_out_behind_its_alias_and_rolls_back_on_its_own_alarms():
+    template = provision.load_template()
+    resources = template["Resources"]
+    glob = template["Globals"]["Function"]
+    assert glob["AutoPublishAlias"] == "live"
+    alarms = {k: v["Properties"] for k, v in resources.items() if v["Type"] == "AWS::CloudWatch::Alarm"}
+    for logical, spec in resources.items():
+        if spec["Type"] != "AWS::Serverless::Function":
+            continue
+        props = spec["Properties"]
+        service = provision.function_package(props["CodeUri"])
+        preference = props["DeploymentPreference"]
+        assert preference["Type"] == {"Ref": "DeploymentType"}, logical
+        triggers = {a["Ref"] for a in preference["Alarms"]}
+        # the function's own failure alarms: errors, throttles, duration, failed records
+        own = {
+            k for k, a in alarms.items()
+            if any({"Name": "FunctionName", "Value": {"Ref": logical}} in m["Dimensions"]
+                   or {"Name": "service", "Value": service} in m["Dimensions"] for m in _metric_stats(a))
+        }
+        # not a trigger: "not run for 7 hours" is in ALARM before the first run and would block every deploy
+        assert triggers == own - {"CostGuardNotRunAlarm"}, logical
+        assert len(triggers) >= 3, logical
+    # schedules (and the review URL) call the alias, as SAM points the SQS event sources at it
+    for logical in ("StatsHourlySchedule", "StatsDailySchedule", "CostGuardSchedule"):
+        assert resources[logical]["Properties"]["Target"]["Arn"]["Ref"].endswith("Function.Alias"), logical
+    url = resources["ReviewDecisionsUrl"]
+    assert (url["Properties"]["Qualifier"], url["Properties"]["AuthType"]) == ("live", "AWS_IAM")
+    assert url["DependsOn"] == "AiProcessorFunctionAliaslive"
+
+
+def test_each_environment_deploys_the_way_it_should():
+    import tomllib
+
+    config = tomllib.loads((ROOT / "infra" / "samconfig.toml").read_text())
+    expected = {"dev": "AllAtOnce", "staging": "Canary10Percent5Minutes", "prod": "Canary10Percent5Minutes",
+                "prod-cn": "Canary10Percent5Minutes"}
+    for env, deployment in expected.items():
+        params = provision.parse_params(config[env]["deploy"]["parameters"]["parameter_overrides"])
+        assert params["DeploymentType"] == deployment, env
+        assert params["LogLevel"] in ("DEBUG", "INFO"), env
+    cn = provision.parse_params(config["prod-cn"]["deploy"]["parameters"]["parameter_overrides"])
+    assert (cn["ModerationBackend"], cn["OcrBackend"], cn["SuiteTimezone"]) == ("sagemaker", "sagemaker", "Asia/Shanghai")
+    assert config["prod-cn"]["deploy"]["parameters"]["region"] == "cn-northwest-1"
+
+
+def test_logs_are_json_at_the_environments_level_and_traces_cross_the_topic(provisioned, tmp_path):
+    template = provision.load_template()
+    logging = template["Globals"]["Function"]["LoggingConfig"]
+    assert logging == {"LogFormat": "JSON", "ApplicationLogLevel": {"Ref": "LogLevel"}, "SystemLogLevel": "WARN"}
+    _, out = provisioned
+    for name, function in out["functions"].items():
+        assert "LOG_LEVEL" not in function["environment"], name  # Lambda's AWS_LAMBDA_LOG_LEVEL instead
+        assert function["alias_arn"] == f"arn:aws:lambda:{out['region']}:{out['account']}:function:{function['function_name']}:live"
+    provision.write_env_files(out, tmp_path)
+    lines = (tmp_path / "notifier.env").read_text().splitlines()
+    assert "AWS_LAMBDA_LOG_LEVEL='INFO'" in lines and "AWS_LAMBDA_LOG_FORMAT='JSON'" in lines
+    topic = template["Resources"]["SuiteEventsTopic"]["Properties"]
+    assert topic["TracingConfig"] == "Active"
+    policy = json.loads(
+        provision.Stack(template, name_prefix="xr", environment="dev", region="us-east-1")
+        .resolve(template["Resources"]["SuiteEventsTracingPolicy"]["Properties"]["PolicyDocument"])
+    )
+    (statement,) = policy["Statement"]
+    assert statement["Principal"] == {"Service": "sns.amazonaws.com"} and "xray:PutTraceSegments" in statement["Action"]
+    assert statement["Condition"]["ArnLike"]["aws:SourceArn"].endswith(":xr-dev-suite-events")
+    for spec in template["Resources"].values():
+        if spec["Type"] == "AWS::Serverless::Function":
+            assert "LOG_LEVEL" not in spec["Properties"].get("Environment", {}).get("Variables", {})
