@@ -613,3 +613,75 @@ def test_logs_are_json_at_the_environments_level_and_traces_cross_the_topic(prov
     for spec in template["Resources"].values():
         if spec["Type"] == "AWS::Serverless::Function":
             assert "LOG_LEVEL" not in spec["Properties"].get("Environment", {}).get("Variables", {})
+
+
+# --------------------------------------------------------------------------- Glue and Athena
+
+
+def _rust_const(path: Path, name: str) -> str:
+    import re
+
+    m = re.search(rf'pub const {name}: &str = "([^"]+)";', path.read_text())
+    assert m, f"{name} not in {path}"
+    return m.group(1)
+
+
+def test_named_queries_are_the_sql_files_verbatim():
+    resources = provision.load_template()["Resources"]
+    queries = {k: v["Properties"] for k, v in resources.items() if v["Type"] == "AWS::Athena::NamedQuery"}
+    files = sorted((ROOT / "infra" / "queries").glob("*.sql"))
+    assert len(queries) == len(files) == 3
+    for props in queries.values():
+        name = props["Description"].split("(infra/queries/")[1].rstrip(")")
+        assert props["QueryString"] == (ROOT / "infra" / "queries" / name).read_text(), name
+        assert props["Database"] == {"Ref": "StatsDatabase"} and props["WorkGroup"] == {"Ref": "AthenaWorkGroup"}
+    tables = {v["Properties"]["TableInput"]["Name"] for v in resources.values() if v["Type"] == "AWS::Glue::Table"}
+    for path in files:
+        sql = path.read_text()
+        assert any(f"FROM {t}" in sql for t in tables), path.name
+
+
+def test_glue_tables_follow_the_layout_stats_aggregator_writes():
+    template = provision.load_template()
+    stack = provision.Stack(template, name_prefix="media-suite", environment="dev", region="cn-northwest-1",
+                            overrides={"ModerationBackend": "sagemaker", "OcrBackend": "none"})
+    resources = stack.active_resources()
+    period = ROOT / "functions" / "stats-aggregator" / "src" / "period.rs"
+    ingest = ROOT / "functions" / "stats-aggregator" / "src" / "ingest.rs"
+    assert _rust_const(ingest, "RAW_EXTENSION") == ".ndjson.zst"  # Athena reads .zst text as zstd
+    bucket = stack.physical["ResultsBucket"]["Ref"]
+    layout = {  # table -> (prefix constant, key format of the partition folder)
+        "raw_events": ("RAW_PREFIX", "yyyy/MM/dd/HH"),     # stats/raw/YYYY/MM/DD/HH/<batch>.ndjson.zst
+        "hourly_rollups": ("HOURLY_PREFIX", "yyyy/MM/dd"),  # stats/hourly/YYYY/MM/DD/HH.json
+        "daily_rollups": ("DAILY_PREFIX", "yyyy/MM"),       # stats/daily/YYYY/MM/DD.json
+    }
+    seen = set()
+    for spec in resources.values():
+        if spec["Type"] != "AWS::Glue::Table":
+            continue
+        table = stack.resolve(spec["Properties"]["TableInput"])
+        prefix_const, key_format = layout[table["Name"]]
+        prefix = _rust_const(period, prefix_const)
+        params = table["Parameters"]
+        assert table["StorageDescriptor"]["Location"] == f"s3://{bucket}/{prefix}"
+        assert params["projection.enabled"] == "true" and params["projection.dt.format"] == key_format
+        assert params["storage.location.template"] == f"s3://{bucket}/{prefix}${{dt}}/"
+        assert table["StorageDescriptor"]["SerdeInfo"]["SerializationLibrary"] == "org.openx.data.jsonserde.JsonSerDe"
+        seen.add(table["Name"])
+    assert seen == set(layout)
+    raw = next(s for s in resources.values() if s["Type"] == "AWS::Glue::Table" and s["Properties"]["TableInput"]["Name"] == "raw_events")
+    columns = [c["Name"] for c in raw["Properties"]["TableInput"]["StorageDescriptor"]["Columns"]]
+    assert columns == ["version", "id", "type", "source", "time", "subject", "severity", "data"]  # shared::events::Envelope
+    database = stack.resolve(resources["StatsDatabase"]["Properties"]["DatabaseInput"]["Name"])
+    assert database == "media_suite_dev_stats"
+
+
+def test_athena_results_are_encrypted_and_expire():
+    template = provision.load_template()
+    workgroup = template["Resources"]["AthenaWorkGroup"]["Properties"]["WorkGroupConfiguration"]
+    assert workgroup["EnforceWorkGroupConfiguration"] is True
+    assert workgroup["ResultConfiguration"]["EncryptionConfiguration"]["EncryptionOption"] in ("SSE_S3", "SSE_KMS")
+    assert workgroup["ResultConfiguration"]["OutputLocation"]["Fn::Sub"].endswith("/athena-results/")
+    rules = template["Resources"]["ResultsBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
+    (expiry,) = [r for r in rules if r.get("Prefix") == "athena-results/"]
+    assert expiry["Status"] == "Enabled" and expiry["ExpirationInDays"] <= 90
