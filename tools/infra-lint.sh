@@ -13,3 +13,5 @@ fi
 "$venv/bin/cfn-lint" --regions us-east-1 cn-northwest-1 -- "$template"
 # --skip-download: no call to the vendor platform (the checks ship with the package).
 "$venv/bin/checkov" --quiet --compact --skip-download --framework cloudformation -f "$template"
+# SAM's own validation of the serverless resources (offline with --lint).
+"$root/tools/sam.sh" validate --lint --template-file "$template"
