@@ -44,6 +44,10 @@ demo: tools
 bench: tools
 	tools/bench.sh
 
+# DEPLOY_FLAGS: extra `sam deploy` flags (CI passes --no-confirm-changeset: there the GitHub
+# environment's reviewers confirm instead).
+DEPLOY_FLAGS ?=
+
 # The arm64 zips the template's CodeUri names (target/lambda/<function>/bootstrap.zip, whatever
 # CARGO_TARGET_DIR says), then `sam build` into target/sam. cargo-lambda cross-compiles with the
 # zig the venv holds (PyPI ziglang, a cargo-lambda dependency).
@@ -56,7 +60,7 @@ package: tools
 
 deploy: package
 	@case "$(ENV)" in dev|staging|prod|prod-cn) ;; *) echo "deploy: ENV must be dev, staging, prod or prod-cn" >&2; exit 2;; esac
-	cd infra && ../tools/sam.sh deploy --config-env $(ENV) --template-file ../target/sam/template.yaml
+	cd infra && ../tools/sam.sh deploy --config-env $(ENV) --template-file ../target/sam/template.yaml $(DEPLOY_FLAGS)
 
 moto-start: tools
 	@tools/moto.sh start
