@@ -27,8 +27,9 @@ import json
 import os
 import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_TEMPLATE = ROOT / "infra" / "template.yaml"
@@ -253,7 +254,7 @@ class Stack:
             kind = spec["Type"]
             props = spec.get("Properties", {})
 
-            def name_from(prop: str, default: str | None = None) -> str:
+            def name_from(prop: str, default: str | None = None, props: dict = props, logical: str = logical) -> str:
                 if prop in props:
                     return str(self.resolve(props[prop]))
                 return default if default is not None else f"{self.pseudo['AWS::StackName']}-{logical}"
@@ -517,7 +518,7 @@ class Provisioner:
         self.log(f"kms key      {logical}: {key_id}")
 
     def _alias_for(self, key_logical: str) -> str | None:
-        for logical, spec in self.stack.active_resources().items():
+        for spec in self.stack.active_resources().values():
             if spec["Type"] == "AWS::KMS::Alias" and key_logical in references(spec["Properties"].get("TargetKeyId")):
                 return str(self.stack.resolve(spec["Properties"]["AliasName"]))
         return None

@@ -16,7 +16,7 @@ def workflow() -> dict:
 
 
 def make_targets() -> set[str]:
-    return set(re.findall(r"^([A-Za-z][\w-]*):(?!=)", (ROOT / "Makefile").read_text(), re.M))
+    return set(re.findall(r"^([A-Za-z][\w-]*):(?!=)", (ROOT / "Makefile").read_text(), re.MULTILINE))
 
 
 def run_lines(job: dict) -> list[str]:

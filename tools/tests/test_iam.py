@@ -54,9 +54,8 @@ import os
 import re
 from pathlib import Path
 
-import pytest
-
 import provision
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_LINES = provision.DEFAULT_TEMPLATE.read_text().splitlines()
@@ -193,7 +192,7 @@ def rust_source(path: Path) -> str:
 def sdk_crates(crate_dir: Path) -> set[str]:
     manifest = (crate_dir / "Cargo.toml").read_text()
     deps = manifest.split("[dependencies]", 1)[1].split("\n[", 1)[0]
-    return set(re.findall(r"^aws-sdk-([a-z0-9]+)", deps, re.M))
+    return set(re.findall(r"^aws-sdk-([a-z0-9]+)", deps, re.MULTILINE))
 
 
 def _locked_version(crate: str) -> str:
@@ -265,7 +264,7 @@ def sdk_calls(path: Path, crates: set[str], text: str | None = None) -> list[tup
 def _enclosing_impl(text: str, offset: int) -> str | None:
     """The type of the top-level `impl` block that holds `offset`, if any."""
     owner = None
-    for m in re.finditer(r"^impl(?:<[^>]*>)?\s+(?:[\w:<>]+\s+for\s+)?(\w+)[^{]*\{", text, re.M):
+    for m in re.finditer(r"^impl(?:<[^>]*>)?\s+(?:[\w:<>]+\s+for\s+)?(\w+)[^{]*\{", text, re.MULTILINE):
         if m.start() > offset:
             break
         if _matching_brace(text, m.end() - 1) >= offset:
@@ -280,10 +279,10 @@ def _shared_types() -> dict[str, str]:
         if path.name == "testkit.rs":
             continue
         text = rust_source(path)
-        for m in re.finditer(r"^pub\s+(?:struct|enum)\s+(\w+)[^{;]*([{;])", text, re.M):
+        for m in re.finditer(r"^pub\s+(?:struct|enum)\s+(\w+)[^{;]*([{;])", text, re.MULTILINE):
             end = _matching_brace(text, m.end() - 1) if m.group(2) == "{" else m.end()
             types[m.group(1)] = types.get(m.group(1), "") + text[m.start(): end + 1]
-        for m in re.finditer(r"^impl(?:<[^>]*>)?\s+(?:[\w:<>]+\s+for\s+)?(\w+)[^{]*\{", text, re.M):
+        for m in re.finditer(r"^impl(?:<[^>]*>)?\s+(?:[\w:<>]+\s+for\s+)?(\w+)[^{]*\{", text, re.MULTILINE):
             end = _matching_brace(text, m.end() - 1)
             types[m.group(1)] = types.get(m.group(1), "") + text[m.start(): end + 1]
     return types

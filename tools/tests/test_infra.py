@@ -12,9 +12,8 @@ import time
 import urllib.parse
 from pathlib import Path
 
-import pytest
-
 import provision
+import pytest
 from conftest import stack_for, unique_prefix
 from drift import Drift, env_example_keys
 

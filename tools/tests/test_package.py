@@ -15,9 +15,8 @@ import stat
 import zipfile
 from pathlib import Path
 
-import pytest
-
 import provision
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 INFRA = ROOT / "infra"
@@ -33,7 +32,7 @@ def code_uris(template: dict) -> dict[str, Path]:
 
 def _package_recipe() -> str:
     makefile = (ROOT / "Makefile").read_text()
-    m = re.search(r"^package:.*\n((?:\t.*\n|\s*\n)+)", makefile, re.M)
+    m = re.search(r"^package:.*\n((?:\t.*\n|\s*\n)+)", makefile, re.MULTILINE)
     assert m, "the Makefile has no package target"
     return m.group(1).replace("\\\n", " ")
 
@@ -44,7 +43,7 @@ def test_the_package_target_builds_the_zips_the_template_names():
     for flag in ("--release", "--arm64", "--output-format zip", "--workspace", "--lambda-dir $(CURDIR)/target/lambda"):
         assert flag in build, flag
     assert "sam.sh build --template-file template.yaml --build-dir ../target/sam" in recipe
-    members = re.search(r"members = \[(.*?)\]", (ROOT / "Cargo.toml").read_text(), re.S).group(1)
+    members = re.search(r"members = \[(.*?)\]", (ROOT / "Cargo.toml").read_text(), re.DOTALL).group(1)
     functions = {Path(m).name for m in re.findall(r'"functions/([^"]+)"', members)}
     uris = code_uris(provision.load_template())
     assert {p.parent.name for p in uris.values()} == functions
