@@ -284,6 +284,20 @@ def test_textract_completions_reach_ai_jobs(session, provisioned):
     assert [json.loads(m["Body"]) for m in _drain(sqs, _queue_url(out, "AiJobsQueue"), want=1)] == [completion]
 
 
+def test_only_the_suites_own_transcribe_jobs_reach_ai_jobs(session, provisioned):
+    """Another team's Transcribe job in the same account never lands on ai-jobs (and its DLQ)."""
+    _, out = provisioned
+    events, sqs = session.client("events"), session.client("sqs")
+    prefix = out["functions"]["ai-processor"]["environment"]["TRANSCRIBE_JOB_PREFIX"]
+    for name in (f"{prefix}videos-clip-1", "other-team-job-1", f"x{prefix}clip"):
+        detail = {"TranscriptionJobName": name, "TranscriptionJobStatus": "COMPLETED"}
+        answer = events.put_events(Entries=[{"Source": "aws.transcribe", "DetailType": "Transcribe Job State Change",
+                                             "Detail": json.dumps(detail)}])
+        assert answer["FailedEntryCount"] == 0
+    received = _drain(sqs, _queue_url(out, "AiJobsQueue"), want=1)
+    assert [json.loads(m["Body"])["detail"]["TranscriptionJobName"] for m in received] == [f"{prefix}videos-clip-1"]
+
+
 def test_rekognition_completions_and_transcribe_rule_target_ai_jobs(session, provisioned):
     _, out = provisioned
     sns, sqs, events = session.client("sns"), session.client("sqs"), session.client("events")
@@ -684,3 +698,20 @@ def test_athena_results_are_encrypted_and_expire():
     rules = template["Resources"]["ResultsBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
     (expiry,) = [r for r in rules if r.get("Prefix") == "athena-results/"]
     assert expiry["Status"] == "Enabled" and expiry["ExpirationInDays"] <= 90
+
+
+def test_schedule_inputs_have_the_shape_of_the_scheduled_samples_the_functions_are_tested_with(provisioned):
+    """The functions' tests run events/<function>/scheduled*.json; what Scheduler sends must look the same."""
+    _, out = provisioned
+    samples = {
+        "stats-aggregator": ROOT / "events" / "stats-aggregator" / "scheduled-hourly.json",
+        "cost-guard": ROOT / "events" / "cost-guard" / "scheduled.json",
+    }
+    for function, path in samples.items():
+        sample = json.loads(path.read_text())
+        for schedule in out["functions"][function]["schedules"]:
+            sent = schedule["input"]
+            assert set(sent) == set(sample), (function, schedule["rule"])
+            for key in ("version", "detail-type", "source"):
+                assert sent[key] == sample[key], (function, key)
+            assert (sent["account"], sent["region"]) == (out["account"], out["region"])
