@@ -67,6 +67,19 @@ LOCAL_SKIP = {
 
 MOTO_ACCOUNT = "123456789012"
 
+# Resource type -> the service that must serve the region for it to be created locally. moto serves
+# a service only in the regions botocore lists for it: EventBridge Scheduler exists in aws-cn
+# (CloudFormation has AWS::Scheduler::Schedule in cn-northwest-1) but botocore lists no aws-cn
+# region for it, so moto cannot create schedules there.
+REGIONAL_SERVICE = {"AWS::Scheduler::Schedule": "scheduler"}
+
+
+def served_locally(session: Any, kind: str, region: str) -> bool:
+    service = REGIONAL_SERVICE.get(kind)
+    if service is None:
+        return True
+    return region in session.get_available_regions(service, partition_name=partition_of(region))
+
 
 class TemplateError(Exception):
     """The template uses something this script cannot resolve or create."""
@@ -418,6 +431,7 @@ class Provisioner:
         self.log = log
         self.clients: dict[str, Any] = {}
         self.created: list[str] = []
+        self.not_served: dict[str, str] = {}  # logical id -> why the local AWS cannot create it
 
     def client(self, service: str) -> Any:
         if service not in self.clients:
@@ -484,6 +498,12 @@ class Provisioner:
             spec = resources[logical]
             creator = creators.get(spec["Type"])
             if creator is None:
+                self.log(f"not created  {logical} ({spec['Type']}): {LOCAL_SKIP[spec['Type']]}")
+                continue
+            if not served_locally(self.session, spec["Type"], self.stack.region):
+                reason = f"moto serves no {REGIONAL_SERVICE[spec['Type']]} in {self.stack.region}"
+                self.not_served[logical] = reason
+                self.log(f"not created  {logical} ({spec['Type']}): {reason}")
                 continue
             props = spec.get("Properties", {})
             creator(logical, props)
@@ -917,7 +937,7 @@ def functions_report(stack: Stack) -> dict[str, dict]:
     return report
 
 
-def outputs(stack: Stack, endpoint: str | None) -> dict:
+def outputs(stack: Stack, endpoint: str | None, not_served: dict[str, str] | None = None) -> dict:
     resources = stack.active_resources()
     return {
         "stack_name": stack.pseudo["AWS::StackName"],
@@ -930,10 +950,11 @@ def outputs(stack: Stack, endpoint: str | None) -> dict:
         "resources": {
             logical: {"type": spec["Type"], **stack.physical.get(logical, {})}
             for logical, spec in resources.items()
-            if spec["Type"] in CREATED_TYPES
+            if spec["Type"] in CREATED_TYPES and logical not in (not_served or {})
         },
         "not_created_locally": {
-            logical: LOCAL_SKIP[spec["Type"]] for logical, spec in resources.items() if spec["Type"] in LOCAL_SKIP
+            **{logical: LOCAL_SKIP[spec["Type"]] for logical, spec in resources.items() if spec["Type"] in LOCAL_SKIP},
+            **(not_served or {}),
         },
         "functions": functions_report(stack),
     }
@@ -966,8 +987,9 @@ def provision(
         account=account,
         overrides=overrides,
     )
-    Provisioner(stack, session, log=log).run()
-    return outputs(stack, endpoint)
+    provisioner = Provisioner(stack, session, log=log)
+    provisioner.run()
+    return outputs(stack, endpoint, provisioner.not_served)
 
 
 def parse_params(items: list[str]) -> dict[str, str]:

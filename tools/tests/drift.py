@@ -109,7 +109,7 @@ class Drift:
         findings += [f"no drift check for provisioned type {kind}" for kind in sorted(missing)]
         for logical, spec in self.stack.active_resources().items():
             kind = spec["Type"]
-            if kind in provision.LOCAL_SKIP:
+            if kind in provision.LOCAL_SKIP or not provision.served_locally(self.session, kind, self.stack.region):
                 continue
             checker = checkers.get(kind)
             if checker is None:
