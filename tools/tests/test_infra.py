@@ -6,6 +6,7 @@ Runs against the real moto server (tools/with-moto.sh); each module provisions u
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -743,3 +744,56 @@ def test_schedule_inputs_have_the_shape_of_the_scheduled_samples_the_functions_a
             for key in ("version", "detail-type", "source"):
                 assert sent[key] == sample[key], (function, key)
             assert (sent["account"], sent["region"]) == (out["account"], out["region"])
+
+
+_TRANSFORM = """
+import json, sys
+from pathlib import Path
+from samtranslator.translator.transform import transform
+from samtranslator.yaml_helper import yaml_parse
+
+path, parameters = sys.argv[1], json.loads(sys.argv[2])
+template = yaml_parse(Path(path).read_text())
+for spec in template["Resources"].values():
+    if spec["Type"] == "AWS::Serverless::Function":  # the transform wants the packaged (S3) form
+        spec["Properties"]["CodeUri"] = "s3://artifacts/" + Path(spec["Properties"]["CodeUri"]).parent.name + ".zip"
+
+class NoManagedPolicies:
+    def load(self):
+        return {}
+
+print(json.dumps(transform(template, parameters, NoManagedPolicies())["Resources"]))
+"""
+
+
+def _sam_transform(parameters: dict[str, str], region: str = "us-east-1") -> dict:
+    """The template as CloudFormation's SAM transform expands it, with the translator of the
+    pinned SAM CLI (its own environment, installed by tools/sam.sh on first use)."""
+    subprocess.run([str(ROOT / "tools" / "sam.sh"), "--version"], check=True, capture_output=True)
+    python = Path(os.environ.get("SUITE_VENV", ROOT / ".venv")) / "sam" / "bin" / "python"
+    env = {**os.environ, "AWS_DEFAULT_REGION": region, "AWS_REGION": region}
+    result = subprocess.run(
+        [str(python), "-c", _TRANSFORM, str(provision.DEFAULT_TEMPLATE), json.dumps(parameters)],
+        check=True, capture_output=True, text=True, env=env,
+    )
+    return json.loads(result.stdout)
+
+
+@pytest.mark.parametrize("environment", ["dev", "prod-cn"])
+def test_after_the_sam_transform_event_sources_call_the_alias_and_codedeploy_shifts_it(environment):
+    import tomllib
+
+    config = tomllib.loads((ROOT / "infra" / "samconfig.toml").read_text())[environment]["deploy"]["parameters"]
+    params = provision.parse_params(config["parameter_overrides"])
+    resources = _sam_transform(params, config.get("region", "us-east-1"))
+    mappings = [v["Properties"] for v in resources.values() if v["Type"] == "AWS::Lambda::EventSourceMapping"]
+    assert len(mappings) == 4
+    assert all(m["FunctionName"]["Ref"].endswith("Aliaslive") for m in mappings)
+    groups = {k: v["Properties"] for k, v in resources.items() if v["Type"] == "AWS::CodeDeploy::DeploymentGroup"}
+    assert len(groups) == 4
+    for name, group in groups.items():
+        assert group["DeploymentConfigName"]["Fn::Sub"][1]["ConfigName"] == params["DeploymentType"], name
+        assert group["AutoRollbackConfiguration"]["Enabled"] is True, name
+        assert group["AlarmConfiguration"]["Enabled"] is True and group["AlarmConfiguration"]["Alarms"], name
+    aliases = {v["Properties"]["Name"] for v in resources.values() if v["Type"] == "AWS::Lambda::Alias"}
+    assert aliases == {"live"}
