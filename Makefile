@@ -5,13 +5,14 @@ ENV ?= dev
 export SUITE_VENV ?= $(CURDIR)/.venv
 VENV_BIN := $(SUITE_VENV)/bin
 
-.PHONY: help tools test lint unit-and-integration infra-lint infra-test ops-test demo bench deploy moto-start moto-stop clean-local redrive watch invoke
+.PHONY: help tools test lint unit-and-integration infra-lint infra-test ops-test demo bench deploy moto-start moto-stop clean-local redrive watch invoke package
 
 help:
 	@echo "make demo    run sample uploads through every function against the local AWS"
 	@echo "make test    the whole test suite: lint, unit, moto-backed integration, infra lint"
 	@echo "make bench   benchmarks; writes target/bench/report.json"
-	@echo "make deploy ENV=dev|staging|prod   sam build + sam deploy"
+	@echo "make package  arm64 zips of every function + sam build (no AWS calls)"
+	@echo "make deploy ENV=dev|staging|prod|prod-cn   make package + sam deploy"
 	@echo "make redrive QUEUE=<dlq> [SOURCE=<queue>] [MATCH=<text in failure_reason>] [MAX=N] [DRY_RUN=1]"
 	@echo "             move dead letters back to their queue (AWS credentials and region from the environment)"
 	@echo "make watch F=<function>                serve one function on the local AWS (provisioned when needed)"
@@ -38,6 +39,7 @@ unit-and-integration: tools
 	set -o pipefail; tools/with-moto.sh cargo test --workspace --locked 2>&1 | tee target/cargo-test.log
 	@tools/test-summary.sh target/cargo-test.log
 
+# cfn-lint (us-east-1 and cn-northwest-1), checkov and `sam validate --lint`, all offline.
 infra-lint: tools
 	tools/infra-lint.sh
 
@@ -55,8 +57,23 @@ demo: tools
 bench: tools
 	tools/bench.sh
 
-deploy:
-	cd infra && sam build --template-file template.yaml && sam deploy --config-env $(ENV)
+# DEPLOY_FLAGS: extra `sam deploy` flags (CI passes --no-confirm-changeset: there the GitHub
+# environment's reviewers confirm instead).
+DEPLOY_FLAGS ?=
+
+# The arm64 zips the template's CodeUri names (target/lambda/<function>/bootstrap.zip, whatever
+# CARGO_TARGET_DIR says), then `sam build` into target/sam. cargo-lambda cross-compiles with the
+# zig the venv holds (PyPI ziglang, a cargo-lambda dependency).
+package: tools
+	rustup target add aarch64-unknown-linux-gnu
+	PATH="$(VENV_BIN):$$PATH" $(VENV_BIN)/cargo-lambda lambda build --release --arm64 --output-format zip \
+		--workspace --locked --lambda-dir $(CURDIR)/target/lambda
+	cd infra && ../tools/sam.sh build --template-file template.yaml --build-dir ../target/sam
+	SUITE_PACKAGED=1 $(VENV_BIN)/python -m pytest -q tools/tests/test_package.py
+
+deploy: package
+	@case "$(ENV)" in dev|staging|prod|prod-cn) ;; *) echo "deploy: ENV must be dev, staging, prod or prod-cn" >&2; exit 2;; esac
+	cd infra && ../tools/sam.sh deploy --config-env $(ENV) --template-file ../target/sam/template.yaml $(DEPLOY_FLAGS)
 
 moto-start: tools
 	@tools/moto.sh start
