@@ -5,7 +5,7 @@ ENV ?= dev
 export SUITE_VENV ?= $(CURDIR)/.venv
 VENV_BIN := $(SUITE_VENV)/bin
 
-.PHONY: help tools test lint unit-and-integration infra-lint infra-test ops-test demo bench deploy moto-start moto-stop clean-local redrive watch invoke package
+.PHONY: help tools test lint unit-and-integration infra-lint infra-test ops-test demo bench deploy moto-start moto-stop clean-local redrive watch invoke package report query report-test browser-test chromium
 
 help:
 	@echo "make demo    run sample uploads through every function against the local AWS"
@@ -17,11 +17,13 @@ help:
 	@echo "             move dead letters back to their queue (AWS credentials and region from the environment)"
 	@echo "make watch F=<function>                serve one function on the local AWS (provisioned when needed)"
 	@echo "make invoke F=<function> E=<event>     send it an event (uses a running watch, or starts one)"
+	@echo "make report [DAYS=7 | FROM=YYYY-MM-DD TO=YYYY-MM-DD]   HTML charts: target/report/index.html"
+	@echo "make query SQL=\"...\" | SQL_FILE=file.sql | QUERY=name   DuckDB over the raw events (infra/queries/)"
 
 tools:
 	@tools/bootstrap.sh
 
-test: tools lint unit-and-integration infra-lint infra-test ops-test
+test: tools lint unit-and-integration infra-lint infra-test ops-test report-test
 	@echo "make test: all checks passed"
 	@tools/test-summary.sh target/cargo-test.log
 
@@ -53,6 +55,28 @@ ops-test: tools
 
 demo: tools
 	tools/demo.sh
+
+# The report and the queries read the local AWS when it runs (tools/moto.sh start), else the
+# account of AWS_PROFILE / AWS_REGION; RESULTS_BUCKET names the bucket (see tools/report/).
+export FROM TO DAYS SQL SQL_FILE QUERY
+report: tools
+	@eval "$$(tools/report/aws-env.sh)"; $(VENV_BIN)/python tools/report/report.py
+
+query: tools
+	@eval "$$(tools/report/aws-env.sh)"; \
+	if [ -n "$$SQL_FILE" ]; then exec $(VENV_BIN)/python tools/report/query.py --file "$$SQL_FILE"; \
+	elif [ -n "$$QUERY" ]; then exec $(VENV_BIN)/python tools/report/query.py --named "$$QUERY"; \
+	elif [ -n "$$SQL" ]; then exec $(VENV_BIN)/python tools/report/query.py --sql "$$SQL"; \
+	else echo 'usage: make query SQL="SELECT ..." | SQL_FILE=file.sql | QUERY=name (one of infra/queries/)' >&2; exit 2; fi
+
+chromium:
+	@tools/report/install-chromium.sh
+
+# The report in headless Chromium and the named queries against the rollups (real stats-aggregator, moto).
+report-test: tools chromium
+	tools/with-moto.sh $(VENV_BIN)/python -m pytest -q tools/report/tests
+
+browser-test: report-test
 
 bench: tools
 	tools/bench.sh

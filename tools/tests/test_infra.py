@@ -706,8 +706,15 @@ def test_glue_tables_follow_the_layout_stats_aggregator_writes():
         prefix = _rust_const(period, prefix_const)
         params = table["Parameters"]
         assert table["StorageDescriptor"]["Location"] == f"s3://{bucket}/{prefix}"
-        assert params["projection.enabled"] == "true" and params["projection.dt.format"] == key_format
-        assert params["storage.location.template"] == f"s3://{bucket}/{prefix}${{dt}}/"
+        assert params["projection.enabled"] == "true"
+        if table["Name"] == "raw_events":
+            # year/month/day/hour partitions, the columns the named queries group by.
+            assert [k["Name"] for k in table["PartitionKeys"]] == ["year", "month", "day", "hour"]
+            assert params["storage.location.template"] == f"s3://{bucket}/{prefix}${{year}}/${{month}}/${{day}}/${{hour}}/"
+            assert (params["projection.month.digits"], params["projection.hour.range"]) == ("2", "0,23")
+        else:
+            assert params["projection.dt.format"] == key_format
+            assert params["storage.location.template"] == f"s3://{bucket}/{prefix}${{dt}}/"
         assert table["StorageDescriptor"]["SerdeInfo"]["SerializationLibrary"] == "org.openx.data.jsonserde.JsonSerDe"
         seen.add(table["Name"])
     assert seen == set(layout)
