@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -410,6 +411,9 @@ def write_stats_report(steps, report, stand_in, results_bucket: str, s3, budgets
         os.environ["RESULTS_BUCKET"] = results_bucket
         page = stats_report.write_report(ROOT / "target" / "report" / "index.html", first, today, budgets_json=budgets)
         copy = stats_query.CACHE / results_bucket
+        for earlier in stats_query.CACHE.glob("demo*"):  # each demo makes a new stack; keep only its copy
+            if earlier != copy:
+                shutil.rmtree(earlier)
         counts = stats_query.copy_bucket(s3, results_bucket, copy)
         report["stats_report"] = {"page": str(page), "query_copy": str(copy.relative_to(ROOT))}
         s["detail"] = f"{first} to {today}; {counts['fetched']} statistics objects copied for make query"
