@@ -29,7 +29,17 @@ import build_progress  # noqa: E402
 import query as stats_query  # noqa: E402
 import report as stats_report  # noqa: E402
 from framework import (  # noqa: E402
-    OUT, ROOT, VENV, CargoLambda, LocalAws, Steps, acknowledge, drain, print_table, sqs_event, write_json,
+    OUT,
+    ROOT,
+    VENV,
+    CargoLambda,
+    LocalAws,
+    Steps,
+    acknowledge,
+    drain,
+    print_table,
+    sqs_event,
+    write_json,
 )
 
 FUNCTIONS = ["ai-processor", "notifier", "stats-aggregator", "cost-guard"]
