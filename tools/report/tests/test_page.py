@@ -42,14 +42,19 @@ def test_fields_of_unexpected_shapes_read_as_no_data():
 def test_sections_other_producers_add_are_shown_when_present():
     docs = {"2026-11-24": {"reviews": {"decisions": 3, "by_decision": {"approve": 2, "reject": 1}},
                            "deletions": {"total": 4}, "moderation_appeals": {"opened": 1},
-                           "uploads": {"by_outcome": {"skipped": 2}}},
+                           "uploads": {"by_outcome": {"skipped": 2}, "skipped_by_reason": {"too_large": 2}},
+                           "notifications": {"review_decisions": {"approve": 5}}},
             "2026-11-25": {"reviews": {"decisions": 1, "by_decision": {"approve": 1}}}}
     html = render(docs)
     reviews = section(html, "section-reviews")
     assert 'data-path="reviews.decisions" data-value="4"' in reviews
     assert 'data-path="reviews.by_decision.approve" data-value="3"' in reviews
     assert 'data-path="deletions.total" data-value="4"' in section(html, "section-deletions")
-    assert 'data-path="moderation_appeals.opened" data-value="1"' in section(html, "section-other")
+    assert 'data-path="notifications.review_decisions.approve" data-value="5"' in reviews
+    other = section(html, "section-other")
+    assert 'data-path="moderation_appeals.opened" data-value="1"' in other
+    assert 'data-path="uploads.skipped_by_reason.too_large" data-value="2"' in other
+    assert "by_outcome" not in other
 
 
 def test_no_documents_is_a_page_of_sentences():
