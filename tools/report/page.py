@@ -60,6 +60,12 @@ def get(doc: dict | None, *path, default=None):
     return value
 
 
+def mapping(doc: dict | None, *path) -> dict:
+    """The object at `path`, or an empty one when it is missing or not an object."""
+    value = get(doc, *path)
+    return value if isinstance(value, dict) else {}
+
+
 def number(value) -> float:
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0.0
 
@@ -95,7 +101,7 @@ def label_totals(docs, *path) -> dict[str, float]:
     """Sums a label map (`{label: count}` or `{label: {field: n}}` read through `path`) over documents."""
     totals: dict[str, float] = {}
     for doc in docs:
-        for label, value in (get(doc, *path, default={}) or {}).items():
+        for label, value in mapping(doc, *path).items():
             totals[label] = totals.get(label, 0.0) + number(value)
     return totals
 
@@ -114,7 +120,7 @@ def figure(chart_id: str, title: str, body: str, empty: str | None, note: str = 
 def uploads_per_hour(inp: ReportInput) -> str:
     hours = [f"{day}T{h:02d}" for day in inp.rollups.days for h in range(24)]
     docs = [inp.rollups.hourly.get(h) for h in hours]
-    verdicts = {v for d in docs for v in (get(d, "verdicts", "by_verdict", default={}) or {})}
+    verdicts = {v for d in docs for v in mapping(d, "verdicts", "by_verdict")}
     series = []
     for v in ordered(verdicts, list(VERDICTS)):
         series.append(svg.Series(v, VERDICTS.get(v, v), [number(get(d, "verdicts", "by_verdict", v)) or None for d in docs],
@@ -156,7 +162,7 @@ def latency_per_day(inp: ReportInput, days: dict[str, dict]) -> str:
 
 
 def transcription_by_language(inp: ReportInput, days: dict[str, dict]) -> str:
-    per_day = {d: get(days.get(d), "transcription", "by_language", default={}) or {} for d in inp.rollups.days}
+    per_day = {d: mapping(days.get(d), "transcription", "by_language") for d in inp.rollups.days}
     languages = sorted({lang for v in per_day.values() for lang in v})
 
     def minutes(entry) -> float | None:
@@ -176,7 +182,7 @@ def deliveries_by_channel(days: dict[str, dict]) -> str:
     delivered: dict[str, float] = {}
     failed: dict[str, float] = {}
     for doc in days.values():
-        for channel, counts in (get(doc, "notifications", "by_channel", default={}) or {}).items():
+        for channel, counts in mapping(doc, "notifications", "by_channel").items():
             delivered[channel] = delivered.get(channel, 0.0) + number(get(counts, "delivered"))
             failed[channel] = failed.get(channel, 0.0) + number(get(counts, "failed"))
     channels = sorted(delivered, key=lambda c: (-(delivered[c] + failed[c]), c))

@@ -29,10 +29,12 @@ def test_fields_of_unexpected_shapes_read_as_no_data():
     odd = {
         "2026-11-24": {"schema_version": 1, "verdicts": "broken", "uploads": {"by_outcome": None, "total": "many"},
                        "transcription": {"by_language": {"en-US": 5, "zh-CN": {"duration_ms": 120000}}},
-                       "latency_ms": {"p50": "fast", "p90": None}, "notifications": {"by_channel": []}},
+                       "latency_ms": {"p50": "fast", "p90": None}, "notifications": {"by_channel": [{"x": 1}]}},
         "2026-11-25": {},
     }
-    html = render(odd, {"2026-11-24T03": {"verdicts": {"by_verdict": {"approved": "x", "review": 2}}}})
+    html = render(odd, {"2026-11-24T03": {"verdicts": {"by_verdict": {"approved": "x", "review": 2}}},
+                        "2026-11-24T04": {"verdicts": {"by_verdict": [{"approved": 1}], "by_category": ["Violence"]}},
+                        "2026-11-24T05": [], "2026-11-24T06": {"uploads": 7, "verdicts": None}})
     assert 'data-series="review" data-x="2026-11-24T03" data-value="2"' in html
     assert 'data-series="zh-CN" data-x="2026-11-24" data-value="2"' in html  # minutes from duration_ms
     assert 'data-empty="true"' in section(html, "latency-per-day")
