@@ -69,6 +69,8 @@ class Progress:
             if not message.get("fresh"):
                 self.compiled += 1
             self.current = name
+            if not self.compiled:  # nothing to compile so far: the closing line says so
+                return
             quarter = 4 * len(self.done) // max(self.total, 1)
             if time.monotonic() - self.last_print >= self.interval or quarter > self.last_quarter:
                 self.show()

@@ -37,6 +37,14 @@ def test_each_crate_counts_once_and_quarters_are_printed():
     assert (len(progress.done), progress.compiled, progress.compiling) == (3, 2, [])
 
 
+def test_an_up_to_date_build_prints_no_progress_lines():
+    out = io.StringIO()
+    progress = build_progress.Progress("cost-guard", total=2, interval=0, out=out)
+    progress.artifact(artifact("registry+x#libc@0.2.0", fresh=True))
+    progress.artifact(artifact("path+file:///w#cost-guard@0.1.0", kind="bin", fresh=True))
+    assert out.getvalue() == "" and len(progress.done) == 2
+
+
 def test_a_quiet_stretch_says_what_is_compiling_or_that_it_waits_for_the_lock():
     out = io.StringIO()
     progress = build_progress.Progress("ai-processor", total=10, interval=0, out=out)
