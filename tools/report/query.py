@@ -27,7 +27,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-import source  # noqa: E402
+import source
 
 QUERIES = source.ROOT / "infra" / "queries"
 CACHE = source.ROOT / "target" / "query"
