@@ -1,4 +1,8 @@
-//! The domain event envelope carried on the `suite-events` topic (see DESIGN.md).
+//! The domain event envelope carried on the `suite-events` topic (ARCHITECTURE.md, "Event
+//! contract"), and one typed payload per event type in [`contracts`]: producers build them,
+//! consumers parse them, so a renamed field fails a test instead of a consumer.
+
+pub mod contracts;
 
 use std::fmt;
 use std::str::FromStr;
@@ -9,27 +13,46 @@ use sha2::{Digest, Sha256};
 /// The only envelope version this code reads and writes.
 pub const ENVELOPE_VERSION: u32 = 1;
 
-/// Event types the suite produces. Consumers also accept types not listed here.
+/// A typed event payload: the `data` of an envelope whose `type` is [`EventPayload::TYPE`].
+pub trait EventPayload: Serialize + serde::de::DeserializeOwned {
+    /// The envelope `type` this payload belongs to.
+    const TYPE: &'static str;
+}
+
+/// Event type names. Consumers also accept types not listed here.
 pub mod types {
+    /// An upload was analysed and got a verdict.
     pub const MEDIA_ANALYZED: &str = "media.analyzed";
+    /// An upload's verdict is review (warning) or rejected (critical).
     pub const MEDIA_FLAGGED: &str = "media.flagged";
+    /// An upload's analysis failed for good at one stage.
     pub const MEDIA_FAILED: &str = "media.failed";
+    /// An upload is not of a kind the suite analyses, so it was skipped.
     pub const MEDIA_SKIPPED: &str = "media.skipped";
+    /// An upload's transcript is stored in the results bucket.
     pub const TRANSCRIPT_READY: &str = "transcript.ready";
+    /// Spending crossed a budget threshold.
     pub const COST_THRESHOLD: &str = "cost.threshold";
+    /// cost-guard paused (or, in dry run, would pause) a resource to limit spending.
     pub const COST_ACTION: &str = "cost.action";
+    /// A day's summary of the platform's activity, from stats-aggregator.
     pub const STATS_DIGEST: &str = "stats.digest";
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+/// How urgent an event is; notification routing and subscription filters select on it.
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
+    /// Routine; for the record.
     Info,
+    /// Someone should look soon (content waiting for review, for example).
     Warning,
+    /// Needs attention now (rejected content, for example).
     Critical,
 }
 
 impl Severity {
+    /// The wire name (`info`, `warning`, `critical`), as in the JSON and the SNS attribute.
     pub fn as_str(self) -> &'static str {
         match self {
             Severity::Info => "info",
@@ -62,34 +85,59 @@ impl FromStr for Severity {
 /// One domain event. Unknown fields are ignored on read so producers can add fields.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Envelope {
+    /// Envelope format version; only [`ENVELOPE_VERSION`] is read.
     pub version: u32,
+    /// Stable id: the same input gives the same id, so consumers de-duplicate on it.
     pub id: String,
+    /// The event type (JSON `type`), one of [`types`] or another producer's.
     #[serde(rename = "type")]
     pub event_type: String,
+    /// The producing function (`ai-processor`, `cost-guard`, ...).
     pub source: String,
+    /// When the event was created, RFC 3339 UTC.
     pub time: String,
+    /// What the event is about: `s3://bucket/key` or another resource id.
     pub subject: String,
+    /// How urgent the event is.
     pub severity: Severity,
+    /// The type-specific payload; read it with [`Envelope::payload`].
     #[serde(default)]
     pub data: serde_json::Value,
 }
 
+/// Why a message body is not a usable event (the same body always fails the same way).
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum EnvelopeError {
+    /// Not JSON, a missing or mistyped field, or a payload of another type.
     #[error("not a domain event envelope: {0}")]
     Malformed(String),
+    /// A `version` this code does not read (a newer producer).
     #[error("envelope version {found} is not supported (this consumer reads version {supported})")]
-    UnsupportedVersion { found: u64, supported: u32 },
+    UnsupportedVersion {
+        /// The message's version.
+        found: u64,
+        /// The version this code reads.
+        supported: u32,
+    },
+    /// An SNS message other than a `Notification` (a subscription confirmation, ...).
     #[error(
         "an SNS message of Type {0:?}, not a \"Notification\": only notifications carry events"
     )]
     NotAnSnsNotification(String),
+    /// An SNS notification whose `Message` is missing or not JSON.
     #[error("the SNS notification's Message is not an envelope: {0}")]
     SnsMessageNotJson(String),
+    /// The id is too long or has characters unsafe in keys, paths or headers.
     #[error("event id {0:?} is not an id (at most {MAX_EVENT_ID_CHARS} letters, digits, '.', '_', ':', '-')")]
     NotAnId(String),
+    /// A text field has control characters (a line break would forge a header line).
     #[error("event {id:?}: `{field}` contains control characters")]
-    ControlCharacters { id: String, field: &'static str },
+    ControlCharacters {
+        /// The event's id.
+        id: String,
+        /// The envelope field that has them.
+        field: &'static str,
+    },
 }
 
 /// Longest event id accepted; the suite's own ids are 32 hex characters.
@@ -154,6 +202,32 @@ impl Envelope {
         }
     }
 
+    /// An envelope carrying a typed payload; the id is derived from the type, `subject` and
+    /// `discriminator` like [`Envelope::new`].
+    pub fn of<P: EventPayload>(
+        payload: &P,
+        source: &str,
+        subject: &str,
+        severity: Severity,
+        discriminator: &str,
+    ) -> Self {
+        let data = serde_json::to_value(payload).expect("an event payload serialises");
+        Self::new(P::TYPE, source, subject, severity, discriminator, data)
+    }
+
+    /// The typed payload, when the envelope is of `P`'s type.
+    pub fn payload<P: EventPayload>(&self) -> Result<P, EnvelopeError> {
+        if self.event_type != P::TYPE {
+            return Err(EnvelopeError::Malformed(format!(
+                "a {} event is not a {}",
+                shown(&self.event_type),
+                P::TYPE
+            )));
+        }
+        serde_json::from_value(self.data.clone())
+            .map_err(|e| EnvelopeError::Malformed(format!("{} payload: {e}", P::TYPE)))
+    }
+
     /// Parses an envelope, checking the version before anything else so a newer producer
     /// gets a clear "unsupported version" rather than a field error.
     pub fn parse(body: &str) -> Result<Self, EnvelopeError> {
@@ -162,6 +236,7 @@ impl Envelope {
         Self::from_value(value)
     }
 
+    /// An envelope from parsed JSON, with the same checks as [`Envelope::parse`].
     pub fn from_value(value: serde_json::Value) -> Result<Self, EnvelopeError> {
         let version = value
             .get("version")
@@ -222,6 +297,7 @@ impl Envelope {
         Ok(())
     }
 
+    /// The envelope as the JSON message body that is published.
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).expect("an envelope always serialises")
     }
@@ -243,17 +319,22 @@ pub fn stable_id(parts: &[&str]) -> String {
 /// Where domain events go. The SNS adapter is [`SnsEventPublisher`].
 #[allow(async_fn_in_trait)]
 pub trait EventPublisher: Send + Sync {
+    /// Publishes one event; a failure is returned so the caller can have it retried.
     fn publish(
         &self,
         event: &Envelope,
     ) -> impl std::future::Future<Output = Result<(), PublishError>> + Send;
 }
 
+/// An event that could not be published.
 #[derive(Debug, thiserror::Error)]
 #[error("publishing {event_type} event {id} failed: {reason}")]
 pub struct PublishError {
+    /// The event's id.
     pub id: String,
+    /// The event's type.
     pub event_type: String,
+    /// What the publisher reported.
     pub reason: String,
 }
 
@@ -266,6 +347,7 @@ pub struct SnsEventPublisher {
 }
 
 impl SnsEventPublisher {
+    /// Publishes to the topic `topic_arn`.
     pub fn new(client: aws_sdk_sns::Client, topic_arn: impl Into<String>) -> Self {
         Self {
             client,
@@ -298,28 +380,6 @@ impl EventPublisher for SnsEventPublisher {
                 reason: aws_sdk_sns::error::DisplayErrorContext(e).to_string(),
             })?;
         tracing::info!(event_id = %event.id, event_type = %event.event_type, severity = %event.severity, "event published");
-        Ok(())
-    }
-}
-
-/// Collects events in memory; for domain tests and local stand-ins.
-#[derive(Default, Clone)]
-pub struct MemoryPublisher {
-    pub events: std::sync::Arc<std::sync::Mutex<Vec<Envelope>>>,
-}
-
-impl MemoryPublisher {
-    pub fn published(&self) -> Vec<Envelope> {
-        self.events.lock().expect("not poisoned").clone()
-    }
-}
-
-impl EventPublisher for MemoryPublisher {
-    async fn publish(&self, event: &Envelope) -> Result<(), PublishError> {
-        self.events
-            .lock()
-            .expect("not poisoned")
-            .push(event.clone());
         Ok(())
     }
 }
