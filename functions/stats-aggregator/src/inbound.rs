@@ -282,11 +282,10 @@ mod trigger_tests {
         }
         let rollup = HandlerError::Rollup {
             period: "2026-11-24T13".into(),
-            source: rollup::RollupError::from(crate::ports::StoreError {
-                operation: "GetObject",
+            source: rollup::RollupError::Store {
                 key: "stats/raw/2026/11/24/13/a.ndjson.zst".into(),
-                reason: "SlowDown".into(),
-            }),
+                source: shared::results::StoreError::retryable("SlowDown"),
+            },
         };
         let diagnostic = lambda_runtime::Diagnostic::from(rollup);
         assert_eq!(diagnostic.error_type, "StatsAggregator.RollupFailed");

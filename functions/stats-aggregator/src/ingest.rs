@@ -19,14 +19,15 @@ use std::sync::Mutex;
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use futures::stream::{self, StreamExt};
 use serde::Serialize;
-use shared::batch::{process_batch, DeadLetterSink, RecordError};
+use shared::batch::{process_batch, RecordError};
 use shared::events::stable_id;
+use shared::results::{WriteCondition, WriteOutcome};
 
-use crate::config::Settings;
+use crate::config::Config;
 use crate::echo::reason;
 use crate::inbound::{accept_record, AcceptedEvent};
 use crate::period::Hour;
-use crate::ports::{PutOutcome, ResultsStore};
+use crate::ports::{DeadLetterSink, ObjectStore};
 
 pub const RAW_CONTENT_TYPE: &str = "application/zstd";
 pub const RAW_EXTENSION: &str = ".ndjson.zst";
@@ -86,10 +87,10 @@ pub struct IngestSummary {
 }
 
 /// Stores a batch; the response lists exactly the records SQS should deliver again.
-pub async fn ingest_batch<S: ResultsStore, D: DeadLetterSink>(
+pub async fn ingest_batch<S: ObjectStore, D: DeadLetterSink>(
     store: &S,
     dead_letters: &D,
-    settings: &Settings,
+    config: &Config,
     event: SqsEvent,
 ) -> (SqsBatchResponse, IngestSummary) {
     let mut summary = IngestSummary {
@@ -97,8 +98,11 @@ pub async fn ingest_batch<S: ResultsStore, D: DeadLetterSink>(
         ..IngestSummary::default()
     };
     let accepted = Mutex::new(Vec::new());
-    let (mut response, batch) =
-        process_batch(event, settings.batch_concurrency, dead_letters, |message| {
+    let (mut response, batch) = process_batch(
+        event,
+        config.common.batch_concurrency,
+        dead_letters,
+        |message| {
             let accepted = &accepted;
             async move {
                 let event = accept_record(&message)
@@ -109,8 +113,9 @@ pub async fn ingest_batch<S: ResultsStore, D: DeadLetterSink>(
                     .push(event);
                 Ok(())
             }
-        })
-        .await;
+        },
+    )
+    .await;
     summary.malformed_records = batch.permanent_failures;
     let accepted = accepted.into_inner().unwrap_or_default();
     let accepted_ids: Vec<String> = accepted.iter().map(|e| e.message_id.clone()).collect();
@@ -128,27 +133,40 @@ pub async fn ingest_batch<S: ResultsStore, D: DeadLetterSink>(
     let writes = stream::iter(objects)
         .map(|object| async move {
             let outcome = store
-                .put_if_absent(&object.key, object.body, RAW_CONTENT_TYPE)
+                .put(
+                    &object.key,
+                    object.body,
+                    RAW_CONTENT_TYPE,
+                    WriteCondition::Absent,
+                )
                 .await;
             (object.key, object.message_ids, outcome)
         })
-        .buffer_unordered(settings.batch_concurrency.max(1))
+        .buffer_unordered(config.common.batch_concurrency.max(1))
         .collect::<Vec<_>>()
         .await;
     for (key, message_ids, outcome) in writes {
         match outcome {
-            Ok(PutOutcome::Created) => {
+            Ok(WriteOutcome::Written { .. }) => {
                 summary.objects_written += 1;
                 summary.events_stored += message_ids.len();
                 tracing::info!(key, events = message_ids.len(), "raw events stored");
             }
-            Ok(PutOutcome::AlreadyExists) => {
+            Ok(WriteOutcome::ConditionFailed) => {
                 summary.objects_already_stored += 1;
                 tracing::info!(
                     key,
                     events = message_ids.len(),
                     "batch was stored by an earlier delivery; not stored again"
                 );
+            }
+            // Another delivery of the same batch is writing this object now; if it fails, this
+            // one must not have been acknowledged, so it is delivered again.
+            Ok(WriteOutcome::ConcurrentWrite) => {
+                tracing::warn!(key, events = message_ids.len(), "a concurrent write of the same raw object is in flight; SQS will deliver these records again");
+                response
+                    .batch_item_failures
+                    .extend(message_ids.iter().map(|id| failure(id)));
             }
             Err(e) => {
                 tracing::warn!(key, error = %e, events = message_ids.len(), "storing raw events failed; SQS will deliver them again");

@@ -6,7 +6,6 @@
 //! - an EventBridge scheduled event: [`schedule`] decides which periods, [`rollup`] rolls
 //!   them up, [`report`] emits metrics and the `stats.digest` event ([`scheduled`] runs it).
 
-pub mod adapters;
 pub mod aggregate;
 pub mod config;
 pub mod document;
@@ -31,53 +30,58 @@ use aws_config::SdkConfig;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::LambdaEvent;
 use serde_json::Value;
-use shared::batch::{DeadLetterSink, DeadLetters};
-use shared::events::{EventPublisher, SnsEventPublisher};
+use shared::batch::DeadLetters;
+use shared::events::SnsEventPublisher;
+use shared::results::S3ObjectStore;
+use shared::time::SystemClock;
 use tracing::Instrument;
 
-pub use config::{Config, Settings, SERVICE};
+pub use config::{Config, SERVICE};
 pub use error::HandlerError;
 
-use crate::adapters::s3::S3ResultsStore;
 use crate::inbound::Trigger;
 use crate::ingest::IngestSummary;
-use crate::ports::ResultsStore;
+use crate::ports::{Clock, DeadLetterSink, EventPublisher, ObjectStore};
 
-/// The function: ports for the results bucket, the events topic and the dead-letter queue.
-pub struct StatsAggregator<S, P, D> {
+/// The function: the results bucket, the events topic, the dead-letter queue and the clock
+/// behind their ports, and the configuration.
+pub struct StatsAggregator<S, P, D, C> {
     pub store: S,
     pub publisher: P,
     pub dead_letters: D,
-    pub settings: Settings,
+    pub clock: C,
+    pub config: Config,
 }
 
 /// The function as deployed: every port on its AWS adapter.
-pub type App = StatsAggregator<S3ResultsStore, SnsEventPublisher, DeadLetters>;
+pub type App = StatsAggregator<S3ObjectStore, SnsEventPublisher, DeadLetters, SystemClock>;
 
 /// Builds the adapters once, at init.
 pub fn build(config: &Config, sdk: &SdkConfig) -> App {
     StatsAggregator {
-        store: S3ResultsStore::new(shared::aws::s3_client(sdk), &config.settings.results_bucket),
+        store: S3ObjectStore::new(shared::aws::s3_client(sdk), &config.common.results_bucket),
         publisher: SnsEventPublisher::new(shared::aws::sns_client(sdk), &config.events_topic_arn),
         dead_letters: DeadLetters::new(
             shared::aws::sqs_client(sdk),
-            config.dead_letter_queue_url.clone(),
+            config.common.dead_letter_queue_url.clone(),
         ),
-        settings: config.settings.clone(),
+        clock: SystemClock,
+        config: config.clone(),
     }
 }
 
 /// The Lambda handler. Errors reach Lambda as `errorType` `StatsAggregator.<kind>`.
-pub async fn handler<S, P, D>(
-    app: &StatsAggregator<S, P, D>,
+pub async fn handler<S, P, D, C>(
+    app: &StatsAggregator<S, P, D, C>,
     event: LambdaEvent<Value>,
 ) -> Result<Value, HandlerError>
 where
-    S: ResultsStore,
+    S: ObjectStore,
     P: EventPublisher,
     D: DeadLetterSink,
+    C: Clock,
 {
-    let span = shared::logging::invocation_span(SERVICE);
+    let span = shared::logging::invocation_span(SERVICE, &event.context);
     // Boxed: the handler's future is deep (SDK calls inside rollups), too deep to lay out inline.
     Box::pin(app.handle(event.payload))
         .instrument(span)
@@ -85,7 +89,13 @@ where
         .inspect_err(|e| tracing::error!(error_type = e.kind(), error = %e, "invocation failed"))
 }
 
-impl<S: ResultsStore, P: EventPublisher, D: DeadLetterSink> StatsAggregator<S, P, D> {
+impl<S, P, D, C> StatsAggregator<S, P, D, C>
+where
+    S: ObjectStore,
+    P: EventPublisher,
+    D: DeadLetterSink,
+    C: Clock,
+{
     /// Entry point for any payload; the result is the Lambda response.
     pub async fn handle(&self, payload: Value) -> Result<Value, HandlerError> {
         match Trigger::classify(payload)? {
@@ -97,8 +107,8 @@ impl<S: ResultsStore, P: EventPublisher, D: DeadLetterSink> StatsAggregator<S, P
                 let report = scheduled::run_schedule(
                     &self.store,
                     &self.publisher,
-                    &self.settings,
-                    shared::time::now_utc(),
+                    &self.config,
+                    self.clock.now(),
                     &event,
                 )
                 .await?;
@@ -110,8 +120,8 @@ impl<S: ResultsStore, P: EventPublisher, D: DeadLetterSink> StatsAggregator<S, P
     /// Stores an SQS batch; the response lists exactly the records SQS should deliver again.
     pub async fn ingest(&self, event: SqsEvent) -> (SqsBatchResponse, IngestSummary) {
         let (response, summary) =
-            ingest::ingest_batch(&self.store, &self.dead_letters, &self.settings, event).await;
-        report::emit_ingest_metrics(&self.settings.metrics_namespace, &summary);
+            ingest::ingest_batch(&self.store, &self.dead_letters, &self.config, event).await;
+        report::emit_ingest_metrics(&self.config.common.metrics_namespace, &summary);
         (response, summary)
     }
 }

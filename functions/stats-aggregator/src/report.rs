@@ -159,7 +159,7 @@ mod tests {
         assert!(emf["LatencyP99"].as_f64().is_some());
         assert_eq!(
             emf["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
-            json!([["Service", "Rollup"]])
+            json!([["service", "Rollup"]])
         );
     }
 }

@@ -2,14 +2,13 @@
 //! `stats.digest` event.
 
 use serde::Serialize;
-use shared::events::EventPublisher;
 use time::OffsetDateTime;
 
-use crate::config::Settings;
+use crate::config::Config;
 use crate::document::RollupDocument;
 use crate::error::HandlerError;
 use crate::inbound::ScheduledEvent;
-use crate::ports::ResultsStore;
+use crate::ports::{EventPublisher, ObjectStore};
 use crate::report;
 use crate::rollup;
 use crate::schedule::RollupRequest;
@@ -34,16 +33,16 @@ pub struct ScheduleReport {
 }
 
 /// Runs the rollups `event` asks for at `now`.
-pub async fn run_schedule<S: ResultsStore, P: EventPublisher>(
+pub async fn run_schedule<S: ObjectStore, P: EventPublisher>(
     store: &S,
     publisher: &P,
-    settings: &Settings,
+    config: &Config,
     now: OffsetDateTime,
     event: &ScheduledEvent,
 ) -> Result<ScheduleReport, HandlerError> {
-    let request = event.plan(now, settings.lateness_minutes)?;
+    let request = event.plan(now, config.lateness_minutes)?;
     tracing::info!(?request, detail_type = ?event.detail_type, source = ?event.source, "rollup requested");
-    let concurrency = settings.fetch_concurrency;
+    let concurrency = config.fetch_concurrency;
     match request {
         RollupRequest::Hourly { hours, backfill } => {
             let mut periods = Vec::new();
@@ -54,7 +53,7 @@ pub async fn run_schedule<S: ResultsStore, P: EventPublisher>(
                         period: hour.to_string(),
                         source,
                     })?;
-                report::rollup_metrics(&settings.metrics_namespace, &document).emit();
+                report::rollup_metrics(&config.common.metrics_namespace, &document).emit();
                 periods.push(rolled(&document, hour.hourly_key()));
             }
             Ok(ScheduleReport {
@@ -66,7 +65,7 @@ pub async fn run_schedule<S: ResultsStore, P: EventPublisher>(
         }
         RollupRequest::Daily { day, backfill } => {
             let lateness_closes =
-                day.end() + time::Duration::minutes(i64::from(settings.lateness_minutes));
+                day.end() + time::Duration::minutes(i64::from(config.lateness_minutes));
             if now < lateness_closes {
                 tracing::warn!(period = %day, lateness_closes = %shared::time::rfc3339(lateness_closes), "daily rollup runs before late events of the day's last hour can have arrived; schedule it later");
             }
@@ -77,8 +76,8 @@ pub async fn run_schedule<S: ResultsStore, P: EventPublisher>(
                         period: day.to_string(),
                         source,
                     })?;
-            report::rollup_metrics(&settings.metrics_namespace, &document).emit();
-            let digest = report::digest_event(&settings.results_bucket, day, &document);
+            report::rollup_metrics(&config.common.metrics_namespace, &document).emit();
+            let digest = report::digest_event(&config.common.results_bucket, day, &document);
             publisher.publish(&digest).await?;
             Ok(ScheduleReport {
                 rollup: "daily",
