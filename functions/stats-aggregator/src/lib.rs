@@ -26,6 +26,9 @@ pub mod schedule;
 pub mod scheduled;
 pub mod tally;
 
+#[cfg(test)]
+mod tests;
+
 use aws_config::SdkConfig;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::LambdaEvent;
