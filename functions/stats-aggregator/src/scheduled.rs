@@ -77,7 +77,12 @@ pub async fn run_schedule<S: ObjectStore, P: EventPublisher>(
                         source,
                     })?;
             report::rollup_metrics(&config.common.metrics_namespace, &document).emit();
-            let digest = report::digest_event(&config.common.results_bucket, day, &document);
+            let digest = report::digest_event(
+                &config.common.results_bucket,
+                config.common.time_zone.name(),
+                day,
+                &document,
+            );
             publisher.publish(&digest).await?;
             Ok(ScheduleReport {
                 rollup: "daily",
