@@ -48,7 +48,7 @@ fn store_error(key: &str) -> impl FnOnce(StoreError) -> RollupError + '_ {
 /// for a reason a retry would not change (counted as unreadable).
 async fn tally_key<S: ObjectStore>(
     store: &S,
-    cores: &Semaphore,
+    cores: Option<&Arc<Semaphore>>,
     key: String,
     compression: Compression,
     already_counted: Fingerprints,
@@ -68,13 +68,23 @@ async fn tally_key<S: ObjectStore>(
         }
         Err(e) => return Err(store_error(&key)(e)),
     };
-    // Downloads overlap freely; decoding and counting take a core each, no more.
-    let _core = cores
-        .acquire()
-        .await
-        .map_err(|e| RollupError::Task(e.to_string()))?;
+    // Downloads overlap freely; decoding and counting take a core each, no more. The permit
+    // goes with the blocking work, so it is returned when the work ends. The merge loop's
+    // re-count of an object takes no permit: the semaphore is fair, and a permit handed to a
+    // queued download that the loop is not polling meanwhile would never come back.
+    let core = match cores {
+        Some(cores) => Some(
+            cores
+                .clone()
+                .acquire_owned()
+                .await
+                .map_err(|e| RollupError::Task(e.to_string()))?,
+        ),
+        None => None,
+    };
     let (tally, already_counted) = tokio::task::spawn_blocking(move || {
         let tally = tally_object(&key, &body[..], compression, &already_counted);
+        drop(core);
         (tally, already_counted)
     })
     .await
@@ -108,7 +118,7 @@ pub async fn roll_up_hour<S: ObjectStore>(
             async move {
                 let result = tally_key(
                     store,
-                    &cores,
+                    Some(&cores),
                     key.clone(),
                     compression,
                     Fingerprints::default(),
@@ -126,7 +136,7 @@ pub async fn roll_up_hour<S: ObjectStore>(
                 key,
                 "object repeats events counted from an earlier object; counting it without them"
             );
-            let (again, back) = tally_key(store, &cores, key, compression, counted).await?;
+            let (again, back) = tally_key(store, None, key, compression, counted).await?;
             counted = back;
             let Some(again) = again else { continue };
             tally = again;
