@@ -3,8 +3,9 @@
 //! ignore fields they do not know.
 
 use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
 
-use crate::model::{Findings, Label, ModerationLabel, Verdict};
+use crate::model::{Findings, Label, ModerationLabel, ObjectRef, Verdict};
 use crate::policy::{FlaggedLabel, Judgement};
 use crate::routing::MediaKind;
 use crate::transcript::TranscriptSummary;
@@ -63,6 +64,15 @@ impl SourceObject {
     pub fn uri(&self) -> String {
         format!("s3://{}/{}", self.bucket, self.key)
     }
+
+    /// The analysed version of the upload.
+    pub fn object(&self) -> ObjectRef {
+        ObjectRef {
+            bucket: self.bucket.clone(),
+            key: self.key.clone(),
+            version_id: self.version_id.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -110,8 +120,8 @@ pub struct Timings {
     pub completed_at: Option<String>,
 }
 
-fn now() -> String {
-    shared::time::rfc3339(shared::time::now_utc())
+fn stamp(at: OffsetDateTime) -> String {
+    shared::time::rfc3339(at)
 }
 
 impl AnalysisDocument {
@@ -120,6 +130,7 @@ impl AnalysisDocument {
         kind: MediaKind,
         backend: &str,
         uploaded_at: Option<String>,
+        at: OffsetDateTime,
     ) -> Self {
         let not_applicable_moderation = ModerationPart {
             state: PartState::NotApplicable,
@@ -146,7 +157,7 @@ impl AnalysisDocument {
             },
             timings: Timings {
                 uploaded_at,
-                analysis_started_at: now(),
+                analysis_started_at: stamp(at),
                 moderation_completed_at: None,
                 moderation_ms: None,
                 transcript_completed_at: None,
@@ -187,6 +198,7 @@ impl AnalysisDocument {
         findings: Findings,
         judgement: Judgement,
         elapsed_ms: Option<u64>,
+        at: OffsetDateTime,
     ) {
         self.labels = findings.labels;
         self.moderation_labels = findings.moderation_labels;
@@ -194,17 +206,17 @@ impl AnalysisDocument {
         self.flagged = judgement.flagged;
         self.moderation.state = PartState::Done;
         self.moderation.failure_reason = None;
-        self.timings.moderation_completed_at = Some(now());
+        self.timings.moderation_completed_at = Some(stamp(at));
         self.timings.moderation_ms = elapsed_ms;
-        self.refresh_status();
+        self.refresh_status(at);
     }
 
-    pub fn moderation_failed(&mut self, reason: &str) {
+    pub fn moderation_failed(&mut self, reason: &str, at: OffsetDateTime) {
         self.moderation.state = PartState::Failed;
         self.moderation.failure_reason = Some(reason.to_string());
         self.verdict = None;
-        self.timings.moderation_completed_at = Some(now());
-        self.refresh_status();
+        self.timings.moderation_completed_at = Some(stamp(at));
+        self.refresh_status(at);
     }
 
     pub fn transcript_pending(&mut self, job_name: &str, transcript_uri: &str) {
@@ -217,30 +229,30 @@ impl AnalysisDocument {
         };
     }
 
-    pub fn record_transcript(&mut self, summary: TranscriptSummary) {
+    pub fn record_transcript(&mut self, summary: TranscriptSummary, at: OffsetDateTime) {
         self.transcript.state = PartState::Done;
         self.transcript.summary = Some(summary);
         self.transcript.failure_reason = None;
-        self.timings.transcript_completed_at = Some(now());
-        self.refresh_status();
+        self.timings.transcript_completed_at = Some(stamp(at));
+        self.refresh_status(at);
     }
 
-    pub fn transcript_failed(&mut self, reason: &str) {
+    pub fn transcript_failed(&mut self, reason: &str, at: OffsetDateTime) {
         self.transcript.state = PartState::Failed;
         self.transcript.failure_reason = Some(reason.to_string());
-        self.timings.transcript_completed_at = Some(now());
-        self.refresh_status();
+        self.timings.transcript_completed_at = Some(stamp(at));
+        self.refresh_status(at);
     }
 
     /// Complete once no part waits for a job.
-    pub fn refresh_status(&mut self) {
+    pub fn refresh_status(&mut self, at: OffsetDateTime) {
         let pending = self.moderation.state == PartState::Pending
             || self.transcript.state == PartState::Pending;
         if pending {
             self.status = DocumentStatus::InProgress;
         } else if self.status != DocumentStatus::Complete {
             self.status = DocumentStatus::Complete;
-            self.timings.completed_at = Some(now());
+            self.timings.completed_at = Some(stamp(at));
         }
     }
 
@@ -251,7 +263,7 @@ impl AnalysisDocument {
     /// Combines this fresh document with one already stored for the same key (a redelivered
     /// or retried upload event): for the same upload, parts a job completion already finished
     /// are kept; for another upload of the key, the fresh document replaces the old one.
-    pub fn merged_over(mut self, stored: AnalysisDocument) -> AnalysisDocument {
+    pub fn merged_over(mut self, stored: AnalysisDocument, at: OffsetDateTime) -> AnalysisDocument {
         if stored.source.discriminator() != self.source.discriminator() {
             return self;
         }
@@ -268,7 +280,7 @@ impl AnalysisDocument {
             self.timings.transcript_completed_at = stored.timings.transcript_completed_at;
         }
         self.timings.analysis_started_at = stored.timings.analysis_started_at;
-        self.refresh_status();
+        self.refresh_status(at);
         self
     }
 }
@@ -277,6 +289,9 @@ impl AnalysisDocument {
 mod tests {
     use super::*;
     use crate::policy::ModerationPolicy;
+    use time::macros::datetime;
+
+    const AT: OffsetDateTime = datetime!(2026-11-25 12:00 UTC);
 
     fn source(etag: &str) -> SourceObject {
         SourceObject {
@@ -291,41 +306,48 @@ mod tests {
 
     #[test]
     fn complete_only_when_no_part_is_pending() {
-        let mut doc = AnalysisDocument::new(source("e1"), MediaKind::Video, "rekognition", None);
+        let mut doc =
+            AnalysisDocument::new(source("e1"), MediaKind::Video, "rekognition", None, AT);
         doc.moderation_pending("job-1");
         doc.transcript_pending("t-1", "s3://results/transcripts/t-1.json");
-        doc.refresh_status();
+        doc.refresh_status(AT);
         assert!(!doc.is_complete());
         doc.record_moderation(
             Findings::default(),
             ModerationPolicy::default().judge(&[]),
             None,
+            AT,
         );
         assert!(!doc.is_complete());
-        doc.transcript_failed("unsupported media");
+        doc.transcript_failed("unsupported media", AT);
         assert!(doc.is_complete());
-        assert!(doc.timings.completed_at.is_some());
+        assert_eq!(
+            doc.timings.completed_at.as_deref(),
+            Some("2026-11-25T12:00:00Z")
+        );
         let round_trip = AnalysisDocument::from_json(&doc.to_json()).unwrap();
         assert_eq!(round_trip, doc);
     }
 
     #[test]
     fn a_retried_upload_keeps_parts_a_completion_finished() {
-        let mut stored = AnalysisDocument::new(source("e1"), MediaKind::Video, "rekognition", None);
+        let mut stored =
+            AnalysisDocument::new(source("e1"), MediaKind::Video, "rekognition", None, AT);
         stored.moderation_pending("job-1");
         stored.transcript_pending("t-1", "s3://r/t");
-        stored.record_transcript(TranscriptSummary::default());
-        let mut fresh = AnalysisDocument::new(source("e1"), MediaKind::Video, "rekognition", None);
+        stored.record_transcript(TranscriptSummary::default(), AT);
+        let mut fresh =
+            AnalysisDocument::new(source("e1"), MediaKind::Video, "rekognition", None, AT);
         fresh.moderation_pending("job-1");
         fresh.transcript_pending("t-1", "s3://r/t");
-        let merged = fresh.clone().merged_over(stored.clone());
+        let merged = fresh.clone().merged_over(stored.clone(), AT);
         assert_eq!(merged.transcript.state, PartState::Done);
         assert_eq!(merged.moderation.state, PartState::Pending);
         // A new upload of the same key starts over.
         let mut newer = fresh;
         newer.source.etag = "e2".into();
         assert_eq!(
-            newer.merged_over(stored).transcript.state,
+            newer.merged_over(stored, AT).transcript.state,
             PartState::Pending
         );
     }

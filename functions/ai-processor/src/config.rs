@@ -39,6 +39,8 @@ pub struct Config {
     pub policy: ModerationPolicy,
     pub emit_skip_events: bool,
     pub dead_letter_queue_url: Option<String>,
+    /// Poison from the `ai-jobs` queue goes here (its own dead-letter queue).
+    pub ai_jobs_dead_letter_queue_url: Option<String>,
     pub batch_concurrency: usize,
     pub metrics_namespace: String,
     pub idempotency_lease: Duration,
@@ -117,6 +119,7 @@ impl Config {
 
         let emit_skip_events = env.parse_or("EMIT_SKIP_EVENTS", false);
         let dead_letter_queue_url = env.optional("DEAD_LETTER_QUEUE_URL");
+        let ai_jobs_dead_letter_queue_url = env.optional("AI_JOBS_DEAD_LETTER_QUEUE_URL");
         let batch_concurrency: usize = env.parse_or("BATCH_CONCURRENCY", 8);
         if batch_concurrency == 0 {
             env.problem("BATCH_CONCURRENCY must be at least 1");
@@ -133,6 +136,7 @@ impl Config {
             policy,
             emit_skip_events,
             dead_letter_queue_url,
+            ai_jobs_dead_letter_queue_url,
             batch_concurrency,
             metrics_namespace,
             idempotency_lease: Duration::from_secs(lease_seconds),

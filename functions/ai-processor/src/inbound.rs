@@ -10,9 +10,12 @@
 //! `requestParameters` and a zoned `eventTime`, which moto's records lack.
 
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
+use aws_lambda_events::event::sqs::SqsEvent;
 use serde::Deserialize;
 use serde_json::Value;
 use time::OffsetDateTime;
+
+use crate::model::ObjectRef;
 
 /// One created object named by an S3 event record.
 #[derive(Debug, Clone, PartialEq)]
@@ -24,6 +27,17 @@ pub struct ObjectCreated {
     pub etag: Option<String>,
     pub size: Option<i64>,
     pub event_time: Option<OffsetDateTime>,
+}
+
+impl ObjectCreated {
+    /// The object the event names (the version, when the bucket is versioned).
+    pub fn object(&self) -> ObjectRef {
+        ObjectRef {
+            bucket: self.bucket.clone(),
+            key: self.key.clone(),
+            version_id: self.version_id.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -76,6 +90,36 @@ pub struct Malformed(pub String);
 
 fn malformed(reason: impl Into<String>) -> Malformed {
     Malformed(reason.into())
+}
+
+/// What one invocation carries: an SQS batch (the event source mappings of `media-ingest`
+/// and `ai-jobs`), or an S3 event notification sent to the function directly (S3 -> Lambda,
+/// or `cargo lambda invoke` with an S3 event).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Invocation {
+    SqsBatch(SqsEvent),
+    /// The S3 event, as the body an SQS message would carry.
+    S3Notification(String),
+}
+
+/// Tells an SQS batch from a direct S3 notification: both are `{"Records": [...]}`, but S3
+/// records carry an `s3` object and SQS records a `body`.
+pub fn invocation(payload: Value) -> Result<Invocation, Malformed> {
+    let records = payload
+        .get("Records")
+        .and_then(Value::as_array)
+        .ok_or_else(|| {
+            malformed("the invocation is neither an SQS batch nor an S3 event notification (no `Records` array)")
+        })?;
+    let direct_s3 = records.iter().any(|r| {
+        r.get("s3").is_some() || r.get("eventSource").and_then(Value::as_str) == Some("aws:s3")
+    });
+    if direct_s3 {
+        return Ok(Invocation::S3Notification(payload.to_string()));
+    }
+    serde_json::from_value(payload)
+        .map(Invocation::SqsBatch)
+        .map_err(|e| malformed(format!("the invocation is not an SQS batch: {e}")))
 }
 
 /// Reads one SQS message body.

@@ -12,6 +12,7 @@
 pub mod adapters;
 pub mod analysis;
 pub mod config;
+pub mod error;
 pub mod inbound;
 pub mod model;
 pub mod policy;
@@ -20,38 +21,50 @@ pub mod processor;
 pub mod routing;
 pub mod transcript;
 
+use std::marker::PhantomData;
+use std::sync::Arc;
+
 use aws_config::SdkConfig;
-use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use aws_lambda_events::event::sqs::SqsBatchResponse;
 use lambda_runtime::LambdaEvent;
 use shared::events::SnsEventPublisher;
 use shared::idempotency::S3IdempotencyStore;
 use tracing::Instrument;
 
 use adapters::rekognition::RekognitionModeration;
-use adapters::s3::S3ObjectStore;
+use adapters::s3::{S3MediaStore, S3ResultsStore};
 use adapters::sagemaker::SageMakerModeration;
+use adapters::sqs::DeadLettersBySource;
 use adapters::transcribe::TranscribeJobs;
 use adapters::ConfiguredBackend;
 use config::{BackendConfig, Config};
-use processor::{Ports, Processor, Settings, SOURCE};
-use shared::batch::DeadLetters;
+pub use error::Error;
+use inbound::Invocation;
+use ports::{ModerationBackend, SystemClock, Transcriber};
+use processor::{Adapters, Ports, Processor, Settings, SOURCE};
 
 /// Where this function keeps its "done once" markers in the results bucket.
 pub const IDEMPOTENCY_PREFIX: &str = "idempotency/ai-processor/";
 
+/// The AWS adapters, with the moderation backend and transcriber as parameters so tests can
+/// answer what the local AWS cannot.
+pub struct Aws<B = ConfiguredBackend, T = TranscribeJobs>(PhantomData<(B, T)>);
+
+impl<B: ModerationBackend, T: Transcriber> Adapters for Aws<B, T> {
+    type Media = S3MediaStore;
+    type Results = S3ResultsStore;
+    type Backend = B;
+    type Transcriber = T;
+    type Publisher = SnsEventPublisher;
+    type Idempotency = S3IdempotencyStore;
+    type DeadLetters = DeadLettersBySource;
+}
+
 /// The function as deployed: the behaviour wired to the AWS adapters.
-pub type LiveProcessor = Processor<
-    S3ObjectStore,
-    ConfiguredBackend,
-    TranscribeJobs,
-    SnsEventPublisher,
-    S3IdempotencyStore,
-    DeadLetters,
->;
+pub type App = Processor<Aws>;
 
 /// Builds every client once from one SDK configuration. Makes no network call.
-pub fn build(config: &Config, sdk: &SdkConfig) -> LiveProcessor {
-    let s3 = shared::aws::s3_client(sdk);
+pub fn build(config: &Config, sdk: &SdkConfig) -> App {
     let backend = match &config.backend {
         BackendConfig::Rekognition {
             sns_topic_arn,
@@ -65,12 +78,25 @@ pub fn build(config: &Config, sdk: &SdkConfig) -> LiveProcessor {
             SageMakerModeration::new(aws_sdk_sagemakerruntime::Client::new(sdk), endpoint_name),
         ),
     };
+    let transcriber = TranscribeJobs::new(aws_sdk_transcribe::Client::new(sdk));
+    build_with(config, sdk, backend, transcriber)
+}
+
+/// [`build`] with the given moderation backend and transcriber.
+pub fn build_with<B: ModerationBackend, T: Transcriber>(
+    config: &Config,
+    sdk: &SdkConfig,
+    backend: B,
+    transcriber: T,
+) -> Processor<Aws<B, T>> {
+    let s3 = shared::aws::s3_client(sdk);
     Processor::new(
         Settings::from(config),
         Ports {
-            store: S3ObjectStore::new(s3.clone()),
+            media: S3MediaStore::new(s3.clone()),
+            results: S3ResultsStore::new(s3.clone(), &config.results_bucket),
             backend,
-            transcriber: TranscribeJobs::new(aws_sdk_transcribe::Client::new(sdk)),
+            transcriber,
             publisher: SnsEventPublisher::new(
                 shared::aws::sns_client(sdk),
                 &config.events_topic_arn,
@@ -81,27 +107,31 @@ pub fn build(config: &Config, sdk: &SdkConfig) -> LiveProcessor {
                 IDEMPOTENCY_PREFIX,
                 config.idempotency_lease,
             ),
-            dead_letters: DeadLetters::new(
+            dead_letters: DeadLettersBySource::new(
                 shared::aws::sqs_client(sdk),
                 config.dead_letter_queue_url.clone(),
+                config.ai_jobs_dead_letter_queue_url.clone(),
             ),
+            clock: Arc::new(SystemClock),
         },
     )
 }
 
-/// The Lambda handler: one SQS batch in, the records to deliver again out.
-pub async fn handler<S, B, T, P, I, D>(
-    event: LambdaEvent<SqsEvent>,
-    processor: &Processor<S, B, T, P, I, D>,
-) -> Result<SqsBatchResponse, lambda_runtime::Error>
-where
-    S: ports::ObjectStore,
-    B: ports::ModerationBackend,
-    T: ports::Transcriber,
-    P: shared::events::EventPublisher,
-    I: shared::idempotency::IdempotencyStore,
-    D: shared::batch::DeadLetterSink,
-{
+/// The Lambda handler: an SQS batch in, the records to deliver again out; or an S3 event
+/// notification invoked directly, which fails the invocation when its work failed.
+pub async fn handler<A: Adapters>(
+    event: LambdaEvent<serde_json::Value>,
+    processor: &Processor<A>,
+) -> Result<SqsBatchResponse, Error> {
     let span = shared::logging::invocation_span(SOURCE);
-    Ok(processor.handle_batch(event.payload).instrument(span).await)
+    match inbound::invocation(event.payload)? {
+        Invocation::SqsBatch(batch) => Ok(processor.handle_batch(batch).instrument(span).await),
+        Invocation::S3Notification(body) => {
+            processor
+                .handle_notification(&body)
+                .instrument(span)
+                .await?;
+            Ok(SqsBatchResponse::default())
+        }
+    }
 }

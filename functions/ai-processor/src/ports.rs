@@ -1,8 +1,10 @@
-//! The small traits the domain calls; one adapter each in `adapters/`.
+//! The small traits the domain calls, free of AWS types; one adapter each in `adapters/`,
+//! one in-memory fake each in the domain tests.
 
 use std::future::Future;
 
 use shared::batch::RecordError;
+use time::OffsetDateTime;
 
 use crate::model::{Findings, ObjectInfo, ObjectRef};
 
@@ -28,8 +30,8 @@ pub enum WriteOutcome {
     ConditionFailed,
 }
 
-/// S3 as the domain sees it: uploads (metadata, tags) and result documents.
-pub trait ObjectStore: Send + Sync {
+/// The uploads in the media bucket: their metadata and tags. Never their bytes.
+pub trait MediaStore: Send + Sync {
     /// `None` when the object (or version) does not exist.
     fn head(
         &self,
@@ -44,15 +46,19 @@ pub trait ObjectStore: Send + Sync {
         object: &ObjectRef,
         tags: &[(String, String)],
     ) -> impl Future<Output = Result<(), RecordError>> + Send;
+}
+
+/// The results bucket: analysis documents and transcripts, by key.
+pub trait ResultsStore: Send + Sync {
+    /// The bucket, for the `s3://` URIs written into documents and events.
+    fn bucket(&self) -> &str;
     /// `None` when there is no object under the key.
     fn read(
         &self,
-        bucket: &str,
         key: &str,
     ) -> impl Future<Output = Result<Option<StoredObject>, RecordError>> + Send;
     fn write_json(
         &self,
-        bucket: &str,
         key: &str,
         bytes: Vec<u8>,
         condition: WriteCondition,
@@ -127,4 +133,19 @@ pub trait Transcriber: Send + Sync {
         &self,
         name: &str,
     ) -> impl Future<Output = Result<Option<TranscriptionJob>, RecordError>> + Send;
+}
+
+/// The time, passed in so documents and events can be tested at a fixed instant.
+pub trait Clock: Send + Sync {
+    fn now(&self) -> OffsetDateTime;
+}
+
+/// The clock of the deployed function.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> OffsetDateTime {
+        OffsetDateTime::now_utc()
+    }
 }

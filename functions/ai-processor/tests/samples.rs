@@ -39,7 +39,14 @@ const UPLOADS: &[(&str, &[u8], &str)] = &[
     ),
     ("audio/interview.mp3", b"sample audio bytes", "audio/mpeg"),
     ("covers/terms.pdf", b"sample pdf bytes", "application/pdf"),
+    (
+        "covers/direct/banner.png",
+        b"sample direct banner bytes",
+        "image/png",
+    ),
 ];
+/// The upload of the S3 notification invoked directly (not through a queue).
+const DIRECT_UPLOAD: usize = 5;
 /// The Rekognition job id in `sns-rekognition-moderation-succeeded.json`.
 const SAMPLE_VIDEO_JOB: &str = "2f5e2b1c6a0d4e8f9b7c3d1a5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b1c2d3e4f";
 
@@ -51,6 +58,7 @@ const ORDER: &[&str] = &[
     "s3-put-video.json",
     "s3-put-audio.json",
     "s3-put-unsupported-document.json",
+    "s3-direct-put-cover-image.json",
     "sns-rekognition-moderation-succeeded.json",
     "eventbridge-transcribe-completed.json",
     "sns-eventbridge-transcribe-failed.json",
@@ -154,11 +162,11 @@ async fn every_sample_event_runs_through_the_function() {
                 )
                 .await;
         }
-        let event = stack.sample(&format!("ai-processor/{file}"), &replacements);
+        let event = stack.sample_payload(&format!("ai-processor/{file}"), &replacements);
         let runner = if *file == "sns-eventbridge-transcribe-failed.json" {
-            ai_processor::handler(lambda_event(event), &with_failing_transcribe).await
+            ai_processor::handler(event, &with_failing_transcribe).await
         } else {
-            ai_processor::handler(lambda_event(event), &function).await
+            ai_processor::handler(event, &function).await
         };
         let response = runner.unwrap_or_else(|e| panic!("{file}: {e}"));
         assert!(
@@ -167,7 +175,7 @@ async fn every_sample_event_runs_through_the_function() {
         );
     }
 
-    for (key, _, _) in &UPLOADS[..4] {
+    for (key, _, _) in UPLOADS[..4].iter().chain(&UPLOADS[DIRECT_UPLOAD..]) {
         let doc = stack
             .document(key)
             .await
@@ -187,7 +195,7 @@ async fn every_sample_event_runs_through_the_function() {
     let events = stack.published().await;
     assert_eq!(
         of_type(&events, types::MEDIA_ANALYZED).len(),
-        4,
+        5,
         "{events:?}"
     );
     assert_eq!(of_type(&events, types::TRANSCRIPT_READY).len(), 1);

@@ -4,6 +4,7 @@ pub mod rekognition;
 pub mod s3;
 pub mod sagemaker;
 pub mod sdk_errors;
+pub mod sqs;
 pub mod transcribe;
 
 use shared::batch::RecordError;

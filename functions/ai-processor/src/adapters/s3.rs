@@ -1,5 +1,5 @@
-//! `ObjectStore` on S3: upload metadata and tags in the media bucket, documents in the
-//! results bucket (with S3 conditional writes).
+//! S3: upload metadata and tags in the media bucket (`MediaStore`), documents and
+//! transcripts in the results bucket (`ResultsStore`, with S3 conditional writes).
 
 use aws_sdk_s3::types::{Tag, Tagging};
 use shared::batch::RecordError;
@@ -7,16 +7,33 @@ use shared::objects;
 
 use super::sdk_errors::{classify, SdkError};
 use crate::model::{ObjectInfo, ObjectRef};
-use crate::ports::{ObjectStore, StoredObject, WriteCondition, WriteOutcome};
+use crate::ports::{MediaStore, ResultsStore, StoredObject, WriteCondition, WriteOutcome};
 
+/// The uploads of the media bucket (any bucket an `ObjectRef` names).
 #[derive(Clone)]
-pub struct S3ObjectStore {
+pub struct S3MediaStore {
     client: aws_sdk_s3::Client,
 }
 
-impl S3ObjectStore {
+impl S3MediaStore {
     pub fn new(client: aws_sdk_s3::Client) -> Self {
         Self { client }
+    }
+}
+
+/// Documents and transcripts in the results bucket.
+#[derive(Clone)]
+pub struct S3ResultsStore {
+    client: aws_sdk_s3::Client,
+    bucket: String,
+}
+
+impl S3ResultsStore {
+    pub fn new(client: aws_sdk_s3::Client, bucket: impl Into<String>) -> Self {
+        Self {
+            client,
+            bucket: bucket.into(),
+        }
     }
 }
 
@@ -28,7 +45,7 @@ fn status<E>(err: &SdkError<E>) -> Option<u16> {
     err.raw_response().map(|r| r.status().as_u16())
 }
 
-impl ObjectStore for S3ObjectStore {
+impl MediaStore for S3MediaStore {
     async fn head(&self, object: &ObjectRef) -> Result<Option<ObjectInfo>, RecordError> {
         let result = self
             .client
@@ -46,6 +63,16 @@ impl ObjectStore for S3ObjectStore {
                 content_type: out.content_type().map(str::to_string),
             })),
             Err(e) if status(&e) == Some(404) => Ok(None),
+            // Without s3:ListBucket, S3 answers 403 instead of 404 for a missing key, so a
+            // 403 cannot tell "deleted" from "not allowed". Retried like any access denial
+            // (the redrive policy dead-letters it meanwhile), with a reason that says what
+            // to grant.
+            Err(e) if status(&e) == Some(403) => Err(RecordError::retryable(format!(
+                "HeadObject {} answered 403 Forbidden: the object may have been deleted, but \
+                 without s3:ListBucket on the bucket S3 answers 403 instead of 404; grant the \
+                 role s3:ListBucket and s3:GetObject on the media bucket",
+                object.uri()
+            ))),
             Err(e) => Err(classify(&format!("HeadObject {}", object.uri()), e)),
         }
     }
@@ -92,8 +119,15 @@ impl ObjectStore for S3ObjectStore {
             .map(|_| ())
             .map_err(|e| classify(&format!("PutObjectTagging {}", object.uri()), e))
     }
+}
 
-    async fn read(&self, bucket: &str, key: &str) -> Result<Option<StoredObject>, RecordError> {
+impl ResultsStore for S3ResultsStore {
+    fn bucket(&self) -> &str {
+        &self.bucket
+    }
+
+    async fn read(&self, key: &str) -> Result<Option<StoredObject>, RecordError> {
+        let bucket = &self.bucket;
         let result = self
             .client
             .get_object()
@@ -119,11 +153,11 @@ impl ObjectStore for S3ObjectStore {
 
     async fn write_json(
         &self,
-        bucket: &str,
         key: &str,
         bytes: Vec<u8>,
         condition: WriteCondition,
     ) -> Result<WriteOutcome, RecordError> {
+        let bucket = &self.bucket;
         let condition = match &condition {
             WriteCondition::Absent => objects::WriteCondition::Absent,
             WriteCondition::Matches(etag) => objects::WriteCondition::Matches(etag),
