@@ -75,19 +75,10 @@ impl SourceObject {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PartState {
-    NotApplicable,
-    Pending,
-    Done,
-    Failed,
-}
+pub use shared::events::contracts::media::PartState;
 
-impl PartState {
-    fn is_terminal(self) -> bool {
-        matches!(self, PartState::Done | PartState::Failed)
-    }
+fn is_terminal(state: PartState) -> bool {
+    matches!(state, PartState::Done | PartState::Failed)
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -104,6 +95,9 @@ pub struct TranscriptPart {
     pub job_name: Option<String>,
     /// `s3://<results bucket>/transcripts/<job name>.json`
     pub transcript_uri: Option<String>,
+    /// `s3://` URIs of the SubRip and WebVTT subtitles Transcribe writes beside it.
+    #[serde(default)]
+    pub subtitles: Vec<String>,
     pub summary: Option<TranscriptSummary>,
     pub failure_reason: Option<String>,
 }
@@ -152,6 +146,7 @@ impl AnalysisDocument {
                 state: PartState::NotApplicable,
                 job_name: None,
                 transcript_uri: None,
+                subtitles: Vec::new(),
                 summary: None,
                 failure_reason: None,
             },
@@ -224,6 +219,7 @@ impl AnalysisDocument {
             state: PartState::Pending,
             job_name: Some(job_name.to_string()),
             transcript_uri: Some(transcript_uri.to_string()),
+            subtitles: Vec::new(),
             summary: None,
             failure_reason: None,
         };
@@ -267,7 +263,7 @@ impl AnalysisDocument {
         if stored.source.discriminator() != self.source.discriminator() {
             return self;
         }
-        if stored.moderation.state.is_terminal() && !self.moderation.state.is_terminal() {
+        if is_terminal(stored.moderation.state) && !is_terminal(self.moderation.state) {
             self.moderation = stored.moderation;
             self.verdict = stored.verdict;
             self.labels = stored.labels;
@@ -275,7 +271,7 @@ impl AnalysisDocument {
             self.flagged = stored.flagged;
             self.timings.moderation_completed_at = stored.timings.moderation_completed_at;
         }
-        if stored.transcript.state.is_terminal() && !self.transcript.state.is_terminal() {
+        if is_terminal(stored.transcript.state) && !is_terminal(self.transcript.state) {
             self.transcript = stored.transcript;
             self.timings.transcript_completed_at = stored.timings.transcript_completed_at;
         }

@@ -27,12 +27,15 @@ use std::sync::Arc;
 use aws_config::SdkConfig;
 use aws_lambda_events::event::sqs::SqsBatchResponse;
 use lambda_runtime::LambdaEvent;
+use shared::batch::{Deadline, DEFAULT_DEADLINE_MARGIN};
 use shared::events::SnsEventPublisher;
-use shared::idempotency::S3IdempotencyStore;
+use shared::idempotency::Idempotency;
+use shared::results::S3ObjectStore;
+use shared::time::{Clock, SystemClock};
 use tracing::Instrument;
 
 use adapters::rekognition::RekognitionModeration;
-use adapters::s3::{S3MediaStore, S3ResultsStore};
+use adapters::s3::S3MediaStore;
 use adapters::sagemaker::SageMakerModeration;
 use adapters::sqs::DeadLettersBySource;
 use adapters::transcribe::TranscribeJobs;
@@ -40,7 +43,7 @@ use adapters::ConfiguredBackend;
 use config::{BackendConfig, Config};
 pub use error::Error;
 use inbound::Invocation;
-use ports::{ModerationBackend, SystemClock, Transcriber};
+use ports::{ModerationBackend, Transcriber};
 use processor::{Adapters, Ports, Processor, Settings, SOURCE};
 
 /// Where this function keeps its "done once" markers in the results bucket.
@@ -52,11 +55,11 @@ pub struct Aws<B = ConfiguredBackend, T = TranscribeJobs>(PhantomData<(B, T)>);
 
 impl<B: ModerationBackend, T: Transcriber> Adapters for Aws<B, T> {
     type Media = S3MediaStore;
-    type Results = S3ResultsStore;
+    type Results = S3ObjectStore;
     type Backend = B;
     type Transcriber = T;
     type Publisher = SnsEventPublisher;
-    type Idempotency = S3IdempotencyStore;
+    type Idempotency = Idempotency<S3ObjectStore, Arc<dyn Clock>>;
     type DeadLetters = DeadLettersBySource;
 }
 
@@ -90,29 +93,31 @@ pub fn build_with<B: ModerationBackend, T: Transcriber>(
     transcriber: T,
 ) -> Processor<Aws<B, T>> {
     let s3 = shared::aws::s3_client(sdk);
+    let results = S3ObjectStore::new(s3.clone(), &config.common.results_bucket);
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     Processor::new(
         Settings::from(config),
         Ports {
-            media: S3MediaStore::new(s3.clone()),
-            results: S3ResultsStore::new(s3.clone(), &config.results_bucket),
+            media: S3MediaStore::new(s3),
+            results: results.clone(),
             backend,
             transcriber,
             publisher: SnsEventPublisher::new(
                 shared::aws::sns_client(sdk),
                 &config.events_topic_arn,
             ),
-            idempotency: S3IdempotencyStore::new(
-                s3,
-                &config.results_bucket,
+            idempotency: Idempotency::new(
+                results,
                 IDEMPOTENCY_PREFIX,
-                config.idempotency_lease,
+                config.common.idempotency_lease,
+                clock.clone(),
             ),
             dead_letters: DeadLettersBySource::new(
                 shared::aws::sqs_client(sdk),
-                config.dead_letter_queue_url.clone(),
+                config.common.dead_letter_queue_url.clone(),
                 config.ai_jobs_dead_letter_queue_url.clone(),
             ),
-            clock: Arc::new(SystemClock),
+            clock,
         },
     )
 }
@@ -123,9 +128,15 @@ pub async fn handler<A: Adapters>(
     event: LambdaEvent<serde_json::Value>,
     processor: &Processor<A>,
 ) -> Result<SqsBatchResponse, Error> {
-    let span = shared::logging::invocation_span(SOURCE);
+    let span = shared::logging::invocation_span(SOURCE, &event.context);
     match inbound::invocation(event.payload)? {
-        Invocation::SqsBatch(batch) => Ok(processor.handle_batch(batch).instrument(span).await),
+        Invocation::SqsBatch(batch) => {
+            let deadline = Deadline::from_context(&event.context, DEFAULT_DEADLINE_MARGIN);
+            Ok(processor
+                .handle_batch(batch, deadline)
+                .instrument(span)
+                .await)
+        }
         Invocation::S3Notification(body) => {
             processor
                 .handle_notification(&body)

@@ -1,34 +1,12 @@
 //! The small traits the domain calls, free of AWS types; one adapter each in `adapters/`,
-//! one in-memory fake each in the domain tests.
+//! one in-memory fake each in the domain tests. The results bucket is
+//! `shared::results::ObjectStore`, the clock `shared::time::Clock`.
 
 use std::future::Future;
 
 use shared::batch::RecordError;
-use time::OffsetDateTime;
 
 use crate::model::{Findings, ObjectInfo, ObjectRef};
-
-/// A stored object's bytes with the ETag to make a conditional write against.
-#[derive(Debug, Clone)]
-pub struct StoredObject {
-    pub bytes: Vec<u8>,
-    pub etag: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum WriteCondition {
-    /// Only if no object exists under the key (`If-None-Match: *`).
-    Absent,
-    /// Only if the object still has this ETag (`If-Match`).
-    Matches(String),
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum WriteOutcome {
-    Written,
-    /// Someone else wrote first; read again and retry.
-    ConditionFailed,
-}
 
 /// The uploads in the media bucket: their metadata and tags. Never their bytes.
 pub trait MediaStore: Send + Sync {
@@ -46,23 +24,6 @@ pub trait MediaStore: Send + Sync {
         object: &ObjectRef,
         tags: &[(String, String)],
     ) -> impl Future<Output = Result<(), RecordError>> + Send;
-}
-
-/// The results bucket: analysis documents and transcripts, by key.
-pub trait ResultsStore: Send + Sync {
-    /// The bucket, for the `s3://` URIs written into documents and events.
-    fn bucket(&self) -> &str;
-    /// `None` when there is no object under the key.
-    fn read(
-        &self,
-        key: &str,
-    ) -> impl Future<Output = Result<Option<StoredObject>, RecordError>> + Send;
-    fn write_json(
-        &self,
-        key: &str,
-        bytes: Vec<u8>,
-        condition: WriteCondition,
-    ) -> impl Future<Output = Result<WriteOutcome, RecordError>> + Send;
 }
 
 /// What starting the moderation of a video gave.
@@ -133,19 +94,4 @@ pub trait Transcriber: Send + Sync {
         &self,
         name: &str,
     ) -> impl Future<Output = Result<Option<TranscriptionJob>, RecordError>> + Send;
-}
-
-/// The time, passed in so documents and events can be tested at a fixed instant.
-pub trait Clock: Send + Sync {
-    fn now(&self) -> OffsetDateTime;
-}
-
-/// The clock of the deployed function.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now(&self) -> OffsetDateTime {
-        OffsetDateTime::now_utc()
-    }
 }

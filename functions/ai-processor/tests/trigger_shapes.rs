@@ -11,12 +11,12 @@ use ai_processor::ports::MediaStore;
 use aws_sdk_rekognition::operation::detect_labels::DetectLabelsOutput;
 use aws_smithy_mocks::{mock, mock_client, RuleMode};
 use common::*;
-use lambda_runtime::{Context, Diagnostic, LambdaEvent};
+use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde_json::json;
 use shared::batch::RecordError;
 
 fn direct(payload: serde_json::Value) -> LambdaEvent<serde_json::Value> {
-    LambdaEvent::new(payload, Context::default())
+    LambdaEvent::new(payload, context())
 }
 
 #[tokio::test]

@@ -3,7 +3,6 @@
 pub mod rekognition;
 pub mod s3;
 pub mod sagemaker;
-pub mod sdk_errors;
 pub mod sqs;
 pub mod transcribe;
 

@@ -5,9 +5,9 @@
 use aws_sdk_rekognition::types::{Image, NotificationChannel, S3Object, Video, VideoJobStatus};
 use shared::batch::RecordError;
 
-use super::sdk_errors::classify;
 use crate::model::{strongest_per_name, Findings, Label, ModerationLabel, ObjectRef};
 use crate::ports::{ModerationBackend, VideoModeration};
+use shared::aws::classify;
 
 /// Labels below this confidence are not returned at all.
 const MIN_CONFIDENCE: f32 = 50.0;

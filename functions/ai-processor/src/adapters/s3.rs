@@ -1,13 +1,12 @@
-//! S3: upload metadata and tags in the media bucket (`MediaStore`), documents and
-//! transcripts in the results bucket (`ResultsStore`, with S3 conditional writes).
+//! S3: upload metadata and tags in the media bucket (`MediaStore`). The results bucket is
+//! `shared::results::S3ObjectStore`.
 
 use aws_sdk_s3::types::{Tag, Tagging};
 use shared::batch::RecordError;
-use shared::objects;
 
-use super::sdk_errors::{classify, SdkError};
 use crate::model::{ObjectInfo, ObjectRef};
-use crate::ports::{MediaStore, ResultsStore, StoredObject, WriteCondition, WriteOutcome};
+use crate::ports::MediaStore;
+use shared::aws::{classify, SdkError};
 
 /// The uploads of the media bucket (any bucket an `ObjectRef` names).
 #[derive(Clone)]
@@ -18,22 +17,6 @@ pub struct S3MediaStore {
 impl S3MediaStore {
     pub fn new(client: aws_sdk_s3::Client) -> Self {
         Self { client }
-    }
-}
-
-/// Documents and transcripts in the results bucket.
-#[derive(Clone)]
-pub struct S3ResultsStore {
-    client: aws_sdk_s3::Client,
-    bucket: String,
-}
-
-impl S3ResultsStore {
-    pub fn new(client: aws_sdk_s3::Client, bucket: impl Into<String>) -> Self {
-        Self {
-            client,
-            bucket: bucket.into(),
-        }
     }
 }
 
@@ -73,7 +56,7 @@ impl MediaStore for S3MediaStore {
                  role s3:ListBucket and s3:GetObject on the media bucket",
                 object.uri()
             ))),
-            Err(e) => Err(classify(&format!("HeadObject {}", object.uri()), e)),
+            Err(e) => Err(classify(&format!("HeadObject {}", object.uri()), e).into()),
         }
     }
 
@@ -117,66 +100,6 @@ impl MediaStore for S3MediaStore {
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| classify(&format!("PutObjectTagging {}", object.uri()), e))
-    }
-}
-
-impl ResultsStore for S3ResultsStore {
-    fn bucket(&self) -> &str {
-        &self.bucket
-    }
-
-    async fn read(&self, key: &str) -> Result<Option<StoredObject>, RecordError> {
-        let bucket = &self.bucket;
-        let result = self
-            .client
-            .get_object()
-            .bucket(bucket)
-            .key(key)
-            .send()
-            .await;
-        let out = match result {
-            Ok(out) => out,
-            Err(e) if status(&e) == Some(404) => return Ok(None),
-            Err(e) => return Err(classify(&format!("GetObject s3://{bucket}/{key}"), e)),
-        };
-        let etag = out.e_tag().map(str::to_string);
-        let bytes = out
-            .body
-            .collect()
-            .await
-            .map_err(|e| RecordError::retryable(format!("reading s3://{bucket}/{key}: {e}")))?
-            .into_bytes()
-            .to_vec();
-        Ok(Some(StoredObject { bytes, etag }))
-    }
-
-    async fn write_json(
-        &self,
-        key: &str,
-        bytes: Vec<u8>,
-        condition: WriteCondition,
-    ) -> Result<WriteOutcome, RecordError> {
-        let bucket = &self.bucket;
-        let condition = match &condition {
-            WriteCondition::Absent => objects::WriteCondition::Absent,
-            WriteCondition::Matches(etag) => objects::WriteCondition::Matches(etag),
-        };
-        let written = objects::put_conditional(
-            &self.client,
-            bucket,
-            key,
-            bytes,
-            "application/json",
-            condition,
-        )
-        .await
-        .map_err(|e| classify(&format!("PutObject s3://{bucket}/{key}"), e))?;
-        Ok(match written {
-            objects::ConditionalWrite::Written { .. } => WriteOutcome::Written,
-            // The condition does not hold, or a concurrent conditional write won.
-            objects::ConditionalWrite::ConditionFailed
-            | objects::ConditionalWrite::ConcurrentWrite => WriteOutcome::ConditionFailed,
-        })
+            .map_err(|e| classify(&format!("PutObjectTagging {}", object.uri()), e).into())
     }
 }

@@ -12,10 +12,10 @@ use aws_sdk_sagemakerruntime::primitives::Blob;
 use serde::{Deserialize, Serialize};
 use shared::batch::RecordError;
 
-use super::sdk_errors::classify;
 use crate::model::{strongest_per_name, Findings, Label, ModerationLabel, ObjectRef};
 use crate::ports::{ModerationBackend, VideoModeration};
 use crate::routing::MediaKind;
+use shared::aws::classify;
 
 pub struct SageMakerModeration {
     client: aws_sdk_sagemakerruntime::Client,

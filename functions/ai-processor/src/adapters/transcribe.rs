@@ -5,8 +5,8 @@ use aws_sdk_transcribe::operation::start_transcription_job::StartTranscriptionJo
 use aws_sdk_transcribe::types::{LanguageCode, Media};
 use shared::batch::RecordError;
 
-use super::sdk_errors::{classify, SdkError};
 use crate::ports::{Transcriber, TranscriptionJob, TranscriptionRequest, TranscriptionStart};
+use shared::aws::{classify, SdkError};
 
 #[derive(Clone)]
 pub struct TranscribeJobs {
@@ -45,10 +45,9 @@ impl Transcriber for TranscribeJobs {
             {
                 Ok(TranscriptionStart::AlreadyExists)
             }
-            Err(e) => Err(classify(
-                &format!("StartTranscriptionJob {}", request.job_name),
-                e,
-            )),
+            Err(e) => {
+                Err(classify(&format!("StartTranscriptionJob {}", request.job_name), e).into())
+            }
         }
     }
 
@@ -71,7 +70,7 @@ impl Transcriber for TranscribeJobs {
                 // Transcribe answers an unknown name with BadRequest ("couldn't be found").
                 return Ok(None);
             }
-            Err(e) => return Err(classify(&format!("GetTranscriptionJob {name}"), e)),
+            Err(e) => return Err(classify(&format!("GetTranscriptionJob {name}"), e).into()),
         };
         let Some(job) = out.transcription_job() else {
             return Ok(None);

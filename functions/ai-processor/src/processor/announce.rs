@@ -1,14 +1,18 @@
-//! The domain events this function publishes, built from the analysis document. Event ids
-//! are stable per upload version (and stage), so a duplicate publish de-duplicates downstream.
+//! The domain events this function publishes, built from the analysis document as the typed
+//! payloads of `shared::events::contracts`. Event ids are stable per upload version (and
+//! stage), so a duplicate publish de-duplicates downstream.
 
-use serde_json::json;
 use shared::batch::RecordError;
-use shared::events::{types, Envelope, EventPublisher, Severity};
+use shared::events::contracts::media::{
+    MediaAnalyzed, MediaFailed, MediaFlagged, MediaSkipped, Verdict,
+};
+use shared::events::contracts::transcript::TranscriptReady;
+use shared::events::{Envelope, EventPublisher, Severity};
+use shared::time::Clock;
 use time::OffsetDateTime;
 
 use super::{Adapters, Processor, SOURCE};
 use crate::analysis::{AnalysisDocument, SourceObject};
-use crate::model::Verdict;
 use crate::transcript::TranscriptSummary;
 
 /// `media.analyzed`: the document is complete (no part waits for a job).
@@ -23,89 +27,78 @@ pub fn analyzed(doc: &AnalysisDocument, document_uri: &str, now: OffsetDateTime)
         let analyzed = shared::time::parse_rfc3339_lenient(&analyzed_at)?;
         u64::try_from((analyzed - uploaded).whole_milliseconds()).ok()
     });
-    let top_labels: Vec<&str> = doc
-        .labels
-        .iter()
-        .take(10)
-        .map(|l| l.name.as_str())
-        .collect();
-    Envelope::new(
-        types::MEDIA_ANALYZED,
+    let payload = MediaAnalyzed {
+        bucket: doc.source.bucket.clone(),
+        key: doc.source.key.clone(),
+        version_id: doc.source.version_id.clone(),
+        etag: doc.source.etag.clone(),
+        kind: doc.kind,
+        prefix: upload_prefix(&doc.source.key),
+        size_bytes: size_bytes(&doc.source),
+        verdict: doc.verdict,
+        backend: doc.backend.clone(),
+        labels: doc.flagged.clone(),
+        uploaded_at: doc.timings.uploaded_at.clone(),
+        analyzed_at,
+        latency_ms,
+        moderation_state: doc.moderation.state,
+        transcript_state: doc.transcript.state,
+        transcript: doc.transcript.transcript_uri.clone(),
+        analysis_document: document_uri.to_string(),
+    };
+    Envelope::of(
+        &payload,
         SOURCE,
         &doc.source.uri(),
         Severity::Info,
         doc.source.discriminator(),
-        json!({
-            "bucket": doc.source.bucket,
-            "key": doc.source.key,
-            "version_id": doc.source.version_id,
-            "etag": doc.source.etag,
-            "kind": doc.kind,
-            "prefix": upload_prefix(&doc.source.key),
-            "size": doc.source.size,
-            "size_bytes": doc.source.size,
-            "verdict": doc.verdict,
-            "backend": doc.backend,
-            "labels": top_labels,
-            "flagged": doc.flagged,
-            // What stats-aggregator reads: flagged labels with their category, and the
-            // upload-to-analysis latency.
-            "moderation_labels": doc.flagged,
-            "uploaded_at": doc.timings.uploaded_at,
-            "analyzed_at": analyzed_at,
-            "latency_ms": latency_ms,
-            "moderation_state": doc.moderation.state,
-            "transcript_state": doc.transcript.state,
-            "transcript": doc.transcript.transcript_uri,
-            "analysis_document": document_uri,
-        }),
     )
 }
 
 /// `media.flagged` as soon as the verdict is review (warning) or rejected (critical),
 /// without waiting for a transcript; `None` for any other verdict.
 pub fn flagged(doc: &AnalysisDocument, document_uri: &str) -> Option<Envelope> {
-    let severity = match doc.verdict {
-        Some(Verdict::Review) => Severity::Warning,
-        Some(Verdict::Rejected) => Severity::Critical,
+    let (verdict, severity) = match doc.verdict {
+        Some(v @ Verdict::Review) => (v, Severity::Warning),
+        Some(v @ Verdict::Rejected) => (v, Severity::Critical),
         _ => return None,
     };
-    Some(Envelope::new(
-        types::MEDIA_FLAGGED,
+    let payload = MediaFlagged {
+        bucket: doc.source.bucket.clone(),
+        key: doc.source.key.clone(),
+        version_id: doc.source.version_id.clone(),
+        kind: doc.kind,
+        verdict,
+        labels: doc.flagged.clone(),
+        backend: doc.backend.clone(),
+        analysis_document: document_uri.to_string(),
+    };
+    Some(Envelope::of(
+        &payload,
         SOURCE,
         &doc.source.uri(),
         severity,
         doc.source.discriminator(),
-        json!({
-            "bucket": doc.source.bucket,
-            "key": doc.source.key,
-            "version_id": doc.source.version_id,
-            "kind": doc.kind,
-            "verdict": doc.verdict,
-            "flagged": doc.flagged,
-            "backend": doc.backend,
-            "analysis_document": document_uri,
-        }),
     ))
 }
 
-/// `media.failed`: a part (`stage` = `moderation` or `transcription`) failed for good.
+/// `media.failed`: a part (`stage` = `moderation`, `transcription` or `text`) failed for good.
 pub fn failed(doc: &AnalysisDocument, document_uri: &str, stage: &str, reason: &str) -> Envelope {
-    Envelope::new(
-        types::MEDIA_FAILED,
+    let payload = MediaFailed {
+        bucket: doc.source.bucket.clone(),
+        key: doc.source.key.clone(),
+        version_id: doc.source.version_id.clone(),
+        kind: doc.kind,
+        stage: stage.to_string(),
+        reason: reason.to_string(),
+        analysis_document: document_uri.to_string(),
+    };
+    Envelope::of(
+        &payload,
         SOURCE,
         &doc.source.uri(),
         Severity::Warning,
         &format!("{}/{stage}", doc.source.discriminator()),
-        json!({
-            "bucket": doc.source.bucket,
-            "key": doc.source.key,
-            "version_id": doc.source.version_id,
-            "kind": doc.kind,
-            "stage": stage,
-            "reason": reason,
-            "analysis_document": document_uri,
-        }),
     )
 }
 
@@ -115,47 +108,60 @@ pub fn transcript_ready(
     document_uri: &str,
     summary: &TranscriptSummary,
 ) -> Envelope {
-    Envelope::new(
-        types::TRANSCRIPT_READY,
+    let payload = TranscriptReady {
+        bucket: doc.source.bucket.clone(),
+        key: doc.source.key.clone(),
+        version_id: doc.source.version_id.clone(),
+        language: summary.language.clone(),
+        duration_seconds: summary.duration_seconds,
+        word_count: summary.word_count as u64,
+        first_lines: summary.first_lines.clone(),
+        transcript: doc.transcript.transcript_uri.clone(),
+        subtitles: doc.transcript.subtitles.clone(),
+        analysis_document: document_uri.to_string(),
+    };
+    Envelope::of(
+        &payload,
         SOURCE,
         &doc.source.uri(),
         Severity::Info,
         doc.source.discriminator(),
-        json!({
-            "bucket": doc.source.bucket,
-            "key": doc.source.key,
-            "version_id": doc.source.version_id,
-            "language": summary.language,
-            "duration_seconds": summary.duration_seconds,
-            "word_count": summary.word_count,
-            "first_lines": summary.first_lines,
-            "transcript": doc.transcript.transcript_uri,
-            "analysis_document": document_uri,
-        }),
     )
 }
 
 /// `media.skipped`: an upload that is no media this suite analyses.
-pub fn skipped(source: &SourceObject, content_type: Option<&str>, reason: &str) -> Envelope {
-    Envelope::new(
-        types::MEDIA_SKIPPED,
+pub fn skipped(
+    source: &SourceObject,
+    content_type: Option<&str>,
+    reason_code: &str,
+    reason: &str,
+) -> Envelope {
+    let payload = MediaSkipped {
+        bucket: source.bucket.clone(),
+        key: source.key.clone(),
+        version_id: source.version_id.clone(),
+        etag: source.etag.clone(),
+        prefix: upload_prefix(&source.key),
+        size_bytes: size_bytes(source),
+        content_type: content_type.map(str::to_string),
+        reason_code: reason_code.to_string(),
+        reason: reason.to_string(),
+    };
+    Envelope::of(
+        &payload,
         SOURCE,
         &source.uri(),
         Severity::Info,
         source.discriminator(),
-        json!({
-            "bucket": source.bucket,
-            "key": source.key,
-            "version_id": source.version_id,
-            "etag": source.etag,
-            "content_type": content_type,
-            "reason": reason,
-        }),
     )
 }
 
+fn size_bytes(source: &SourceObject) -> u64 {
+    u64::try_from(source.size).unwrap_or(0)
+}
+
 /// `covers/` for `covers/a/b.jpg`: the upload prefix the key was routed by.
-fn upload_prefix(key: &str) -> Option<String> {
+pub fn upload_prefix(key: &str) -> Option<String> {
     key.split_once('/').map(|(first, _)| format!("{first}/"))
 }
 

@@ -3,13 +3,20 @@
 
 use shared::batch::RecordError;
 use shared::events::stable_id;
+use shared::time::Clock;
 
 use super::{Adapters, Processor, Tally};
 use crate::inbound::{RekognitionJobDone, TranscribeJobChanged};
 use crate::model::Findings;
 use crate::policy::Judgement;
-use crate::ports::{ModerationBackend, ResultsStore, Transcriber};
+use shared::results::ObjectStore;
+
+use crate::ports::{ModerationBackend, Transcriber};
 use crate::transcript::{self, TranscriptSummary};
+
+/// The largest job output (a transcript) read into the function; a larger one is refused
+/// for good rather than risking the function's memory.
+pub const MAX_OUTPUT_BYTES: u64 = 5 * 1024 * 1024;
 
 impl<A: Adapters> Processor<A> {
     /// A Rekognition video moderation job ended.
@@ -177,14 +184,19 @@ impl<A: Adapters> Processor<A> {
         job_language: Option<&str>,
     ) -> Result<TranscriptSummary, RecordError> {
         let key = transcript::output_key(job_name);
-        let stored = self.ports.results.read(&key).await?.ok_or_else(|| {
-            RecordError::retryable(format!(
-                "transcript {} of COMPLETED job {job_name} does not exist; \
+        let stored = self
+            .ports
+            .results
+            .get_capped(&key, MAX_OUTPUT_BYTES)
+            .await?
+            .ok_or_else(|| {
+                RecordError::retryable(format!(
+                    "transcript {} of COMPLETED job {job_name} does not exist; \
                  retrying in case it is not visible yet",
-                self.results_uri(&key)
-            ))
-        })?;
-        transcript::summarise(&stored.bytes, job_language)
+                    self.results_uri(&key)
+                ))
+            })?;
+        transcript::summarise(&stored.body, job_language)
             .map_err(|e| RecordError::permanent(format!("{}: {e}", self.results_uri(&key))))
     }
 }

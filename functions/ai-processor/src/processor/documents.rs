@@ -2,15 +2,22 @@
 //! redelivered upload event never overwrite each other) and the verdict tags on the upload.
 
 use shared::batch::RecordError;
+use shared::time::Clock;
 
-use super::{Adapters, Processor, BACKEND_TAG, VERDICT_TAG};
+use super::{Adapters, Processor, BACKEND_TAG, SKIP_REASON_TAG, VERDICT_TAG};
 use crate::analysis::{document_key, AnalysisDocument, PartState};
-use crate::ports::{MediaStore, ResultsStore, WriteCondition, WriteOutcome};
+use shared::results::{ObjectStore, WriteCondition, WriteOutcome};
+
+use crate::model::ObjectRef;
+use crate::ports::MediaStore;
 
 /// S3 allows at most 10 tags per object.
 const MAX_TAGS: usize = 10;
 /// Attempts of a read-modify-write of a document before giving the record back to SQS.
 const DOCUMENT_WRITE_ATTEMPTS: usize = 5;
+const JSON: &str = "application/json";
+/// The tags this function owns on an upload.
+const OWN_TAGS: [&str; 3] = [VERDICT_TAG, BACKEND_TAG, SKIP_REASON_TAG];
 
 impl<A: Adapters> Processor<A> {
     /// Writes the document of a fresh analysis. When one exists already (a redelivery, or a
@@ -22,19 +29,24 @@ impl<A: Adapters> Processor<A> {
         let key = document_key(&fresh.source.key);
         let results = &self.ports.results;
         let mut candidate = fresh.clone();
-        let mut condition = WriteCondition::Absent;
+        // The ETag the next write must match; `None`: the key must be absent.
+        let mut expected: Option<String> = None;
         for _ in 0..DOCUMENT_WRITE_ATTEMPTS {
+            let condition = match &expected {
+                None => WriteCondition::Absent,
+                Some(etag) => WriteCondition::Matches(etag),
+            };
             let outcome = results
-                .write_json(&key, candidate.to_json(), condition.clone())
+                .put(&key, candidate.to_json(), JSON, condition)
                 .await?;
-            if outcome == WriteOutcome::Written {
+            if outcome.is_written() {
                 tracing::info!(document = %self.results_uri(&key), status = ?candidate.status, "analysis document written");
                 return Ok(candidate);
             }
-            match results.read(&key).await? {
+            match results.get(&key).await? {
                 None => {
                     candidate = fresh.clone();
-                    condition = WriteCondition::Absent;
+                    expected = None;
                 }
                 Some(stored) => {
                     let etag = stored.etag.ok_or_else(|| {
@@ -43,14 +55,14 @@ impl<A: Adapters> Processor<A> {
                             self.results_uri(&key)
                         ))
                     })?;
-                    candidate = match AnalysisDocument::from_json(&stored.bytes) {
+                    candidate = match AnalysisDocument::from_json(&stored.body) {
                         Ok(existing) => fresh.clone().merged_over(existing, self.ports.clock.now()),
                         Err(problem) => {
                             tracing::warn!(%problem, "replacing an unreadable analysis document");
                             fresh.clone()
                         }
                     };
-                    condition = WriteCondition::Matches(etag);
+                    expected = Some(etag);
                 }
             }
         }
@@ -67,14 +79,14 @@ impl<A: Adapters> Processor<A> {
         media_key: &str,
     ) -> Result<AnalysisDocument, RecordError> {
         let key = document_key(media_key);
-        let stored = self.ports.results.read(&key).await?.ok_or_else(|| {
+        let stored = self.ports.results.get(&key).await?.ok_or_else(|| {
             RecordError::retryable(format!(
                 "{} does not exist yet: the upload event of s3://{}/{media_key} has not been processed",
                 self.results_uri(&key),
                 self.settings.media_bucket
             ))
         })?;
-        AnalysisDocument::from_json(&stored.bytes)
+        AnalysisDocument::from_json(&stored.body)
             .map_err(|e| RecordError::permanent(format!("{}: {e}", self.results_uri(&key))))
     }
 
@@ -92,7 +104,7 @@ impl<A: Adapters> Processor<A> {
         let key = document_key(media_key);
         let results = &self.ports.results;
         for _ in 0..DOCUMENT_WRITE_ATTEMPTS {
-            let stored = results.read(&key).await?.ok_or_else(|| {
+            let stored = results.get(&key).await?.ok_or_else(|| {
                 RecordError::retryable(format!(
                     "{} does not exist yet: the upload event of s3://{}/{media_key} has not been processed",
                     self.results_uri(&key),
@@ -105,17 +117,17 @@ impl<A: Adapters> Processor<A> {
                     self.results_uri(&key)
                 ))
             })?;
-            let mut doc = AnalysisDocument::from_json(&stored.bytes)
+            let mut doc = AnalysisDocument::from_json(&stored.body)
                 .map_err(|e| RecordError::permanent(format!("{}: {e}", self.results_uri(&key))))?;
             if !apply(&mut doc) {
                 return Ok(None);
             }
             match results
-                .write_json(&key, doc.to_json(), WriteCondition::Matches(etag))
+                .put(&key, doc.to_json(), JSON, WriteCondition::Matches(&etag))
                 .await?
             {
-                WriteOutcome::Written => return Ok(Some(doc)),
-                WriteOutcome::ConditionFailed => continue,
+                WriteOutcome::Written { .. } => return Ok(Some(doc)),
+                WriteOutcome::ConditionFailed | WriteOutcome::ConcurrentWrite => continue,
             }
         }
         Err(RecordError::retryable(format!(
@@ -136,24 +148,36 @@ impl<A: Adapters> Processor<A> {
             (PartState::Pending, _) => "pending",
             (PartState::Done, None) | (PartState::Failed, _) => "failed",
         };
-        let object = doc.source.object();
-        let mut tags = self.ports.media.tags(&object).await?;
-        tags.retain(|(k, _)| k != VERDICT_TAG && k != BACKEND_TAG);
-        tags.push((VERDICT_TAG.to_string(), verdict.to_string()));
-        tags.push((BACKEND_TAG.to_string(), doc.backend.clone()));
+        self.write_tags(
+            &doc.source.object(),
+            &[(VERDICT_TAG, verdict), (BACKEND_TAG, doc.backend.as_str())],
+        )
+        .await
+    }
+
+    /// Sets `ours` on the object, replacing every tag this function owns and keeping the
+    /// object's other tags.
+    pub(super) async fn write_tags(
+        &self,
+        object: &ObjectRef,
+        ours: &[(&str, &str)],
+    ) -> Result<(), RecordError> {
+        let mut tags = self.ports.media.tags(object).await?;
+        tags.retain(|(k, _)| !OWN_TAGS.contains(&k.as_str()));
+        let others = tags.len();
+        tags.extend(ours.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         if tags.len() > MAX_TAGS {
             return Err(RecordError::permanent(format!(
-                "{} already has {} tags; S3 allows {MAX_TAGS}, so the verdict tags do not fit",
-                doc.source.uri(),
-                tags.len() - 2
+                "{} already has {others} tags; S3 allows {MAX_TAGS}, so the verdict tags do not fit",
+                object.uri()
             )));
         }
-        self.ports.media.put_tags(&object, &tags).await
+        self.ports.media.put_tags(object, &tags).await
     }
 
     /// `s3://<results bucket>/<key>`.
     pub(super) fn results_uri(&self, key: &str) -> String {
-        format!("s3://{}/{key}", self.ports.results.bucket())
+        format!("s3://{}/{key}", self.settings.results_bucket)
     }
 
     pub(super) fn document_uri(&self, doc: &AnalysisDocument) -> String {

@@ -1,22 +1,22 @@
 //! In-memory fakes of every port, for the domain tests (compiled only for tests).
 
+//! The results bucket, the publisher and the clock are `shared::testkit`'s fakes.
+
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use aws_lambda_events::event::sqs::SqsMessage;
 use shared::batch::{DeadLetterSink, RecordError};
-use shared::events::MemoryPublisher;
-use shared::idempotency::MemoryIdempotencyStore;
+use shared::idempotency::Idempotency;
+use shared::testkit::{ManualClock, MemoryObjectStore, MemoryPublisher};
 use time::macros::datetime;
 use time::OffsetDateTime;
 
 use super::Adapters;
 use crate::model::{Findings, ObjectInfo, ObjectRef};
 use crate::ports::{
-    Clock, MediaStore, ModerationBackend, ResultsStore, StoredObject, Transcriber,
-    TranscriptionJob, TranscriptionRequest, TranscriptionStart, VideoModeration, WriteCondition,
-    WriteOutcome,
+    MediaStore, ModerationBackend, Transcriber, TranscriptionJob, TranscriptionRequest,
+    TranscriptionStart, VideoModeration,
 };
 
 /// The instant every fake clock reads.
@@ -26,20 +26,12 @@ pub struct Fakes;
 
 impl Adapters for Fakes {
     type Media = FakeMedia;
-    type Results = FakeResults;
+    type Results = MemoryObjectStore;
     type Backend = FakeBackend;
     type Transcriber = FakeTranscriber;
     type Publisher = MemoryPublisher;
-    type Idempotency = MemoryIdempotencyStore;
+    type Idempotency = Idempotency<MemoryObjectStore, ManualClock>;
     type DeadLetters = FakeDeadLetters;
-}
-
-pub struct FixedClock;
-
-impl Clock for FixedClock {
-    fn now(&self) -> OffsetDateTime {
-        NOW
-    }
 }
 
 #[derive(Debug, Clone)]
@@ -119,70 +111,6 @@ impl MediaStore for FakeMedia {
             }
             None => Err(RecordError::permanent(format!("no upload {}", object.key))),
         }
-    }
-}
-
-/// Bytes and ETag by key.
-type Objects = HashMap<String, (Vec<u8>, String)>;
-
-/// Objects by key with ETags, honouring write conditions like S3.
-#[derive(Clone, Default)]
-pub struct FakeResults {
-    pub objects: Arc<Mutex<Objects>>,
-    versions: Arc<AtomicU64>,
-}
-
-impl FakeResults {
-    pub fn insert(&self, key: &str, bytes: &[u8]) {
-        let etag = format!("\"v{}\"", self.versions.fetch_add(1, Ordering::Relaxed));
-        self.objects
-            .lock()
-            .unwrap()
-            .insert(key.to_string(), (bytes.to_vec(), etag));
-    }
-
-    pub fn json(&self, key: &str) -> Option<serde_json::Value> {
-        let objects = self.objects.lock().unwrap();
-        let (bytes, _) = objects.get(key)?;
-        Some(serde_json::from_slice(bytes).expect("stored JSON"))
-    }
-}
-
-impl ResultsStore for FakeResults {
-    fn bucket(&self) -> &str {
-        "results"
-    }
-
-    async fn read(&self, key: &str) -> Result<Option<StoredObject>, RecordError> {
-        Ok(self
-            .objects
-            .lock()
-            .unwrap()
-            .get(key)
-            .map(|(bytes, etag)| StoredObject {
-                bytes: bytes.clone(),
-                etag: Some(etag.clone()),
-            }))
-    }
-
-    async fn write_json(
-        &self,
-        key: &str,
-        bytes: Vec<u8>,
-        condition: WriteCondition,
-    ) -> Result<WriteOutcome, RecordError> {
-        let mut objects = self.objects.lock().unwrap();
-        let holds = match (&condition, objects.get(key)) {
-            (WriteCondition::Absent, existing) => existing.is_none(),
-            (WriteCondition::Matches(etag), Some((_, current))) => etag == current,
-            (WriteCondition::Matches(_), None) => false,
-        };
-        if !holds {
-            return Ok(WriteOutcome::ConditionFailed);
-        }
-        let etag = format!("\"v{}\"", self.versions.fetch_add(1, Ordering::Relaxed));
-        objects.insert(key.to_string(), (bytes, etag));
-        Ok(WriteOutcome::Written)
     }
 }
 

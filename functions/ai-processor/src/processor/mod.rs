@@ -20,15 +20,17 @@ mod tests;
 use std::sync::Arc;
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
-use shared::batch::{process_batch, DeadLetterSink, RecordError};
+use shared::batch::{process_batch_until, DeadLetterSink, Deadline, RecordError};
 use shared::events::EventPublisher;
 use shared::idempotency::{once, IdempotencyError, IdempotencyStore, Once};
+use shared::results::ObjectStore;
+use shared::time::Clock;
 use tracing::Instrument;
 
 use crate::config::Config;
 use crate::inbound::{self, Inbound};
 use crate::policy::ModerationPolicy;
-use crate::ports::{Clock, MediaStore, ModerationBackend, ResultsStore, Transcriber};
+use crate::ports::{MediaStore, ModerationBackend, Transcriber};
 pub use tally::Tally;
 
 /// The `source` of every event this function publishes, and its metrics service name.
@@ -37,11 +39,16 @@ pub const SOURCE: &str = "ai-processor";
 /// Tags this function owns on an upload; other tags are kept as they are.
 pub const VERDICT_TAG: &str = "moderation-verdict";
 pub const BACKEND_TAG: &str = "moderation-backend";
+/// Why an upload was not analysed (a short code), beside `moderation-verdict=skipped`.
+pub const SKIP_REASON_TAG: &str = "moderation-skip-reason";
+/// The `moderation-verdict` of an upload that is not analysed.
+pub const SKIPPED: &str = "skipped";
 
 /// The part of the configuration the behaviour needs.
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub media_bucket: String,
+    pub results_bucket: String,
     pub transcribe_languages: Vec<String>,
     pub policy: ModerationPolicy,
     pub emit_skip_events: bool,
@@ -53,11 +60,12 @@ impl From<&Config> for Settings {
     fn from(c: &Config) -> Self {
         Self {
             media_bucket: c.media_bucket.clone(),
+            results_bucket: c.common.results_bucket.clone(),
             transcribe_languages: c.transcribe_languages.clone(),
             policy: c.policy.clone(),
             emit_skip_events: c.emit_skip_events,
-            batch_concurrency: c.batch_concurrency,
-            metrics_namespace: c.metrics_namespace.clone(),
+            batch_concurrency: c.common.batch_concurrency,
+            metrics_namespace: c.common.metrics_namespace.clone(),
         }
     }
 }
@@ -65,7 +73,7 @@ impl From<&Config> for Settings {
 /// The adapter types one processor runs against: AWS in production, fakes in domain tests.
 pub trait Adapters {
     type Media: MediaStore;
-    type Results: ResultsStore;
+    type Results: ObjectStore;
     type Backend: ModerationBackend;
     type Transcriber: Transcriber;
     type Publisher: EventPublisher;
@@ -95,7 +103,7 @@ struct Failed(RecordError);
 
 impl From<IdempotencyError> for Failed {
     fn from(e: IdempotencyError) -> Self {
-        Failed(RecordError::retryable(e))
+        Failed(e.into())
     }
 }
 
@@ -110,13 +118,15 @@ impl<A: Adapters> Processor<A> {
         Self { settings, ports }
     }
 
-    /// Handles one SQS batch and reports exactly the records SQS must deliver again.
-    pub async fn handle_batch(&self, event: SqsEvent) -> SqsBatchResponse {
+    /// Handles one SQS batch and reports exactly the records SQS must deliver again; a record
+    /// still running at `deadline` is handed back as retryable.
+    pub async fn handle_batch(&self, event: SqsEvent, deadline: Deadline) -> SqsBatchResponse {
         let tally = Tally::default();
         let tally_ref = &tally;
-        let (response, summary) = process_batch(
+        let (response, summary) = process_batch_until(
             event,
             self.settings.batch_concurrency,
+            deadline,
             &self.ports.dead_letters,
             |message| async move {
                 let span = tracing::info_span!(

@@ -5,11 +5,14 @@ use std::sync::Arc;
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use serde_json::{json, Value};
 use shared::batch::RecordError;
-use shared::events::{types, Envelope, MemoryPublisher, Severity};
-use shared::idempotency::MemoryIdempotencyStore;
+use shared::events::{types, Envelope, Severity};
+use shared::idempotency::Idempotency;
+use shared::testkit::{ManualClock, MemoryObjectStore, MemoryPublisher};
 
 use super::fakes::*;
 use super::{Ports, Processor, Settings};
+use shared::events::contracts::media::MediaSkipped;
+
 use crate::analysis::document_key;
 use crate::model::{Findings, Label, ModerationLabel};
 use crate::policy::ModerationPolicy;
@@ -19,7 +22,7 @@ const MEDIA: &str = "media";
 
 struct World {
     media: FakeMedia,
-    results: FakeResults,
+    results: MemoryObjectStore,
     backend: FakeBackend,
     transcriber: FakeTranscriber,
     publisher: MemoryPublisher,
@@ -30,18 +33,20 @@ struct World {
 fn settings() -> Settings {
     Settings {
         media_bucket: MEDIA.into(),
+        results_bucket: "results".into(),
         transcribe_languages: vec!["zh-CN".into(), "en-US".into()],
         policy: ModerationPolicy::default(),
-        emit_skip_events: false,
+        emit_skip_events: true,
         batch_concurrency: 4,
         metrics_namespace: "Test".into(),
     }
 }
 
 fn world_with(settings: Settings) -> World {
+    let clock = ManualClock::at(NOW);
     let (media, results, backend, transcriber, publisher, dead_letters) = (
         FakeMedia::default(),
-        FakeResults::default(),
+        MemoryObjectStore::default(),
         FakeBackend::default(),
         FakeTranscriber::default(),
         MemoryPublisher::default(),
@@ -55,9 +60,14 @@ fn world_with(settings: Settings) -> World {
             backend: backend.clone(),
             transcriber: transcriber.clone(),
             publisher: publisher.clone(),
-            idempotency: MemoryIdempotencyStore::default(),
+            idempotency: Idempotency::new(
+                MemoryObjectStore::default(),
+                "idempotency/",
+                std::time::Duration::from_secs(900),
+                clock.clone(),
+            ),
             dead_letters: dead_letters.clone(),
-            clock: Arc::new(FixedClock),
+            clock: Arc::new(clock),
         },
     );
     World {
@@ -140,7 +150,10 @@ impl World {
                 m
             })
             .collect();
-        let response = self.processor.handle_batch(event).await;
+        let response = self
+            .processor
+            .handle_batch(event, shared::batch::Deadline::none())
+            .await;
         response
             .batch_item_failures
             .into_iter()
@@ -233,11 +246,8 @@ async fn a_flagged_image_is_announced_at_once_with_its_severity() {
         vec![types::MEDIA_FLAGGED, types::MEDIA_ANALYZED]
     );
     assert_eq!(events[0].severity, Severity::Critical);
-    assert_eq!(events[0].data["flagged"][0]["category"], "Violence");
-    assert_eq!(
-        events[1].data["moderation_labels"][0]["name"],
-        "Graphic Violence"
-    );
+    assert_eq!(events[0].data["labels"][0]["category"], "Violence");
+    assert_eq!(events[1].data["labels"][0]["name"], "Graphic Violence");
 }
 
 #[tokio::test]
@@ -342,14 +352,17 @@ async fn uploads_that_are_not_ours_or_not_there_are_logged_skips() {
         w.deliver_ok(&body).await;
     }
     assert!(w.backend.calls().is_empty());
-    assert!(w.results.objects.lock().unwrap().is_empty());
+    assert!(w.results.keys().is_empty());
     assert!(w.events().is_empty());
     assert!(w.media.tags_of("covers/replaced.jpg").is_empty());
 }
 
 #[tokio::test]
-async fn a_non_media_upload_is_announced_once_only_when_the_operator_asks() {
-    let quiet = world();
+async fn a_non_media_upload_is_tagged_skipped_and_announced_once_unless_the_operator_silences_it() {
+    let quiet = world_with(Settings {
+        emit_skip_events: false,
+        ..settings()
+    });
     quiet
         .media
         .put("covers/terms.pdf", "e1", 8, Some("application/pdf"));
@@ -357,23 +370,40 @@ async fn a_non_media_upload_is_announced_once_only_when_the_operator_asks() {
         .deliver_ok(&upload_event(MEDIA, "covers/terms.pdf", "e1"))
         .await;
     assert!(quiet.events().is_empty());
+    assert_eq!(
+        quiet
+            .tag("covers/terms.pdf", "moderation-verdict")
+            .as_deref(),
+        Some("skipped")
+    );
 
-    let loud = world_with(Settings {
-        emit_skip_events: true,
-        ..settings()
-    });
+    let loud = world();
     loud.media
         .put("covers/terms.pdf", "e1", 8, Some("application/pdf"));
+    loud.media
+        .set_tags("covers/terms.pdf", &[("owner", "user-7")]);
     let body = upload_event(MEDIA, "covers/terms.pdf", "e1");
     loud.deliver_ok(&body).await;
     loud.deliver_ok(&body).await;
     let events = loud.events();
     assert_eq!(loud.event_types(), vec![types::MEDIA_SKIPPED]);
-    assert!(events[0].data["reason"]
-        .as_str()
-        .unwrap()
-        .contains("application/pdf"));
+    let skipped: MediaSkipped = events[0].payload().expect("a media.skipped payload");
+    assert!(skipped.reason.contains("application/pdf"), "{skipped:?}");
+    assert_eq!(skipped.reason_code, "not-media");
+    assert_eq!(
+        (skipped.size_bytes, skipped.prefix.as_deref()),
+        (8, Some("covers/"))
+    );
+    assert_eq!(
+        loud.media.tags_of("covers/terms.pdf"),
+        vec![
+            ("moderation-skip-reason".into(), "not-media".into()),
+            ("moderation-verdict".into(), "skipped".into()),
+            ("owner".into(), "user-7".into()),
+        ]
+    );
     assert!(loud.doc("covers/terms.pdf").is_none());
+    assert!(loud.backend.calls().is_empty());
 }
 
 #[tokio::test]
@@ -437,7 +467,7 @@ async fn a_video_waits_for_both_jobs_and_is_complete_after_their_completions() {
     w.transcriber.finish(&job, "COMPLETED", Some("en-US"));
     w.results.insert(
         &format!("transcripts/{job}.json"),
-        &transcript_file("en-US", "Hello there. Welcome."),
+        transcript_file("en-US", "Hello there. Welcome."),
     );
     w.deliver_ok(&transcribe_changed(&job, "COMPLETED")).await;
     let doc = w.doc("videos/v.mp4").unwrap();
@@ -571,7 +601,7 @@ async fn audio_is_transcribed_without_a_verdict_and_waits_for_its_transcript_fil
 
     w.results.insert(
         &format!("transcripts/{job}.json"),
-        &transcript_file("zh-CN", "大家好。"),
+        transcript_file("zh-CN", "大家好。"),
     );
     w.deliver_ok(&transcribe_changed(&job, "COMPLETED")).await;
     assert_eq!(
@@ -673,7 +703,9 @@ async fn a_redelivered_upload_keeps_what_a_completion_already_finished() {
         .await;
     // The upload's idempotency marker is lost (a crash): the event is processed again.
     let again = world();
-    *again.results.objects.lock().unwrap() = w.results.objects.lock().unwrap().clone();
+    for key in w.results.keys() {
+        again.results.insert(&key, w.results.body(&key).unwrap());
+    }
     again.media.put("videos/r.mp4", "e1", 3, Some("video/mp4"));
     again.deliver_ok(&body).await;
     let doc = again.doc("videos/r.mp4").unwrap();

@@ -7,16 +7,21 @@ use std::time::Instant;
 use shared::batch::RecordError;
 use shared::events::stable_id;
 
-use super::{announce, Adapters, Processor, Tally};
+use super::{announce, Adapters, Processor, Tally, SKIPPED, SKIP_REASON_TAG, VERDICT_TAG};
 use crate::analysis::{AnalysisDocument, PartState, SourceObject};
 use crate::inbound::ObjectCreated;
 use crate::model::{Findings, ObjectInfo};
+use shared::time::Clock;
+
 use crate::ports::{
-    MediaStore, ModerationBackend, ResultsStore, Transcriber, TranscriptionRequest,
-    TranscriptionStart, VideoModeration,
+    MediaStore, ModerationBackend, Transcriber, TranscriptionRequest, TranscriptionStart,
+    VideoModeration,
 };
 use crate::routing::{self, MediaKind, Route};
 use crate::transcript;
+
+/// The `moderation-skip-reason` of an upload whose content type or extension is no media.
+const NOT_MEDIA: &str = "not-media";
 
 /// A part of the analysis that failed for good: (stage, reason).
 type PartFailure = (&'static str, String);
@@ -69,7 +74,7 @@ impl<A: Adapters> Processor<A> {
             Route::Analyse(kind) => kind,
             Route::Skip(reason) => {
                 self.skip(tally, bucket, key, &reason);
-                return self.announce_skip(&source, &info, &reason, tally).await;
+                return self.mark_skipped(&source, &info, &reason, tally).await;
             }
         };
         let uploaded_at = created.event_time.map(shared::time::rfc3339);
@@ -85,24 +90,33 @@ impl<A: Adapters> Processor<A> {
         Ok(())
     }
 
-    /// `media.skipped`, when the operator asked for it (`EMIT_SKIP_EVENTS`).
-    async fn announce_skip(
+    /// A skipped upload is visible: tagged `moderation-verdict=skipped` with the reason's code
+    /// in `moderation-skip-reason` (so it is never served as approved), and announced with
+    /// `media.skipped` unless the operator turned that off (`EMIT_SKIP_EVENTS=false`).
+    async fn mark_skipped(
         &self,
         source: &SourceObject,
         info: &ObjectInfo,
         reason: &str,
         tally: &Tally,
     ) -> Result<(), RecordError> {
-        if !self.settings.emit_skip_events {
-            return Ok(());
-        }
         let claim = stable_id(&["skip", &source.bucket, &source.key, source.discriminator()]);
-        self.exactly_once(&claim, tally, || {
-            self.publish(announce::skipped(
-                source,
-                info.content_type.as_deref(),
-                reason,
-            ))
+        self.exactly_once(&claim, tally, || async {
+            self.write_tags(
+                &source.object(),
+                &[(VERDICT_TAG, SKIPPED), (SKIP_REASON_TAG, NOT_MEDIA)],
+            )
+            .await?;
+            if self.settings.emit_skip_events {
+                self.publish(announce::skipped(
+                    source,
+                    info.content_type.as_deref(),
+                    NOT_MEDIA,
+                    reason,
+                ))
+                .await?;
+            }
+            Ok(())
         })
         .await
         .map(|_| ())
@@ -159,6 +173,8 @@ impl<A: Adapters> Processor<A> {
                 self.start_transcription(&mut doc, &mut failures).await?;
             }
             MediaKind::Audio => self.start_transcription(&mut doc, &mut failures).await?,
+            // Routing sends nothing here until text extraction is configured.
+            MediaKind::Document => {}
         }
         doc.refresh_status(self.ports.clock.now());
 
@@ -210,7 +226,7 @@ impl<A: Adapters> Processor<A> {
         let source = &doc.source;
         let job_name = transcript::job_name(&source.bucket, &source.key, source.discriminator());
         let output_key = transcript::output_key(&job_name);
-        let results_bucket = self.ports.results.bucket().to_string();
+        let results_bucket = self.settings.results_bucket.clone();
         let request = TranscriptionRequest {
             job_name: job_name.clone(),
             media_uri: source.uri(),

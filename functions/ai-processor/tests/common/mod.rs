@@ -245,7 +245,7 @@ impl Stack {
         let text = self.sample_text(relative, replacements);
         let payload =
             serde_json::from_str(&text).unwrap_or_else(|e| panic!("{relative} is not JSON: {e}"));
-        LambdaEvent::new(payload, Context::default())
+        LambdaEvent::new(payload, context())
     }
 
     /// A sample file with the sample bucket names replaced by this stack's.
@@ -303,7 +303,18 @@ pub fn sqs_event_from(received: &[aws_sdk_sqs::types::Message]) -> SqsEvent {
 /// The invocation Lambda makes for an SQS batch (the handler takes any JSON event).
 pub fn lambda_event(event: SqsEvent) -> LambdaEvent<serde_json::Value> {
     let payload = serde_json::to_value(event).expect("an SQS event serialises");
-    LambdaEvent::new(payload, Context::default())
+    LambdaEvent::new(payload, context())
+}
+
+/// An invocation context with a minute left, like a function with a 60 s timeout.
+pub fn context() -> Context {
+    let mut ctx = Context::default();
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_millis() as u64;
+    ctx.deadline = now_ms + 60_000;
+    ctx
 }
 
 pub fn failed_ids(response: &aws_lambda_events::event::sqs::SqsBatchResponse) -> Vec<String> {
