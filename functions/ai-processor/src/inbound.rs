@@ -40,6 +40,20 @@ impl ObjectCreated {
     }
 }
 
+/// One deleted object (or version) named by an S3 event record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ObjectRemoved {
+    pub bucket: String,
+    pub key: String,
+    /// The deleted version, or the id of the delete marker that was created.
+    pub version_id: Option<String>,
+    /// `ObjectRemoved:DeleteMarkerCreated`: a versioned bucket hid the object.
+    pub delete_marker: bool,
+    /// S3's ordering token of events on one key; tells two deletions of a key apart.
+    pub sequencer: Option<String>,
+    pub event_time: Option<OffsetDateTime>,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct RekognitionJobDone {
     pub job_id: String,
@@ -71,8 +85,11 @@ pub struct TranscribeJobChanged {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Inbound {
-    /// Created objects; records of other S3 event types are left out (and logged).
-    ObjectsCreated(Vec<ObjectCreated>),
+    /// Created and removed objects; records of other S3 event types are left out (logged).
+    S3Objects {
+        created: Vec<ObjectCreated>,
+        removed: Vec<ObjectRemoved>,
+    },
     /// S3's `s3:TestEvent`, sent when a notification configuration is saved.
     S3TestEvent {
         bucket: Option<String>,
@@ -227,6 +244,8 @@ struct S3Object {
     e_tag: Option<String>,
     #[serde(default)]
     version_id: Option<String>,
+    #[serde(default)]
+    sequencer: Option<String>,
 }
 
 /// The S3 event notification major version this parser understands (2.0 to 2.3 so far).
@@ -258,6 +277,7 @@ fn s3_records(value: Value) -> Result<Inbound, Malformed> {
         return Err(malformed("`Records` is empty"));
     }
     let mut created = Vec::new();
+    let mut removed = Vec::new();
     for (i, raw) in records.iter().enumerate() {
         let record: S3Record = serde_json::from_value(raw.clone())
             .map_err(|e| malformed(format!("S3 event record {i}: {e}")))?;
@@ -278,8 +298,9 @@ fn s3_records(value: Value) -> Result<Inbound, Malformed> {
             }
         }
         let event_name = record.event_name.unwrap_or_default();
-        if !event_name.starts_with("ObjectCreated") {
-            tracing::info!(record = i, event_name = %event_name, "S3 record is not an object creation; nothing to analyse");
+        let change = Change::of(&event_name);
+        if change == Change::Other {
+            tracing::info!(record = i, event_name = %event_name, "S3 record is neither a creation nor a deletion; nothing to do");
             continue;
         }
         let key = decode_key(&record.s3.object.key)
@@ -292,10 +313,26 @@ fn s3_records(value: Value) -> Result<Inbound, Malformed> {
                 "S3 event record {i} has an empty bucket name"
             )));
         }
+        let version_id = record.s3.object.version_id.filter(|v| !v.is_empty());
+        let event_time = record
+            .event_time
+            .as_deref()
+            .and_then(shared::time::parse_rfc3339_lenient);
+        if let Change::Removed { delete_marker } = change {
+            removed.push(ObjectRemoved {
+                bucket: record.s3.bucket.name,
+                key,
+                version_id,
+                delete_marker,
+                sequencer: record.s3.object.sequencer.filter(|s| !s.is_empty()),
+                event_time,
+            });
+            continue;
+        }
         created.push(ObjectCreated {
             bucket: record.s3.bucket.name,
             key,
-            version_id: record.s3.object.version_id.filter(|v| !v.is_empty()),
+            version_id,
             etag: record
                 .s3
                 .object
@@ -303,13 +340,34 @@ fn s3_records(value: Value) -> Result<Inbound, Malformed> {
                 .map(|e| e.trim_matches('"').to_string())
                 .filter(|e| !e.is_empty()),
             size: record.s3.object.size,
-            event_time: record
-                .event_time
-                .as_deref()
-                .and_then(shared::time::parse_rfc3339_lenient),
+            event_time,
         });
     }
-    Ok(Inbound::ObjectsCreated(created))
+    Ok(Inbound::S3Objects { created, removed })
+}
+
+/// What an S3 event name says happened to the object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Change {
+    Created,
+    Removed { delete_marker: bool },
+    Other,
+}
+
+impl Change {
+    fn of(event_name: &str) -> Self {
+        if event_name.starts_with("ObjectCreated:") {
+            Change::Created
+        } else if event_name.starts_with("ObjectRemoved:")
+            || event_name.starts_with("LifecycleExpiration:")
+        {
+            Change::Removed {
+                delete_marker: event_name.ends_with(":DeleteMarkerCreated"),
+            }
+        } else {
+            Change::Other
+        }
+    }
 }
 
 /// Decodes an S3 event key: form encoding, so `+` is a space and `%XX` a byte of UTF-8.
@@ -444,7 +502,10 @@ mod tests {
             "eventTime": "2026-11-25T12:21:28.070", "eventName": "ObjectCreated:Put",
             "s3": {"s3SchemaVersion": "1.0", "configurationId": "x", "bucket": {"name": "media", "arn": "arn:aws:s3:::media"},
             "object": {"key": "covers%2Fa+b.jpg", "size": 1, "eTag": "9dd4e461268c8034f5c8564e155c67a6"}}}]}"#;
-        let Inbound::ObjectsCreated(objects) = parse(body).unwrap() else {
+        let Inbound::S3Objects {
+            created: objects, ..
+        } = parse(body).unwrap()
+        else {
             panic!("expected objects")
         };
         assert_eq!(objects.len(), 1);
@@ -460,10 +521,27 @@ mod tests {
     }
 
     #[test]
-    fn removals_are_not_work_and_unknown_shapes_are_malformed() {
-        let body = r#"{"Records":[{"eventSource":"aws:s3","eventName":"ObjectRemoved:Delete",
-            "s3":{"bucket":{"name":"b"},"object":{"key":"covers/x.jpg"}}}]}"#;
-        assert_eq!(parse(body).unwrap(), Inbound::ObjectsCreated(vec![]));
+    fn removals_are_read_other_s3_events_are_not_work_and_unknown_shapes_are_malformed() {
+        let body = r#"{"Records":[{"eventSource":"aws:s3","eventName":"ObjectRemoved:DeleteMarkerCreated",
+            "s3":{"bucket":{"name":"b"},"object":{"key":"covers/x.jpg","versionId":"v2","sequencer":"0A"}}}]}"#;
+        let Inbound::S3Objects { created, removed } = parse(body).unwrap() else {
+            panic!("expected objects")
+        };
+        assert!(created.is_empty());
+        assert_eq!(removed.len(), 1);
+        assert!(removed[0].delete_marker);
+        assert_eq!(removed[0].version_id.as_deref(), Some("v2"));
+        let restore = body.replace(
+            "ObjectRemoved:DeleteMarkerCreated",
+            "ObjectRestore:Completed",
+        );
+        assert_eq!(
+            parse(&restore).unwrap(),
+            Inbound::S3Objects {
+                created: vec![],
+                removed: vec![]
+            }
+        );
         assert!(parse(r#"{"hello":"world"}"#).is_err());
         assert!(parse("[]").is_err());
         assert!(parse("").is_err());

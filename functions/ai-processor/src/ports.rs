@@ -94,4 +94,7 @@ pub trait Transcriber: Send + Sync {
         &self,
         name: &str,
     ) -> impl Future<Output = Result<Option<TranscriptionJob>, RecordError>> + Send;
+    /// Forgets the job (the service keeps its record, with the media URI, otherwise); an
+    /// unknown name is not an error.
+    fn delete_job(&self, name: &str) -> impl Future<Output = Result<(), RecordError>> + Send;
 }

@@ -45,6 +45,25 @@ pub fn output_key(job_name: &str) -> String {
     format!("transcripts/{job_name}.json")
 }
 
+/// The subtitle formats requested with every job; Transcribe writes each beside the
+/// transcript, with the format as extension.
+pub const SUBTITLE_FORMATS: [&str; 2] = ["srt", "vtt"];
+
+/// Where Transcribe writes the subtitles of `job_name`.
+pub fn subtitle_keys(job_name: &str) -> Vec<String> {
+    SUBTITLE_FORMATS
+        .iter()
+        .map(|format| format!("transcripts/{job_name}.{format}"))
+        .collect()
+}
+
+/// Every object a job writes into the results bucket.
+pub fn outputs(job_name: &str) -> Vec<String> {
+    let mut keys = vec![output_key(job_name)];
+    keys.extend(subtitle_keys(job_name));
+    keys
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct TranscriptSummary {
     pub language: Option<String>,

@@ -63,6 +63,12 @@ const ORDER: &[&str] = &[
     "eventbridge-transcribe-completed.json",
     "sns-eventbridge-transcribe-failed.json",
 ];
+/// Deletions, run after the uploads were checked: the audio (deleted) and the cover image
+/// (hidden by a delete marker).
+const DELETIONS: &[(&str, usize)] = &[
+    ("s3-object-removed-delete.json", 3),
+    ("s3-object-removed-delete-marker-created.json", 0),
+];
 
 #[tokio::test]
 async fn every_sample_event_runs_through_the_function() {
@@ -72,7 +78,11 @@ async fn every_sample_event_runs_through_the_function() {
         .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
         .collect();
     on_disk.sort();
-    let mut ordered: Vec<String> = ORDER.iter().map(|s| s.to_string()).collect();
+    let mut ordered: Vec<String> = ORDER
+        .iter()
+        .chain(DELETIONS.iter().map(|(file, _)| file))
+        .map(|s| s.to_string())
+        .collect();
     ordered.sort();
     assert_eq!(on_disk, ordered, "every sample is listed in ORDER");
 
@@ -201,4 +211,36 @@ async fn every_sample_event_runs_through_the_function() {
     assert_eq!(of_type(&events, types::TRANSCRIPT_READY).len(), 1);
     assert_eq!(of_type(&events, types::MEDIA_FAILED).len(), 1);
     assert!(of_type(&events, types::MEDIA_FLAGGED).is_empty());
+    assert_eq!(of_type(&events, types::MEDIA_SKIPPED).len(), 1, "the PDF");
+
+    // The uploads are deleted; what was derived from them goes, the others' stays.
+    let audio_transcript = format!("transcripts/{}.json", renamed[1].1);
+    assert!(stack.results_object(&audio_transcript).await.is_some());
+    for (file, upload) in DELETIONS {
+        stack
+            .s3
+            .delete_object()
+            .bucket(&stack.media_bucket)
+            .key(UPLOADS[*upload].0)
+            .send()
+            .await
+            .expect("delete upload");
+        let event = stack.sample_payload(&format!("ai-processor/{file}"), &replacements);
+        let response = ai_processor::handler(event, &function)
+            .await
+            .unwrap_or_else(|e| panic!("{file}: {e}"));
+        assert!(
+            response.batch_item_failures.is_empty(),
+            "{file}: {response:?}"
+        );
+        assert!(stack.document(UPLOADS[*upload].0).await.is_none(), "{file}");
+    }
+    assert!(stack.results_object(&audio_transcript).await.is_none());
+    assert!(
+        stack.document(UPLOADS[2].0).await.is_some(),
+        "the video stays"
+    );
+    let events = stack.published().await;
+    let deleted = of_type(&events, "media.deleted");
+    assert_eq!((deleted.len(), events.len()), (2, 2), "{events:?}");
 }

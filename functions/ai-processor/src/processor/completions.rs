@@ -40,7 +40,11 @@ impl<A: Adapters> Processor<A> {
             return Ok(());
         }
         // Whose job is it? Checked before the (paginated, billed) result read.
-        let stored = self.stored_document(&done.key).await?;
+        let Some(stored) = self.stored_document(&done.key).await? else {
+            tracing::info!(job_id = %done.job_id, key = %done.key, "moderation job of an upload deleted since; nothing to finish");
+            Tally::add(&tally.messages_without_work);
+            return Ok(());
+        };
         if stored.moderation.job_id.as_deref() != Some(done.job_id.as_str()) {
             tracing::info!(job_id = %done.job_id, key = %done.key, "moderation job of an older upload of this key, or not of this suite; ignored");
             Tally::add(&tally.messages_without_work);
@@ -134,6 +138,11 @@ impl<A: Adapters> Processor<A> {
                 job.name, changed.status, job.status
             )));
         }
+        if self.stored_document(media_key).await?.is_none() {
+            tracing::info!(job_name = %job.name, key = media_key, "transcription job of an upload deleted since; nothing to finish");
+            Tally::add(&tally.messages_without_work);
+            return Ok(());
+        }
         let claim = stable_id(&["transcribe", &job.name, &job.status]);
         self.exactly_once(&claim, tally, || async {
             let outcome: Result<TranscriptSummary, String> = if job.status == "COMPLETED" {
@@ -154,7 +163,13 @@ impl<A: Adapters> Processor<A> {
                         return false;
                     }
                     match &outcome {
-                        Ok(summary) => doc.record_transcript(summary.clone(), now),
+                        Ok(summary) => {
+                            doc.transcript.subtitles = transcript::subtitle_keys(&job.name)
+                                .iter()
+                                .map(|key| self.results_uri(key))
+                                .collect();
+                            doc.record_transcript(summary.clone(), now)
+                        }
                         Err(reason) => doc.transcript_failed(reason, now),
                     }
                     true

@@ -72,21 +72,31 @@ impl<A: Adapters> Processor<A> {
         )))
     }
 
-    /// The stored document of `media_key`; retryable when there is none yet (the upload
-    /// event has not been processed), permanent when it cannot be read.
+    /// The stored document of `media_key` for a job completion. `None` when there is none
+    /// because the upload was deleted meanwhile (nothing left to finish); retryable when the
+    /// upload exists but its event has not been processed yet; permanent when unreadable.
     pub(super) async fn stored_document(
         &self,
         media_key: &str,
-    ) -> Result<AnalysisDocument, RecordError> {
+    ) -> Result<Option<AnalysisDocument>, RecordError> {
         let key = document_key(media_key);
-        let stored = self.ports.results.get(&key).await?.ok_or_else(|| {
-            RecordError::retryable(format!(
+        let Some(stored) = self.ports.results.get(&key).await? else {
+            let upload = ObjectRef {
+                bucket: self.settings.media_bucket.clone(),
+                key: media_key.to_string(),
+                version_id: None,
+            };
+            if self.ports.media.head(&upload).await?.is_none() {
+                return Ok(None);
+            }
+            return Err(RecordError::retryable(format!(
                 "{} does not exist yet: the upload event of s3://{}/{media_key} has not been processed",
                 self.results_uri(&key),
                 self.settings.media_bucket
-            ))
-        })?;
+            )));
+        };
         AnalysisDocument::from_json(&stored.body)
+            .map(Some)
             .map_err(|e| RecordError::permanent(format!("{}: {e}", self.results_uri(&key))))
     }
 

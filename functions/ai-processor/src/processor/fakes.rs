@@ -62,6 +62,10 @@ impl FakeMedia {
         );
     }
 
+    pub fn remove(&self, key: &str) {
+        self.uploads.lock().unwrap().remove(key);
+    }
+
     pub fn set_tags(&self, key: &str, tags: &[(&str, &str)]) {
         if let Some(upload) = self.uploads.lock().unwrap().get_mut(key) {
             upload.tags = tags
@@ -230,6 +234,11 @@ impl Transcriber for FakeTranscriber {
 
     async fn job(&self, name: &str) -> Result<Option<TranscriptionJob>, RecordError> {
         Ok(self.jobs.lock().unwrap().get(name).cloned())
+    }
+
+    async fn delete_job(&self, name: &str) -> Result<(), RecordError> {
+        self.jobs.lock().unwrap().remove(name);
+        Ok(())
     }
 }
 

@@ -8,6 +8,7 @@
 
 mod announce;
 mod completions;
+mod deletions;
 mod documents;
 mod tally;
 mod uploads;
@@ -159,12 +160,15 @@ impl<A: Adapters> Processor<A> {
     pub async fn process(&self, body: Option<&str>, tally: &Tally) -> Result<(), RecordError> {
         let inbound = inbound::parse(body.unwrap_or("")).map_err(RecordError::permanent)?;
         match inbound {
-            Inbound::ObjectsCreated(objects) => {
-                if objects.is_empty() {
+            Inbound::S3Objects { created, removed } => {
+                if created.is_empty() && removed.is_empty() {
                     Tally::add(&tally.messages_without_work);
                 }
-                for object in objects {
+                for object in created {
                     self.ingest(object, tally).await?;
+                }
+                for object in removed {
+                    self.on_removed(object, tally).await?;
                 }
                 Ok(())
             }

@@ -8,6 +8,7 @@ use shared::metrics::MetricSet;
 pub struct Tally {
     pub uploads_analysed: AtomicU64,
     pub uploads_skipped: AtomicU64,
+    pub uploads_deleted: AtomicU64,
     pub job_completions: AtomicU64,
     pub duplicate_deliveries: AtomicU64,
     pub messages_without_work: AtomicU64,
@@ -26,6 +27,7 @@ impl Tally {
         let mut m = MetricSet::new(namespace, service);
         m.count("UploadsAnalysed", Self::get(&self.uploads_analysed))
             .count("UploadsSkipped", Self::get(&self.uploads_skipped))
+            .count("UploadsDeleted", Self::get(&self.uploads_deleted))
             .count("JobCompletions", Self::get(&self.job_completions))
             .count("DuplicateDeliveries", Self::get(&self.duplicate_deliveries))
             .count(

@@ -11,7 +11,7 @@ use shared::testkit::{ManualClock, MemoryObjectStore, MemoryPublisher};
 
 use super::fakes::*;
 use super::{Ports, Processor, Settings};
-use shared::events::contracts::media::MediaSkipped;
+use shared::events::contracts::media::{MediaDeleted, MediaKind, MediaSkipped};
 
 use crate::analysis::document_key;
 use crate::model::{Findings, Label, ModerationLabel};
@@ -540,6 +540,7 @@ async fn a_failed_moderation_job_is_recorded_and_announced() {
 #[tokio::test]
 async fn completions_of_other_jobs_or_before_the_upload_are_told_apart() {
     let w = world();
+    w.media.put("videos/e.mp4", "e1", 3, Some("video/mp4"));
     // Before the upload event was processed: retried.
     let early = w
         .deliver(&[(
@@ -549,7 +550,6 @@ async fn completions_of_other_jobs_or_before_the_upload_are_told_apart() {
         .await;
     assert_eq!(early, vec!["early"]);
 
-    w.media.put("videos/e.mp4", "e1", 3, Some("video/mp4"));
     w.deliver_ok(&upload_event(MEDIA, "videos/e.mp4", "e1"))
         .await;
     // An older upload's job: ignored, the document keeps waiting.
@@ -711,4 +711,140 @@ async fn a_redelivered_upload_keeps_what_a_completion_already_finished() {
     let doc = again.doc("videos/r.mp4").unwrap();
     assert_eq!(doc["moderation"]["state"], "done", "{doc}");
     assert_eq!(doc["verdict"], "approved");
+}
+
+// ---- deletions ----
+
+fn removed_event(key: &str, event_name: &str, version_id: Option<&str>) -> String {
+    let mut object = json!({"key": key, "sequencer": "0067444F3A2B1C9D8E"});
+    if let Some(v) = version_id {
+        object["versionId"] = json!(v);
+    }
+    json!({"Records": [{
+        "eventVersion": "2.1", "eventSource": "aws:s3", "eventName": event_name,
+        "eventTime": "2026-11-25T13:00:00.000Z",
+        "s3": {"bucket": {"name": MEDIA}, "object": object}
+    }]})
+    .to_string()
+}
+
+/// A video analysed to the end: document, transcript and its two subtitle files.
+async fn analysed_video(w: &World, key: &str) -> String {
+    w.media.put(key, "e1", 9, Some("video/mp4"));
+    w.deliver_ok(&upload_event(MEDIA, key, "e1")).await;
+    w.deliver_ok(&rekognition_done("job-1", "SUCCEEDED", key))
+        .await;
+    let job = w.transcriber.only_job_name();
+    w.transcriber.finish(&job, "COMPLETED", Some("en-US"));
+    for output in crate::transcript::outputs(&job) {
+        w.results
+            .insert(&output, transcript_file("en-US", "Hello there."));
+    }
+    w.deliver_ok(&transcribe_changed(&job, "COMPLETED")).await;
+    job
+}
+
+#[tokio::test]
+async fn a_completed_transcript_names_its_subtitles_in_the_document_and_the_event() {
+    let w = world();
+    let job = analysed_video(&w, "videos/s.mp4").await;
+    let ready: shared::events::contracts::transcript::TranscriptReady = w
+        .events()
+        .iter()
+        .find(|e| e.event_type == types::TRANSCRIPT_READY)
+        .expect("transcript.ready")
+        .payload()
+        .expect("payload");
+    let expected = vec![
+        format!("s3://results/transcripts/{job}.srt"),
+        format!("s3://results/transcripts/{job}.vtt"),
+    ];
+    assert_eq!(ready.subtitles, expected);
+    assert_eq!(
+        w.doc("videos/s.mp4").unwrap()["transcript"]["subtitles"],
+        json!(expected)
+    );
+}
+
+#[tokio::test]
+async fn deleting_an_analysed_upload_removes_everything_derived_and_announces_it_once() {
+    let w = world();
+    let job = analysed_video(&w, "videos/gone.mp4").await;
+    assert_eq!(w.results.keys().len(), 4, "{:?}", w.results.keys());
+    let before = w.events().len();
+
+    w.media.remove("videos/gone.mp4");
+    let delete = removed_event("videos/gone.mp4", "ObjectRemoved:Delete", None);
+    w.deliver_ok(&delete).await;
+    w.deliver_ok(&delete).await;
+
+    assert!(w.results.keys().is_empty(), "{:?}", w.results.keys());
+    assert!(w.transcriber.jobs.lock().unwrap().get(&job).is_none());
+    let events = w.events();
+    assert_eq!(events.len(), before + 1, "one media.deleted: {events:?}");
+    let deleted: MediaDeleted = events[before].payload().expect("media.deleted");
+    assert_eq!(deleted.removed_objects, 4);
+    assert_eq!(deleted.kind, Some(MediaKind::Video));
+    assert_eq!(deleted.prefix.as_deref(), Some("videos/"));
+    assert!(!deleted.delete_marker);
+    assert_eq!(deleted.deleted_at, "2026-11-25T13:00:00Z");
+    // A late completion of the deleted upload's job is no work, not a retry loop.
+    w.deliver_ok(&rekognition_done("job-1", "SUCCEEDED", "videos/gone.mp4"))
+        .await;
+    assert!(w.results.keys().is_empty());
+}
+
+#[tokio::test]
+async fn a_delete_marker_hides_the_upload_and_its_derived_data_goes() {
+    let w = world();
+    w.media.put("covers/m.jpg", "e1", 3, Some("image/jpeg"));
+    w.deliver_ok(&upload_event(MEDIA, "covers/m.jpg", "e1"))
+        .await;
+    w.media.remove("covers/m.jpg");
+    w.deliver_ok(&removed_event(
+        "covers/m.jpg",
+        "ObjectRemoved:DeleteMarkerCreated",
+        Some("marker-1"),
+    ))
+    .await;
+    assert!(w.doc("covers/m.jpg").is_none());
+    let deleted: MediaDeleted = w.events().last().unwrap().payload().expect("media.deleted");
+    assert!(deleted.delete_marker);
+    assert_eq!(deleted.removed_objects, 1);
+}
+
+#[tokio::test]
+async fn deletes_that_do_not_concern_the_analysed_version_change_nothing() {
+    let w = world();
+    // Never analysed.
+    w.deliver_ok(&removed_event(
+        "covers/never.jpg",
+        "ObjectRemoved:Delete",
+        None,
+    ))
+    .await;
+    // Analysed, and still there: a stale delete event of an earlier upload of the key.
+    w.media.put("covers/back.jpg", "e2", 3, Some("image/jpeg"));
+    w.deliver_ok(&upload_event(MEDIA, "covers/back.jpg", "e2"))
+        .await;
+    w.deliver_ok(&removed_event(
+        "covers/back.jpg",
+        "ObjectRemoved:Delete",
+        None,
+    ))
+    .await;
+    // Another version than the analysed one.
+    w.deliver_ok(&removed_event(
+        "covers/back.jpg",
+        "ObjectRemoved:Delete",
+        Some("older-version"),
+    ))
+    .await;
+    // Another bucket.
+    w.deliver_ok(
+        &removed_event("covers/back.jpg", "ObjectRemoved:Delete", None).replace(MEDIA, "other"),
+    )
+    .await;
+    assert!(w.doc("covers/back.jpg").is_some());
+    assert!(!w.event_types().contains(&"media.deleted".to_string()));
 }

@@ -207,6 +207,19 @@ impl Stack {
         Some(serde_json::from_slice(&bytes).expect("document is JSON"))
     }
 
+    /// An object of the results bucket, if it exists.
+    pub async fn results_object(&self, key: &str) -> Option<Vec<u8>> {
+        let out = self
+            .s3
+            .get_object()
+            .bucket(&self.results_bucket)
+            .key(key)
+            .send()
+            .await
+            .ok()?;
+        Some(out.body.collect().await.ok()?.into_bytes().to_vec())
+    }
+
     pub async fn tags(&self, key: &str) -> Vec<(String, String)> {
         let mut tags: Vec<(String, String)> = self
             .s3
