@@ -84,8 +84,11 @@ fn is_terminal(state: PartState) -> bool {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ModerationPart {
     pub state: PartState,
-    /// The Rekognition video job, while and after it runs.
+    /// The video job (Rekognition job id or SageMaker inference id), while and after it runs.
     pub job_id: Option<String>,
+    /// Where an asynchronous SageMaker job writes its answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_location: Option<String>,
     pub failure_reason: Option<String>,
 }
 
@@ -129,6 +132,7 @@ impl AnalysisDocument {
         let not_applicable_moderation = ModerationPart {
             state: PartState::NotApplicable,
             job_id: None,
+            output_location: None,
             failure_reason: None,
         };
         Self {
@@ -180,10 +184,11 @@ impl AnalysisDocument {
         serde_json::to_vec_pretty(self).unwrap_or_default()
     }
 
-    pub fn moderation_pending(&mut self, job_id: &str) {
+    pub fn moderation_pending(&mut self, job_id: &str, output_location: Option<String>) {
         self.moderation = ModerationPart {
             state: PartState::Pending,
             job_id: Some(job_id.to_string()),
+            output_location,
             failure_reason: None,
         };
     }
@@ -304,7 +309,7 @@ mod tests {
     fn complete_only_when_no_part_is_pending() {
         let mut doc =
             AnalysisDocument::new(source("e1"), MediaKind::Video, "rekognition", None, AT);
-        doc.moderation_pending("job-1");
+        doc.moderation_pending("job-1", None);
         doc.transcript_pending("t-1", "s3://results/transcripts/t-1.json");
         doc.refresh_status(AT);
         assert!(!doc.is_complete());
@@ -329,12 +334,12 @@ mod tests {
     fn a_retried_upload_keeps_parts_a_completion_finished() {
         let mut stored =
             AnalysisDocument::new(source("e1"), MediaKind::Video, "rekognition", None, AT);
-        stored.moderation_pending("job-1");
+        stored.moderation_pending("job-1", None);
         stored.transcript_pending("t-1", "s3://r/t");
         stored.record_transcript(TranscriptSummary::default(), AT);
         let mut fresh =
             AnalysisDocument::new(source("e1"), MediaKind::Video, "rekognition", None, AT);
-        fresh.moderation_pending("job-1");
+        fresh.moderation_pending("job-1", None);
         fresh.transcript_pending("t-1", "s3://r/t");
         let merged = fresh.clone().merged_over(stored.clone(), AT);
         assert_eq!(merged.transcript.state, PartState::Done);

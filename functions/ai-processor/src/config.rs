@@ -14,7 +14,10 @@ pub enum BackendConfig {
         role_arn: String,
     },
     SageMaker {
+        /// Real-time endpoint for images (and videos when there is no asynchronous one).
         endpoint_name: String,
+        /// `SAGEMAKER_ASYNC_ENDPOINT_NAME`: asynchronous endpoint for videos.
+        async_endpoint_name: Option<String>,
     },
 }
 
@@ -81,6 +84,7 @@ impl Config {
             }
             Some("sagemaker") => BackendConfig::SageMaker {
                 endpoint_name: env.required("SAGEMAKER_ENDPOINT_NAME"),
+                async_endpoint_name: env.optional("SAGEMAKER_ASYNC_ENDPOINT_NAME"),
             },
             Some(other) => {
                 env.problem(format!(
@@ -88,6 +92,7 @@ impl Config {
                 ));
                 BackendConfig::SageMaker {
                     endpoint_name: String::new(),
+                    async_endpoint_name: None,
                 }
             }
         };
@@ -174,7 +179,8 @@ mod tests {
         assert_eq!(
             config.backend,
             BackendConfig::SageMaker {
-                endpoint_name: "moderation".into()
+                endpoint_name: "moderation".into(),
+                async_endpoint_name: None,
             }
         );
         assert_eq!(config.transcribe_languages, vec!["zh-CN", "en-US"]);

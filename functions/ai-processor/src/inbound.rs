@@ -77,6 +77,17 @@ impl RekognitionJobDone {
     }
 }
 
+/// A SageMaker asynchronous inference ended (its success or error notification).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SageMakerJobDone {
+    pub inference_id: String,
+    pub succeeded: bool,
+    /// The request document (`s3://<results bucket>/sagemaker-async/requests/...`).
+    pub input_location: String,
+    pub output_location: Option<String>,
+    pub failure_reason: Option<String>,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct TranscribeJobChanged {
     pub job_name: String,
@@ -95,6 +106,7 @@ pub enum Inbound {
         bucket: Option<String>,
     },
     RekognitionJob(RekognitionJobDone),
+    SageMakerJob(SageMakerJobDone),
     TranscribeJob(TranscribeJobChanged),
     /// A well-formed message that needs no work (say, an SNS subscription confirmation).
     NothingToDo(String),
@@ -172,6 +184,9 @@ fn classify(value: Value, depth: u8) -> Result<Inbound, Malformed> {
     if fields.contains_key("JobId") && fields.contains_key("API") {
         return rekognition(value);
     }
+    if fields.get("eventSource").and_then(Value::as_str) == Some("aws:sagemaker") {
+        return sagemaker(value);
+    }
     let names: Vec<String> = fields
         .keys()
         .take(8)
@@ -184,7 +199,7 @@ fn classify(value: Value, depth: u8) -> Result<Inbound, Malformed> {
         })
         .collect();
     Err(malformed(format!(
-        "not an S3 event, SNS notification, Rekognition completion or Transcribe event \
+        "not an S3 event, SNS notification, Rekognition or SageMaker completion or Transcribe event \
          (top-level fields: {})",
         names.join(", ")
     )))
@@ -477,6 +492,65 @@ fn rekognition(value: Value) -> Result<Inbound, Malformed> {
         bucket: n.video.s3_bucket,
         key: n.video.s3_object_name,
         message: n.message.filter(|m| !m.is_empty()),
+    }))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SageMakerNotification {
+    invocation_status: String,
+    inference_id: String,
+    request_parameters: SageMakerRequest,
+    #[serde(default)]
+    response_parameters: Option<SageMakerResponse>,
+    #[serde(default)]
+    failure_reason: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SageMakerRequest {
+    input_location: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SageMakerResponse {
+    #[serde(default)]
+    output_location: Option<String>,
+}
+
+fn sagemaker(value: Value) -> Result<Inbound, Malformed> {
+    let n: SageMakerNotification = serde_json::from_value(value).map_err(|e| {
+        malformed(format!(
+            "SageMaker asynchronous inference notification: {e}"
+        ))
+    })?;
+    if n.inference_id.is_empty() || n.request_parameters.input_location.is_empty() {
+        return Err(malformed(
+            "SageMaker notification with an empty inferenceId or inputLocation",
+        ));
+    }
+    let succeeded = match n.invocation_status.as_str() {
+        "Completed" => true,
+        "Failed" => false,
+        other => {
+            return Ok(Inbound::NothingToDo(format!(
+                "SageMaker inference {} is {}",
+                shown(&n.inference_id),
+                shown(other)
+            )))
+        }
+    };
+    Ok(Inbound::SageMakerJob(SageMakerJobDone {
+        inference_id: n.inference_id,
+        succeeded,
+        input_location: n.request_parameters.input_location,
+        output_location: n
+            .response_parameters
+            .and_then(|r| r.output_location)
+            .filter(|l| !l.is_empty()),
+        failure_reason: n.failure_reason.filter(|r| !r.is_empty()),
     }))
 }
 

@@ -12,6 +12,7 @@
 pub mod adapters;
 pub mod analysis;
 pub mod config;
+pub mod endpoint;
 pub mod error;
 pub mod inbound;
 pub mod model;
@@ -36,7 +37,7 @@ use tracing::Instrument;
 
 use adapters::rekognition::RekognitionModeration;
 use adapters::s3::S3MediaStore;
-use adapters::sagemaker::SageMakerModeration;
+use adapters::sagemaker::{AsyncEndpoint, SageMakerModeration};
 use adapters::sqs::DeadLettersBySource;
 use adapters::transcribe::TranscribeJobs;
 use adapters::ConfiguredBackend;
@@ -77,9 +78,24 @@ pub fn build(config: &Config, sdk: &SdkConfig) -> App {
             sns_topic_arn,
             role_arn,
         )),
-        BackendConfig::SageMaker { endpoint_name } => ConfiguredBackend::SageMaker(
-            SageMakerModeration::new(aws_sdk_sagemakerruntime::Client::new(sdk), endpoint_name),
-        ),
+        BackendConfig::SageMaker {
+            endpoint_name,
+            async_endpoint_name,
+        } => {
+            let real_time =
+                SageMakerModeration::new(aws_sdk_sagemakerruntime::Client::new(sdk), endpoint_name);
+            ConfiguredBackend::SageMaker(match async_endpoint_name {
+                Some(name) => {
+                    let s3 = shared::aws::s3_client(sdk);
+                    real_time.with_async(AsyncEndpoint {
+                        endpoint_name: name.clone(),
+                        requests: S3ObjectStore::new(s3.clone(), &config.common.results_bucket),
+                        s3,
+                    })
+                }
+                None => real_time,
+            })
+        }
     };
     let transcriber = TranscribeJobs::new(aws_sdk_transcribe::Client::new(sdk));
     build_with(config, sdk, backend, transcriber)

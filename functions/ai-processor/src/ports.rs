@@ -30,7 +30,11 @@ pub trait MediaStore: Send + Sync {
 #[derive(Debug, Clone, PartialEq)]
 pub enum VideoModeration {
     /// An asynchronous job; its completion arrives on the `ai-jobs` queue.
-    Started { job_id: String },
+    Started {
+        job_id: String,
+        /// Where the job will write its answer, when the service says so up front.
+        output_location: Option<String>,
+    },
     /// The backend answered at once.
     Finished(Findings),
 }
@@ -50,10 +54,12 @@ pub trait ModerationBackend: Send + Sync {
         object: &ObjectRef,
         request_token: &str,
     ) -> impl Future<Output = Result<VideoModeration, RecordError>> + Send;
-    /// The findings of a finished asynchronous video job (all pages).
+    /// The findings of a finished asynchronous video job (all pages, or the answer at
+    /// `output_location` for services that write one).
     fn video_results(
         &self,
         job_id: &str,
+        output_location: Option<&str>,
     ) -> impl Future<Output = Result<Findings, RecordError>> + Send;
 }
 

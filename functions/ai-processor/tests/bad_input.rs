@@ -117,6 +117,8 @@ const CASES: &[(&str, &[&str], &str)] = &[
     ("rekognition-completion-for-foreign-bucket.json", &[], ""),
     // Another team's Transcribe job (no `media-suite-` prefix): not ours, never a dead letter.
     ("eventbridge-transcribe-foreign-job.json", &[], ""),
+    // A SageMaker inference whose request this suite did not write: not ours, nothing read.
+    ("sns-sagemaker-async-foreign-input.json", &[], ""),
     ("mixed-batch.json", &["mixed-poison"], "not JSON"),
 ];
 

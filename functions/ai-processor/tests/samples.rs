@@ -63,6 +63,11 @@ const ORDER: &[&str] = &[
     "eventbridge-transcribe-completed.json",
     "sns-eventbridge-transcribe-failed.json",
 ];
+/// Samples run by `tests/sagemaker_async.rs` (they need that backend and moto's async results).
+const ELSEWHERE: &[&str] = &[
+    "sns-sagemaker-async-success.json",
+    "sns-sagemaker-async-failure.json",
+];
 /// Deletions, run after the uploads were checked: the audio (deleted) and the cover image
 /// (hidden by a delete marker).
 const DELETIONS: &[(&str, usize)] = &[
@@ -81,6 +86,7 @@ async fn every_sample_event_runs_through_the_function() {
     let mut ordered: Vec<String> = ORDER
         .iter()
         .chain(DELETIONS.iter().map(|(file, _)| file))
+        .chain(ELSEWHERE)
         .map(|s| s.to_string())
         .collect();
     ordered.sort();

@@ -140,10 +140,15 @@ impl ModerationBackend for RekognitionModeration {
         })?;
         Ok(VideoModeration::Started {
             job_id: job_id.to_string(),
+            output_location: None,
         })
     }
 
-    async fn video_results(&self, job_id: &str) -> Result<Findings, RecordError> {
+    async fn video_results(
+        &self,
+        job_id: &str,
+        _output_location: Option<&str>,
+    ) -> Result<Findings, RecordError> {
         let mut pages = self
             .client
             .get_content_moderation()

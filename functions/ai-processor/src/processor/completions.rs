@@ -6,13 +6,22 @@ use shared::events::stable_id;
 use shared::time::Clock;
 
 use super::{Adapters, Processor, Tally};
-use crate::inbound::{RekognitionJobDone, TranscribeJobChanged};
+use crate::endpoint::{self, EndpointRequest};
+use crate::inbound::{RekognitionJobDone, SageMakerJobDone, TranscribeJobChanged};
 use crate::model::Findings;
 use crate::policy::Judgement;
 use shared::results::ObjectStore;
 
 use crate::ports::{ModerationBackend, Transcriber};
 use crate::transcript::{self, TranscriptSummary};
+
+/// The end of a video moderation job, whichever service ran it.
+struct VideoJobEnded {
+    job_id: String,
+    media_key: String,
+    /// `Ok(where the answer is, if the service says)` or `Err(why it failed)`.
+    outcome: Result<Option<String>, String>,
+}
 
 /// The largest job output (a transcript) read into the function; a larger one is refused
 /// for good rather than risking the function's memory.
@@ -39,38 +48,131 @@ impl<A: Adapters> Processor<A> {
             );
             return Ok(());
         }
-        // Whose job is it? Checked before the (paginated, billed) result read.
-        let Some(stored) = self.stored_document(&done.key).await? else {
-            tracing::info!(job_id = %done.job_id, key = %done.key, "moderation job of an upload deleted since; nothing to finish");
+        let failure = format!(
+            "Rekognition video moderation job {} ended {}{}",
+            done.job_id,
+            done.status,
+            done.message
+                .as_deref()
+                .map(|m| format!(": {m}"))
+                .unwrap_or_default()
+        );
+        let ended = VideoJobEnded {
+            job_id: done.job_id.clone(),
+            media_key: done.key.clone(),
+            outcome: if done.succeeded() {
+                Ok(None)
+            } else {
+                Err(failure)
+            },
+        };
+        self.finish_video_moderation(ended, &done.status, tally)
+            .await
+    }
+
+    /// A SageMaker asynchronous inference ended (success or error notification).
+    pub(super) async fn on_sagemaker_job(
+        &self,
+        done: SageMakerJobDone,
+        tally: &Tally,
+    ) -> Result<(), RecordError> {
+        let requests = format!(
+            "s3://{}/{}",
+            self.settings.results_bucket,
+            endpoint::ASYNC_REQUEST_PREFIX
+        );
+        let Some(request_key) = done
+            .input_location
+            .strip_prefix(&requests)
+            .map(|name| format!("{}{name}", endpoint::ASYNC_REQUEST_PREFIX))
+        else {
+            tracing::info!(inference_id = %done.inference_id, input = %done.input_location, "SageMaker inference this suite did not request; not ours");
             Tally::add(&tally.messages_without_work);
             return Ok(());
         };
-        if stored.moderation.job_id.as_deref() != Some(done.job_id.as_str()) {
-            tracing::info!(job_id = %done.job_id, key = %done.key, "moderation job of an older upload of this key, or not of this suite; ignored");
+        let Some(stored) = self.ports.results.get(&request_key).await? else {
+            tracing::info!(inference_id = %done.inference_id, "the request of this inference is gone (its upload was deleted); nothing to finish");
+            Tally::add(&tally.messages_without_work);
+            return Ok(());
+        };
+        let request = EndpointRequest::from_json(&stored.body).map_err(|e| {
+            RecordError::permanent(format!("{}: {e}", self.results_uri(&request_key)))
+        })?;
+        if request.s3.bucket != self.settings.media_bucket {
+            self.skip(
+                tally,
+                &request.s3.bucket,
+                &request.s3.key,
+                "moderation request of an object outside the media bucket",
+            );
+            return Ok(());
+        }
+        let status = if done.succeeded {
+            "Completed"
+        } else {
+            "Failed"
+        };
+        let ended = VideoJobEnded {
+            job_id: done.inference_id.clone(),
+            media_key: request.s3.key,
+            outcome: if done.succeeded {
+                Ok(done.output_location.clone())
+            } else {
+                Err(format!(
+                    "SageMaker asynchronous inference {} failed: {}",
+                    done.inference_id,
+                    done.failure_reason.as_deref().unwrap_or("no reason given")
+                ))
+            },
+        };
+        self.finish_video_moderation(ended, status, tally).await
+    }
+
+    /// The moderation job of a video ended: record the verdict (or the failure) once, tag the
+    /// upload, announce it.
+    async fn finish_video_moderation(
+        &self,
+        ended: VideoJobEnded,
+        status: &str,
+        tally: &Tally,
+    ) -> Result<(), RecordError> {
+        let (job_id, key) = (ended.job_id.as_str(), ended.media_key.as_str());
+        // Whose job is it? Checked before the (paginated, billed) result read.
+        let Some(stored) = self.stored_document(key).await? else {
+            tracing::info!(
+                job_id,
+                key,
+                "moderation job of an upload deleted since; nothing to finish"
+            );
+            Tally::add(&tally.messages_without_work);
+            return Ok(());
+        };
+        if stored.moderation.job_id.as_deref() != Some(job_id) {
+            tracing::info!(
+                job_id,
+                key,
+                "moderation job of an older upload of this key, or not of this suite; ignored"
+            );
             Tally::add(&tally.messages_without_work);
             return Ok(());
         }
-        let claim = stable_id(&["rekognition", &done.job_id, &done.status]);
+        let claim = stable_id(&["moderation-job", job_id, status]);
         self.exactly_once(&claim, tally, || async {
-            let outcome: Result<(Findings, Judgement), String> = if done.succeeded() {
-                let findings = self.ports.backend.video_results(&done.job_id).await?;
-                let judgement = self.settings.policy.judge(&findings.moderation_labels);
-                Ok((findings, judgement))
-            } else {
-                Err(format!(
-                    "Rekognition video moderation job {} ended {}{}",
-                    done.job_id,
-                    done.status,
-                    done.message
+            let outcome: Result<(Findings, Judgement), String> = match &ended.outcome {
+                Ok(output) => {
+                    let output = output
                         .as_deref()
-                        .map(|m| format!(": {m}"))
-                        .unwrap_or_default()
-                ))
+                        .or(stored.moderation.output_location.as_deref());
+                    let findings = self.ports.backend.video_results(job_id, output).await?;
+                    let judgement = self.settings.policy.judge(&findings.moderation_labels);
+                    Ok((findings, judgement))
+                }
+                Err(reason) => Err(reason.clone()),
             };
             let now = self.ports.clock.now();
             let updated = self
-                .update_document(&done.key, |doc| {
-                    if doc.moderation.job_id.as_deref() != Some(done.job_id.as_str()) {
+                .update_document(key, |doc| {
+                    if doc.moderation.job_id.as_deref() != Some(job_id) {
                         return false;
                     }
                     match &outcome {
@@ -83,7 +185,11 @@ impl<A: Adapters> Processor<A> {
                 })
                 .await?;
             let Some(doc) = updated else {
-                tracing::info!(job_id = %done.job_id, key = %done.key, "moderation job of an older upload of this key; ignored");
+                tracing::info!(
+                    job_id,
+                    key,
+                    "moderation job of an older upload of this key; ignored"
+                );
                 return Ok(());
             };
             Tally::add(&tally.job_completions);

@@ -86,6 +86,16 @@ impl<A: Adapters> Processor<A> {
             removed_objects += 1 + doc.transcript.subtitles.len() as u32;
             self.ports.transcriber.delete_job(job_name).await?;
         }
+        if doc.backend == "sagemaker" && doc.moderation.output_location.is_some() {
+            if let Some(request_id) = doc.moderation.job_id.as_deref() {
+                // The asynchronous request names the upload.
+                self.ports
+                    .results
+                    .delete(&crate::endpoint::async_request_key(request_id))
+                    .await?;
+                removed_objects += 1;
+            }
+        }
         // The document goes last, so a retry after a partial failure still finds what to remove.
         self.ports.results.delete(&doc_key).await?;
         removed_objects += 1;

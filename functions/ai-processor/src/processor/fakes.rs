@@ -135,6 +135,7 @@ impl Default for FakeBackend {
             image: Arc::new(Mutex::new(Ok(Findings::default()))),
             video: Arc::new(Mutex::new(Ok(VideoModeration::Started {
                 job_id: "job-1".into(),
+                output_location: None,
             }))),
             video_results: Arc::new(Mutex::new(Ok(Findings::default()))),
             calls: Arc::default(),
@@ -173,8 +174,15 @@ impl ModerationBackend for FakeBackend {
         self.video.lock().unwrap().clone()
     }
 
-    async fn video_results(&self, job_id: &str) -> Result<Findings, RecordError> {
-        self.calls.lock().unwrap().push(format!("results {job_id}"));
+    async fn video_results(
+        &self,
+        job_id: &str,
+        output_location: Option<&str>,
+    ) -> Result<Findings, RecordError> {
+        self.calls.lock().unwrap().push(format!(
+            "results {job_id} {}",
+            output_location.unwrap_or("-")
+        ));
         self.video_results.lock().unwrap().clone()
     }
 }

@@ -186,6 +186,7 @@ impl<A: Adapters> Processor<A> {
                 Ok(())
             }
             Inbound::RekognitionJob(done) => self.on_moderation_job(done, tally).await,
+            Inbound::SageMakerJob(done) => self.on_sagemaker_job(done, tally).await,
             Inbound::TranscribeJob(changed) => self.on_transcription_job(changed, tally).await,
         }
     }

@@ -157,9 +157,12 @@ impl<A: Adapters> Processor<A> {
                 ]);
                 let started = Instant::now();
                 match self.ports.backend.analyse_video(&object, &token).await {
-                    Ok(VideoModeration::Started { job_id }) => {
+                    Ok(VideoModeration::Started {
+                        job_id,
+                        output_location,
+                    }) => {
                         tracing::info!(job_id = %job_id, "video moderation job started");
-                        doc.moderation_pending(&job_id);
+                        doc.moderation_pending(&job_id, output_location);
                     }
                     Ok(VideoModeration::Finished(findings)) => {
                         self.record_findings(&mut doc, findings, Some(started))
