@@ -40,6 +40,26 @@ async fn queue_async_answers(answers: &[(bool, String)]) {
     assert!(response.status().is_success(), "{response:?}");
 }
 
+/// The success notification sample, for this run's inference and the output moto wrote.
+fn success_notification(
+    stack: &Stack,
+    inference: &str,
+    output: &str,
+) -> aws_lambda_events::event::sqs::SqsEvent {
+    let sample_output = format!(
+        "s3://{}/sagemaker-async/outputs/{SAMPLE_INFERENCE}.out",
+        stack.results_bucket
+    );
+    // The output first: it contains the sample inference id.
+    stack.sample(
+        "ai-processor/sns-sagemaker-async-success.json",
+        &[
+            (sample_output.as_str(), output),
+            (SAMPLE_INFERENCE, inference),
+        ],
+    )
+}
+
 /// Uploads a video and runs its S3 event: the request document is written, the inference
 /// started; returns (key, inference id, output location).
 async fn start(
@@ -105,19 +125,7 @@ async fn a_video_is_moderated_through_the_async_endpoint_and_its_success_notific
         .contains(&("moderation-verdict".into(), "pending".into())));
     assert!(stack.published().await.is_empty());
 
-    let success = stack.sample(
-        "ai-processor/sns-sagemaker-async-success.json",
-        &[
-            (SAMPLE_INFERENCE, inference.as_str()),
-            (
-                &format!(
-                    "s3://{}/sagemaker-async/outputs/{inference}.out",
-                    stack.results_bucket
-                ),
-                output.as_str(),
-            ),
-        ],
-    );
+    let success = success_notification(&stack, &inference, &output);
     for _ in 0..2 {
         let response = ai_processor::handler(lambda_event(success.clone()), &function)
             .await
@@ -184,31 +192,14 @@ async fn an_async_error_notification_fails_the_moderation_and_an_answer_outside_
 
     // A success whose answer breaks the contract: poison, in the dead-letter queue.
     let (key, inference, output) = start(&stack, &function, "async-garbage").await;
-    let success = stack.sample(
-        "ai-processor/sns-sagemaker-async-success.json",
-        &[
-            (SAMPLE_INFERENCE, inference.as_str()),
-            (
-                &format!(
-                    "s3://{}/sagemaker-async/outputs/{inference}.out",
-                    stack.results_bucket
-                ),
-                output.as_str(),
-            ),
-        ],
-    );
+    let success = success_notification(&stack, &inference, &output);
     let response = ai_processor::handler(lambda_event(success), &function)
         .await
         .expect("handler");
     assert!(response.batch_item_failures.is_empty(), "{response:?}");
     let dead = shared::testkit::receive_all(&stack.sqs, &dlq, 1).await;
     assert_eq!(dead.len(), 1);
-    let reason = dead[0]
-        .message_attributes()
-        .and_then(|a| a.get("failure_reason"))
-        .and_then(|v| v.string_value())
-        .unwrap_or_default()
-        .to_string();
+    let reason = failure_reason(&dead[0]);
     assert!(reason.contains("does not follow the contract"), "{reason}");
     assert_eq!(
         stack.document(&key).await.expect("doc")["moderation"]["state"],

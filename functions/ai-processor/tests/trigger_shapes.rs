@@ -25,14 +25,7 @@ async fn a_direct_s3_notification_whose_analysis_is_throttled_fails_the_invocati
     let stack = Stack::new().await;
     let key = "covers/direct-busy.jpg";
     let etag = stack.put(key, b"jpg", Some("image/jpeg")).await;
-    let throttled = mock!(aws_sdk_rekognition::Client::detect_moderation_labels)
-        .sequence()
-        .http_status(
-            400,
-            Some(r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#.into()),
-        )
-        .repeatedly()
-        .build();
+    let throttled = throttled_image_moderation();
     let labels = mock!(aws_sdk_rekognition::Client::detect_labels)
         .then_output(|| DetectLabelsOutput::builder().build());
     let rekognition = mock_client!(

@@ -7,7 +7,7 @@ use shared::events::contracts::media::{
     MediaAnalyzed, MediaFailed, MediaFlagged, MediaSkipped, Verdict,
 };
 use shared::events::contracts::transcript::TranscriptReady;
-use shared::events::{Envelope, EventPublisher, Severity};
+use shared::events::{Envelope, EventPayload, EventPublisher, Severity};
 use shared::time::Clock;
 use time::OffsetDateTime;
 
@@ -46,13 +46,7 @@ pub fn analyzed(doc: &AnalysisDocument, document_uri: &str, now: OffsetDateTime)
         transcript: doc.transcript.transcript_uri.clone(),
         analysis_document: document_uri.to_string(),
     };
-    Envelope::of(
-        &payload,
-        SOURCE,
-        &doc.source.uri(),
-        Severity::Info,
-        doc.source.discriminator(),
-    )
+    of_upload(&payload, doc, Severity::Info)
 }
 
 /// `media.flagged` as soon as the verdict is review (warning) or rejected (critical),
@@ -73,13 +67,7 @@ pub fn flagged(doc: &AnalysisDocument, document_uri: &str) -> Option<Envelope> {
         backend: doc.backend.clone(),
         analysis_document: document_uri.to_string(),
     };
-    Some(Envelope::of(
-        &payload,
-        SOURCE,
-        &doc.source.uri(),
-        severity,
-        doc.source.discriminator(),
-    ))
+    Some(of_upload(&payload, doc, severity))
 }
 
 /// `media.failed`: a part (`stage` = `moderation`, `transcription` or `text`) failed for good.
@@ -120,13 +108,7 @@ pub fn transcript_ready(
         subtitles: doc.transcript.subtitles.clone(),
         analysis_document: document_uri.to_string(),
     };
-    Envelope::of(
-        &payload,
-        SOURCE,
-        &doc.source.uri(),
-        Severity::Info,
-        doc.source.discriminator(),
-    )
+    of_upload(&payload, doc, Severity::Info)
 }
 
 /// `media.skipped`: an upload that is no media this suite analyses.
@@ -153,6 +135,17 @@ pub fn skipped(
         &source.uri(),
         Severity::Info,
         source.discriminator(),
+    )
+}
+
+/// An event about the analysed upload version (one id per type and version).
+fn of_upload<P: EventPayload>(payload: &P, doc: &AnalysisDocument, severity: Severity) -> Envelope {
+    Envelope::of(
+        payload,
+        SOURCE,
+        &doc.source.uri(),
+        severity,
+        doc.source.discriminator(),
     )
 }
 

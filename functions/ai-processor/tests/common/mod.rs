@@ -509,3 +509,24 @@ impl<A: Adapters> HandlesSqs for Processor<A> {
             .expect("handler")
     }
 }
+
+/// A Rekognition image moderation that is always throttled (HTTP 400 ThrottlingException).
+pub fn throttled_image_moderation() -> aws_smithy_mocks::Rule {
+    aws_smithy_mocks::mock!(aws_sdk_rekognition::Client::detect_moderation_labels)
+        .sequence()
+        .http_status(
+            400,
+            Some(r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#.into()),
+        )
+        .repeatedly()
+        .build()
+}
+
+/// The reason a dead-lettered message carries.
+pub fn failure_reason(dead: &aws_sdk_sqs::types::Message) -> String {
+    dead.message_attributes()
+        .and_then(|a| a.get("failure_reason"))
+        .and_then(|v| v.string_value())
+        .unwrap_or_default()
+        .to_string()
+}
