@@ -28,7 +28,7 @@ test: tools lint unit-and-integration infra-lint infra-test ops-test report-test
 	@tools/test-summary.sh target/cargo-test.log
 
 # ruff checks only the files whose findings are fixed so far; widen to `tools` when the rest are.
-RUFF_PATHS ?= tools/redrive.py tools/local_function.py tools/ops_tests
+RUFF_PATHS ?= tools/redrive.py tools/local_function.py tools/ops_tests tools/report tools/demo
 
 lint: tools
 	$(VENV_BIN)/ruff check $(RUFF_PATHS)
@@ -72,9 +72,10 @@ query: tools
 chromium:
 	@tools/report/install-chromium.sh
 
-# The report in headless Chromium and the named queries against the rollups (real stats-aggregator, moto).
+# The report in headless Chromium, the named queries against the rollups (real stats-aggregator,
+# moto), and the demo's build progress.
 report-test: tools chromium
-	tools/with-moto.sh $(VENV_BIN)/python -m pytest -q tools/report/tests
+	tools/with-moto.sh $(VENV_BIN)/python -m pytest -q tools/report/tests tools/demo/tests
 
 browser-test: report-test
 

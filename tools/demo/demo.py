@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -23,9 +24,24 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from framework import (  # noqa: E402
-    OUT, ROOT, VENV, CargoLambda, LocalAws, Steps, acknowledge, drain, print_table, sqs_event, write_json,
+sys.path.insert(0, str(Path(__file__).parents[1] / "report"))
+import build_progress
+import query as stats_query
+from framework import (
+    OUT,
+    ROOT,
+    VENV,
+    CargoLambda,
+    LocalAws,
+    Steps,
+    acknowledge,
+    drain,
+    print_table,
+    sqs_event,
+    write_json,
 )
+
+import report as stats_report
 
 FUNCTIONS = ["ai-processor", "notifier", "stats-aggregator", "cost-guard"]
 ENDPOINT = "demo-moderation"
@@ -111,6 +127,11 @@ def main() -> int:
         steps.stand_in(text)
         report["stand_ins"].append(text)
 
+    with steps.step("build every function (cargo build, progress below)") as s:
+        built = [build_progress.build(ROOT, f, OUT / "cargo-build.log") for f in FUNCTIONS]
+        s["detail"] = (f"{len(FUNCTIONS)} functions, {sum(b['compiled'] for b in built)} crate builds, "
+                       f"{sum(b['crates'] - b['compiled'] for b in built)} already built")
+
     with LocalAws():
         resources = provision(steps)
         fns = resources["functions"]
@@ -165,7 +186,7 @@ def main() -> int:
                         env_file.write_text("".join(f"{k}='{v}'\n" for k, v in env.items()))
                         watchers[f] = CargoLambda(env_file, package=f).__enter__()
                     s["detail"] = ", ".join(f"{f}:{w.port}" for f, w in watchers.items())
-                with steps.step("build every function (cargo lambda compiles on the first invoke)") as s:
+                with steps.step("first invoke of every function (nothing to do: empty batches, a read-only report)") as s:
                     # An empty SQS batch and a read-only report: no effects, but each binary is built.
                     warm_up = {"ai-processor": {"Records": []}, "notifier": {"Records": []},
                                "stats-aggregator": {"Records": []}, "cost-guard": {"action": "report"}}
@@ -173,6 +194,7 @@ def main() -> int:
                         watchers[f].invoke(f, warm_up[f])
                     s["detail"] = ", ".join(FUNCTIONS)
                 run_pipeline(steps, report, stand_in, watchers, fns, res, region, s3, sqs, events, media_bucket, results_bucket, webhooks)
+                write_stats_report(steps, report, stand_in, results_bucket, s3, env_overrides["cost-guard"]["COST_BUDGETS"])
             finally:
                 for w in watchers.values():
                     w.__exit__(None, None, None)
@@ -186,7 +208,10 @@ def main() -> int:
     print("\nsummary")
     print_table([[s["step"], "ok" if s["ok"] else "FAILED", f"{s['seconds']:.2f}", s["detail"][:70]] for s in steps.steps],
                 ["step", "result", "seconds", "detail"])
-    print(f"\nreport: {OUT / 'report.json'}")
+    print(f"\nrun summary: {OUT / 'report.json'}")
+    if report.get("stats_report"):
+        print("query the raw events: make query QUERY=uploads_by_verdict_per_day  (or SQL=\"SELECT ... FROM raw_events\")")
+        print(f"report (open it in a browser, it needs no network): {report['stats_report']['page']}")
     return 0 if all(s["ok"] for s in steps.steps) else 1
 
 
@@ -288,14 +313,14 @@ def run_pipeline(steps, report, stand_in, watchers, fns, res, region, s3, sqs, e
             try:
                 events.put_events(Entries=[{"Source": "aws.transcribe", "DetailType": "Transcribe Job State Change",
                                             "Detail": json.dumps(detail)}])
-            except Exception as e:  # noqa: BLE001 - moto fails on rule targets it does not implement
+            except Exception as e:  # moto fails on rule targets it does not implement
                 steps.note(f"moto's PutEvents answered {type(e).__name__} (it cannot invoke the schedules' Lambda targets)")
             if not wait_for_depth(sqs, jobs_q["queue_url"], before + 1):
                 stand_in("moto's EventBridge did not route the Transcribe event; "
                          "the demo puts the event EventBridge would deliver on ai-jobs itself")
                 sqs.send_message(QueueUrl=jobs_q["queue_url"], MessageBody=json.dumps({
                     "version": "0", "id": str(uuid.uuid4()), "detail-type": "Transcribe Job State Change",
-                    "source": "aws.transcribe", "account": "123456789012", "time": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    "source": "aws.transcribe", "account": "123456789012", "time": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
                     "region": region, "resources": [], "detail": detail}))
             sent += 1
         n, rounds, failed = feed("ai-processor", jobs_q)
@@ -316,7 +341,7 @@ def run_pipeline(steps, report, stand_in, watchers, fns, res, region, s3, sqs, e
         counts["notifications_failed"] = failed
         s["detail"] = f"{n} events, {len(webhooks.received) - before} deliveries, {failed} failed"
 
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     with steps.step("stats-aggregator: hourly and daily rollups (scheduled events)") as s:
         # The events above are in the current hour, which has not ended: send the scheduled
         # events as EventBridge will at the next firing of each rule (HH+1:05 and 00:20).
@@ -341,19 +366,7 @@ def run_pipeline(steps, report, stand_in, watchers, fns, res, region, s3, sqs, e
 
     with steps.step("cost-guard: scheduled run with sample costs over 80 %") as s:
         stand_in("moto's Cost Explorer answers from sample results loaded through its static-results API")
-        start = now.replace(day=1)
-        days = []
-        d = start
-        while d.date() <= now.date():
-            days.append(d)
-            d += dt.timedelta(days=1)
-        per_day = 8.6 / max(len(days), 1)
-        results = [{"TimePeriod": {"Start": f"{d:%Y-%m-%d}", "End": f"{d + dt.timedelta(days=1):%Y-%m-%d}"}, "Total": {},
-                    "Groups": [{"Keys": ["AWS App Runner"], "Metrics": {"UnblendedCost": {"Amount": f"{per_day * 0.6:.4f}", "Unit": "USD"}}},
-                               {"Keys": ["AWS Lambda"], "Metrics": {"UnblendedCost": {"Amount": f"{per_day * 0.4:.4f}", "Unit": "USD"}}}],
-                    "Estimated": d.date() >= (now - dt.timedelta(days=1)).date()} for d in days]
-        LocalAws.post_static("/moto-api/static/ce/cost-and-usage-results", {"account_id": "123456789012", "results": [
-            {"ResultsByTime": results, "DimensionValueAttributes": [], "GroupDefinitions": [{"Type": "DIMENSION", "Key": "SERVICE"}]}]})
+        queue_sample_costs(now.date().replace(day=1), now.date())
         scheduled = json.loads((ROOT / "events/cost-guard/scheduled.json").read_text())
         scheduled["time"] = now.strftime("%Y-%m-%dT%H:%M:%SZ")
         r = watchers["cost-guard"].invoke("cost-guard", scheduled)
@@ -380,6 +393,41 @@ def run_pipeline(steps, report, stand_in, watchers, fns, res, region, s3, sqs, e
     counts["deliveries"] = len(webhooks.received)
     print("\ndeliveries")
     print_table([[d["channel"], d["title"][:90]] for d in report["deliveries"]], ["channel", "message"])
+
+
+# Sample spend: 8.60 USD spread over the month so far, 60 % App Runner, 40 % Lambda.
+SAMPLE_MONTH_TO_DATE = 8.6
+
+
+def queue_sample_costs(first: dt.date, last: dt.date) -> None:
+    """Queues one Cost Explorer answer (moto's static results): daily spend by service."""
+    today = dt.datetime.now(dt.UTC).date()
+    per_day = SAMPLE_MONTH_TO_DATE / today.day
+    days = [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
+    results = [{"TimePeriod": {"Start": f"{d:%Y-%m-%d}", "End": f"{d + dt.timedelta(days=1):%Y-%m-%d}"}, "Total": {},
+                "Groups": [{"Keys": ["AWS App Runner"], "Metrics": {"UnblendedCost": {"Amount": f"{per_day * 0.6:.4f}", "Unit": "USD"}}},
+                           {"Keys": ["AWS Lambda"], "Metrics": {"UnblendedCost": {"Amount": f"{per_day * 0.4:.4f}", "Unit": "USD"}}}],
+                "Estimated": d >= today - dt.timedelta(days=1)} for d in days]
+    LocalAws.post_static("/moto-api/static/ce/cost-and-usage-results", {"account_id": "123456789012", "results": [
+        {"ResultsByTime": results, "DimensionValueAttributes": [], "GroupDefinitions": [{"Type": "DIMENSION", "Key": "SERVICE"}]}]})
+
+
+def write_stats_report(steps, report, stand_in, results_bucket: str, s3, budgets: str) -> None:
+    """The HTML report of the last 7 days, and a copy of the statistics for `make query`."""
+    with steps.step("report: charts of the rollups, spend and dead letters") as s:
+        today = dt.datetime.now(dt.UTC).date()
+        first = today - dt.timedelta(days=6)
+        stand_in("moto's Cost Explorer answers the report from sample results too (the same daily spend)")
+        queue_sample_costs(min(first, today.replace(day=1)), today)
+        os.environ["RESULTS_BUCKET"] = results_bucket
+        page = stats_report.write_report(ROOT / "target" / "report" / "index.html", first, today, budgets_json=budgets)
+        copy = stats_query.CACHE / results_bucket
+        for earlier in stats_query.CACHE.glob("demo*"):  # each demo makes a new stack; keep only its copy
+            if earlier != copy:
+                shutil.rmtree(earlier)
+        counts = stats_query.copy_bucket(s3, results_bucket, copy)
+        report["stats_report"] = {"page": str(page), "query_copy": str(copy.relative_to(ROOT))}
+        s["detail"] = f"{first} to {today}; {counts['fetched']} statistics objects copied for make query"
 
 
 def queue_depth(sqs, url: str) -> int:

@@ -10,7 +10,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parents[1]))
-import stack as stack_module  # noqa: E402
+import stack as stack_module
 
 
 @pytest.fixture(scope="session")
