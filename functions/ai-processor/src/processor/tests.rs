@@ -848,3 +848,98 @@ async fn deletes_that_do_not_concern_the_analysed_version_change_nothing() {
     assert!(w.doc("covers/back.jpg").is_some());
     assert!(!w.event_types().contains(&"media.deleted".to_string()));
 }
+
+// ---- SageMaker asynchronous inference ----
+
+fn sagemaker_done(inference: &str, status: &str, input: &str) -> String {
+    let mut inner = json!({"invocationStatus": status, "inferenceId": inference,
+        "eventSource": "aws:sagemaker", "eventName": "InferenceResult",
+        "requestParameters": {"endpointName": "async", "inputLocation": input},
+        "responseParameters": {"outputLocation": format!("s3://out/{inference}.out")}});
+    if status == "Failed" {
+        inner["failureReason"] = json!("ClientError: model crashed");
+    }
+    json!({"Type": "Notification", "TopicArn": "arn:aws:sns:us-east-1:1:async-success",
+        "Message": inner.to_string()})
+    .to_string()
+}
+
+/// A video whose moderation runs as an asynchronous inference, with the request document the
+/// SageMaker adapter writes.
+async fn video_with_inference(w: &World, key: &str) -> String {
+    *w.backend.video.lock().unwrap() = Ok(VideoModeration::Started {
+        job_id: "inf-1".into(),
+        output_location: Some("s3://out/inf-1.out".into()),
+    });
+    w.media.put(key, "e1", 9, Some("video/mp4"));
+    w.deliver_ok(&upload_event(MEDIA, key, "e1")).await;
+    let object = crate::model::ObjectRef {
+        bucket: MEDIA.into(),
+        key: key.into(),
+        version_id: None,
+    };
+    let request = crate::endpoint::EndpointRequest::new(&object, MediaKind::Video, Some("inf-1"));
+    w.results.insert(
+        &crate::endpoint::async_request_key("inf-1"),
+        request.to_json(),
+    );
+    "s3://results/sagemaker-async/requests/inf-1.json".to_string()
+}
+
+#[tokio::test]
+async fn an_async_inference_finishes_the_video_it_was_requested_for_once() {
+    let w = world();
+    *w.backend.video_results.lock().unwrap() = Ok(findings(vec![label(
+        "Explicit Nudity",
+        Some("Explicit"),
+        88.0,
+    )]));
+    let input = video_with_inference(&w, "videos/a.mp4").await;
+    assert_eq!(
+        w.doc("videos/a.mp4").unwrap()["moderation"]["output_location"],
+        "s3://out/inf-1.out"
+    );
+    let done = sagemaker_done("inf-1", "Completed", &input);
+    w.deliver_ok(&done).await;
+    w.deliver_ok(&done).await;
+    assert_eq!(w.doc("videos/a.mp4").unwrap()["verdict"], "rejected");
+    assert_eq!(
+        w.backend
+            .calls()
+            .iter()
+            .filter(|c| *c == "results inf-1 s3://out/inf-1.out")
+            .count(),
+        1,
+        "{:?}",
+        w.backend.calls()
+    );
+    assert_eq!(w.event_types(), vec![types::MEDIA_FLAGGED]);
+}
+
+#[tokio::test]
+async fn async_inferences_that_failed_or_are_not_ours_are_told_apart() {
+    let w = world();
+    let input = video_with_inference(&w, "videos/b.mp4").await;
+    // A request this suite did not write: no work, nothing read.
+    w.deliver_ok(&sagemaker_done(
+        "inf-1",
+        "Completed",
+        "s3://elsewhere/x.json",
+    ))
+    .await;
+    assert_eq!(
+        w.doc("videos/b.mp4").unwrap()["moderation"]["state"],
+        "pending"
+    );
+    // The endpoint's error notification.
+    w.deliver_ok(&sagemaker_done("inf-1", "Failed", &input))
+        .await;
+    let doc = w.doc("videos/b.mp4").unwrap();
+    assert_eq!(doc["moderation"]["state"], "failed");
+    assert!(doc["moderation"]["failure_reason"]
+        .as_str()
+        .unwrap()
+        .contains("model crashed"));
+    assert_eq!(w.event_types(), vec![types::MEDIA_FAILED]);
+    assert!(!w.backend.calls().iter().any(|c| c.starts_with("results")));
+}
