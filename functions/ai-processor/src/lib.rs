@@ -1,9 +1,10 @@
 //! ai-processor: every upload to the media bucket is moderated, labelled and transcribed.
 //!
-//! Triggers: SQS `media-ingest` (S3 `ObjectCreated` notifications) and SQS `ai-jobs`
-//! (Rekognition video job completions through SNS, Transcribe job state changes through
-//! EventBridge). Outputs: an analysis document per upload in the results bucket, verdict tags
-//! on the upload, and domain events on `suite-events`.
+//! Triggers: SQS `media-ingest` (S3 `ObjectCreated` and `ObjectRemoved` notifications), SQS
+//! `ai-jobs` (Rekognition video job completions and SageMaker asynchronous inference
+//! notifications through SNS, Transcribe job state changes through EventBridge), and S3
+//! notifications invoked directly. Outputs: an analysis document per upload in the results
+//! bucket, verdict tags on the upload, and domain events on `suite-events`.
 //!
 //! Layout: [`inbound`] reads message shapes, [`routing`] picks the analysis, [`policy`] turns
 //! labels into a verdict, [`analysis`] is the document, [`processor`] runs it all against the

@@ -1,10 +1,11 @@
 //! The function's behaviour: one SQS message in, analysis documents, tags and events out.
 //!
-//! Upload events start the analysis ([`uploads`]: synchronous moderation for images, jobs for
-//! videos and audio); job completions finish it ([`completions`]). Every effect is keyed by
+//! Upload events start the analysis (`uploads`: synchronous moderation for images, jobs for
+//! videos and audio); job completions finish it (`completions`). Every effect is keyed by
 //! the upload (bucket, key, version or ETag) so duplicate deliveries have one effect, and the
-//! document is updated with conditional writes ([`documents`]) so two completions arriving
-//! together do not overwrite each other. [`announce`] builds the domain events.
+//! document is updated with conditional writes (`documents`) so two completions arriving
+//! together do not overwrite each other; `deletions` removes what a deleted upload left;
+//! `announce` builds the domain events.
 
 mod announce;
 mod completions;
