@@ -34,6 +34,9 @@ pub struct AnalysisDocument {
     pub flagged: Vec<FlaggedLabel>,
     pub moderation: ModerationPart,
     pub transcript: TranscriptPart,
+    /// Text extraction of documents (absent in documents written before it existed).
+    #[serde(default)]
+    pub text: TextPart,
     pub timings: Timings,
 }
 
@@ -106,6 +109,37 @@ pub struct TranscriptPart {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TextPart {
+    pub state: PartState,
+    /// The text extraction job, while and after it runs.
+    pub job_id: Option<String>,
+    /// `s3://<results bucket>/text/<media key>.json`: lines with confidence and page numbers.
+    pub text_uri: Option<String>,
+    pub pages: u32,
+    pub lines: u32,
+    /// `zh` or `en`, by the script most of the text is in.
+    pub language: Option<String>,
+    /// The `OCR_KEYWORDS` found in the text.
+    pub matched_terms: Vec<String>,
+    pub failure_reason: Option<String>,
+}
+
+impl Default for TextPart {
+    fn default() -> Self {
+        Self {
+            state: PartState::NotApplicable,
+            job_id: None,
+            text_uri: None,
+            pages: 0,
+            lines: 0,
+            language: None,
+            matched_terms: Vec::new(),
+            failure_reason: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Timings {
     /// From the S3 event.
     pub uploaded_at: Option<String>,
@@ -146,6 +180,7 @@ impl AnalysisDocument {
             moderation_labels: Vec::new(),
             flagged: Vec::new(),
             moderation: not_applicable_moderation,
+            text: TextPart::default(),
             transcript: TranscriptPart {
                 state: PartState::NotApplicable,
                 job_name: None,
@@ -245,10 +280,54 @@ impl AnalysisDocument {
         self.refresh_status(at);
     }
 
+    pub fn text_pending(&mut self, job_id: &str) {
+        self.text = TextPart {
+            state: PartState::Pending,
+            job_id: Some(job_id.to_string()),
+            ..TextPart::default()
+        };
+    }
+
+    /// The extracted text is stored; the verdict is `review` when a keyword matched.
+    pub fn record_text(&mut self, text: TextPart, flagged: Vec<FlaggedLabel>, at: OffsetDateTime) {
+        self.verdict = Some(if flagged.is_empty() {
+            Verdict::Approved
+        } else {
+            Verdict::Review
+        });
+        self.flagged = flagged;
+        self.text = TextPart {
+            state: PartState::Done,
+            job_id: self.text.job_id.take(),
+            failure_reason: None,
+            ..text
+        };
+        self.timings.moderation_completed_at = Some(stamp(at));
+        self.refresh_status(at);
+    }
+
+    pub fn text_failed(&mut self, reason: &str, at: OffsetDateTime) {
+        self.text.state = PartState::Failed;
+        self.text.failure_reason = Some(reason.to_string());
+        self.verdict = None;
+        self.timings.moderation_completed_at = Some(stamp(at));
+        self.refresh_status(at);
+    }
+
+    /// The part that gives this upload its verdict tag: moderation, or text for documents.
+    pub fn verdict_part(&self) -> PartState {
+        if self.kind == MediaKind::Document {
+            self.text.state
+        } else {
+            self.moderation.state
+        }
+    }
+
     /// Complete once no part waits for a job.
     pub fn refresh_status(&mut self, at: OffsetDateTime) {
         let pending = self.moderation.state == PartState::Pending
-            || self.transcript.state == PartState::Pending;
+            || self.transcript.state == PartState::Pending
+            || self.text.state == PartState::Pending;
         if pending {
             self.status = DocumentStatus::InProgress;
         } else if self.status != DocumentStatus::Complete {
@@ -273,8 +352,13 @@ impl AnalysisDocument {
             self.verdict = stored.verdict;
             self.labels = stored.labels;
             self.moderation_labels = stored.moderation_labels;
-            self.flagged = stored.flagged;
+            self.flagged = stored.flagged.clone();
             self.timings.moderation_completed_at = stored.timings.moderation_completed_at;
+        }
+        if is_terminal(stored.text.state) && !is_terminal(self.text.state) {
+            self.text = stored.text;
+            self.verdict = stored.verdict;
+            self.flagged = stored.flagged;
         }
         if is_terminal(stored.transcript.state) && !is_terminal(self.transcript.state) {
             self.transcript = stored.transcript;

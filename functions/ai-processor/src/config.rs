@@ -30,6 +30,19 @@ impl BackendConfig {
     }
 }
 
+/// Text extraction for `documents/` (`OCR_BACKEND`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum OcrConfig {
+    /// Documents are skipped (tagged `skipped`, reason `ocr-off`).
+    Off,
+    Textract {
+        /// `TEXTRACT_SNS_TOPIC_ARN`: completion topic (subscribed by `ai-jobs`).
+        sns_topic_arn: String,
+        /// `TEXTRACT_ROLE_ARN`: role Textract uses to publish there.
+        role_arn: String,
+    },
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
     /// The variables every function shares (`RESULTS_BUCKET`, `DEAD_LETTER_QUEUE_URL`, ...).
@@ -42,6 +55,9 @@ pub struct Config {
     pub emit_skip_events: bool,
     /// Poison from the `ai-jobs` queue goes here (its own dead-letter queue).
     pub ai_jobs_dead_letter_queue_url: Option<String>,
+    pub ocr: OcrConfig,
+    /// `OCR_KEYWORDS`: terms (any language) whose presence in a document's text sends it to review.
+    pub ocr_keywords: Vec<String>,
 }
 
 pub const DEFAULT_LANGUAGES: [&str; 2] = ["zh-CN", "en-US"];
@@ -119,6 +135,14 @@ impl Config {
 
         let emit_skip_events = env.parse_or("EMIT_SKIP_EVENTS", true);
         let ai_jobs_dead_letter_queue_url = env.optional("AI_JOBS_DEAD_LETTER_QUEUE_URL");
+        let ocr = ocr_config(&mut env, partition);
+        let ocr_keywords = env.list_or("OCR_KEYWORDS", &[]);
+        if env.optional("OCR_KEYWORDS_S3_URI").is_some() {
+            env.problem(
+                "OCR_KEYWORDS_S3_URI is not supported by this version; list the keywords in \
+                 OCR_KEYWORDS (comma-separated)",
+            );
+        }
 
         let config = Config {
             common,
@@ -129,8 +153,41 @@ impl Config {
             policy,
             emit_skip_events,
             ai_jobs_dead_letter_queue_url,
+            ocr,
+            ocr_keywords,
         };
         env.finish(config)
+    }
+}
+
+fn ocr_config(env: &mut Env, partition: Partition) -> OcrConfig {
+    match env
+        .optional("OCR_BACKEND")
+        .map(|b| b.to_lowercase())
+        .as_deref()
+    {
+        None | Some("none") => OcrConfig::Off,
+        Some("textract") => {
+            if let Err(problem) = partition.require(Service::Textract, "set OCR_BACKEND=none") {
+                env.problem(format!("OCR_BACKEND=textract: {problem}"));
+            }
+            OcrConfig::Textract {
+                sns_topic_arn: env.required("TEXTRACT_SNS_TOPIC_ARN"),
+                role_arn: env.required("TEXTRACT_ROLE_ARN"),
+            }
+        }
+        Some("sagemaker") => {
+            env.problem(
+                "OCR_BACKEND=sagemaker is not supported by this version; use textract or none",
+            );
+            OcrConfig::Off
+        }
+        Some(other) => {
+            env.problem(format!(
+                "OCR_BACKEND={other:?} is not a text extraction backend (textract or none)"
+            ));
+            OcrConfig::Off
+        }
     }
 }
 
@@ -209,5 +266,53 @@ mod tests {
         ] {
             assert!(text.contains(expected), "{expected} not in {text}");
         }
+    }
+
+    #[test]
+    fn text_extraction_is_off_unless_chosen_and_textract_needs_its_channel() {
+        let config =
+            Config::from_env(Env::from_vars(base_with_rekognition()), Partition::Aws).unwrap();
+        assert_eq!(config.ocr, OcrConfig::Off);
+        let mut vars = base_with_rekognition();
+        vars.push(("OCR_BACKEND", "textract"));
+        vars.push(("OCR_KEYWORDS", "赌博, gambling"));
+        let err = Config::from_env(Env::from_vars(vars.clone()), Partition::Aws).unwrap_err();
+        assert!(
+            err.to_string().contains("missing TEXTRACT_SNS_TOPIC_ARN"),
+            "{err}"
+        );
+        vars.push((
+            "TEXTRACT_SNS_TOPIC_ARN",
+            "arn:aws:sns:us-east-1:1:AmazonTextract-x",
+        ));
+        vars.push(("TEXTRACT_ROLE_ARN", "arn:aws:iam::1:role/x"));
+        let config = Config::from_env(Env::from_vars(vars.clone()), Partition::Aws).unwrap();
+        assert_eq!(config.ocr_keywords, vec!["赌博", "gambling"]);
+        let err = Config::from_env(Env::from_vars(vars), Partition::AwsCn).unwrap_err();
+        assert!(err.to_string().contains("Textract does not exist"), "{err}");
+        let mut vars = base_with_rekognition();
+        vars.push(("OCR_BACKEND", "sagemaker"));
+        vars.push(("OCR_KEYWORDS_S3_URI", "s3://config/keywords.txt"));
+        let err = Config::from_env(Env::from_vars(vars), Partition::Aws).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("OCR_BACKEND=sagemaker is not supported"),
+            "{err}"
+        );
+        assert!(
+            err.to_string()
+                .contains("OCR_KEYWORDS_S3_URI is not supported"),
+            "{err}"
+        );
+    }
+
+    fn base_with_rekognition() -> Vec<(&'static str, &'static str)> {
+        let mut vars = base();
+        vars.push((
+            "REKOGNITION_SNS_TOPIC_ARN",
+            "arn:aws:sns:us-east-1:1:AmazonRekognition-x",
+        ));
+        vars.push(("REKOGNITION_ROLE_ARN", "arn:aws:iam::1:role/r"));
+        vars
     }
 }

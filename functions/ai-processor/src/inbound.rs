@@ -77,6 +77,22 @@ impl RekognitionJobDone {
     }
 }
 
+/// A Textract text detection job ended (its SNS completion).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TextractJobDone {
+    pub job_id: String,
+    /// `SUCCEEDED`, `FAILED`, `ERROR` or `PARTIAL_SUCCESS`.
+    pub status: String,
+    pub bucket: String,
+    pub key: String,
+}
+
+impl TextractJobDone {
+    pub fn succeeded(&self) -> bool {
+        matches!(self.status.as_str(), "SUCCEEDED" | "PARTIAL_SUCCESS")
+    }
+}
+
 /// A SageMaker asynchronous inference ended (its success or error notification).
 #[derive(Debug, Clone, PartialEq)]
 pub struct SageMakerJobDone {
@@ -107,6 +123,7 @@ pub enum Inbound {
     },
     RekognitionJob(RekognitionJobDone),
     SageMakerJob(SageMakerJobDone),
+    TextractJob(TextractJobDone),
     TranscribeJob(TranscribeJobChanged),
     /// A well-formed message that needs no work (say, an SNS subscription confirmation).
     NothingToDo(String),
@@ -180,6 +197,9 @@ fn classify(value: Value, depth: u8) -> Result<Inbound, Malformed> {
     }
     if fields.contains_key("detail-type") {
         return eventbridge(value);
+    }
+    if fields.contains_key("JobId") && fields.contains_key("DocumentLocation") {
+        return textract(value);
     }
     if fields.contains_key("JobId") && fields.contains_key("API") {
         return rekognition(value);
@@ -492,6 +512,46 @@ fn rekognition(value: Value) -> Result<Inbound, Malformed> {
         bucket: n.video.s3_bucket,
         key: n.video.s3_object_name,
         message: n.message.filter(|m| !m.is_empty()),
+    }))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct TextractNotification {
+    job_id: String,
+    status: String,
+    #[serde(rename = "API", default)]
+    api: String,
+    document_location: TextractLocation,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct TextractLocation {
+    s3_object_name: String,
+    s3_bucket: String,
+}
+
+fn textract(value: Value) -> Result<Inbound, Malformed> {
+    let n: TextractNotification = serde_json::from_value(value)
+        .map_err(|e| malformed(format!("Textract completion: {e}")))?;
+    if n.api != "StartDocumentTextDetection" {
+        return Ok(Inbound::NothingToDo(format!(
+            "Textract job of another kind ({})",
+            shown(&n.api)
+        )));
+    }
+    let location = n.document_location;
+    if n.job_id.is_empty() || location.s3_bucket.is_empty() || location.s3_object_name.is_empty() {
+        return Err(malformed(
+            "Textract completion with an empty JobId, bucket or object name",
+        ));
+    }
+    Ok(Inbound::TextractJob(TextractJobDone {
+        job_id: n.job_id,
+        status: n.status,
+        bucket: location.s3_bucket,
+        key: location.s3_object_name,
     }))
 }
 

@@ -40,9 +40,10 @@ use adapters::rekognition::RekognitionModeration;
 use adapters::s3::S3MediaStore;
 use adapters::sagemaker::{AsyncEndpoint, SageMakerModeration};
 use adapters::sqs::DeadLettersBySource;
+use adapters::textract::TextractText;
 use adapters::transcribe::TranscribeJobs;
-use adapters::ConfiguredBackend;
-use config::{BackendConfig, Config};
+use adapters::{ConfiguredBackend, ConfiguredText};
+use config::{BackendConfig, Config, OcrConfig};
 pub use error::Error;
 use inbound::Invocation;
 use ports::{ModerationBackend, Transcriber};
@@ -60,6 +61,7 @@ impl<B: ModerationBackend, T: Transcriber> Adapters for Aws<B, T> {
     type Results = S3ObjectStore;
     type Backend = B;
     type Transcriber = T;
+    type Text = ConfiguredText;
     type Publisher = SnsEventPublisher;
     type Idempotency = Idempotency<S3ObjectStore, Arc<dyn Clock>>;
     type DeadLetters = DeadLettersBySource;
@@ -99,15 +101,37 @@ pub fn build(config: &Config, sdk: &SdkConfig) -> App {
         }
     };
     let transcriber = TranscribeJobs::new(aws_sdk_transcribe::Client::new(sdk));
-    build_with(config, sdk, backend, transcriber)
+    build_with(
+        config,
+        sdk,
+        backend,
+        transcriber,
+        text_extractor(config, sdk),
+    )
 }
 
-/// [`build`] with the given moderation backend and transcriber.
+/// The text extraction `OCR_BACKEND` names.
+pub fn text_extractor(config: &Config, sdk: &SdkConfig) -> ConfiguredText {
+    match &config.ocr {
+        OcrConfig::Off => ConfiguredText::Off,
+        OcrConfig::Textract {
+            sns_topic_arn,
+            role_arn,
+        } => ConfiguredText::Textract(TextractText::new(
+            aws_sdk_textract::Client::new(sdk),
+            sns_topic_arn,
+            role_arn,
+        )),
+    }
+}
+
+/// [`build`] with the given moderation backend, transcriber and text extraction.
 pub fn build_with<B: ModerationBackend, T: Transcriber>(
     config: &Config,
     sdk: &SdkConfig,
     backend: B,
     transcriber: T,
+    text: ConfiguredText,
 ) -> Processor<Aws<B, T>> {
     let s3 = shared::aws::s3_client(sdk);
     let results = S3ObjectStore::new(s3.clone(), &config.common.results_bucket);
@@ -119,6 +143,7 @@ pub fn build_with<B: ModerationBackend, T: Transcriber>(
             results: results.clone(),
             backend,
             transcriber,
+            text,
             publisher: SnsEventPublisher::new(
                 shared::aws::sns_client(sdk),
                 &config.events_topic_arn,

@@ -104,3 +104,36 @@ pub trait Transcriber: Send + Sync {
     /// unknown name is not an error.
     fn delete_job(&self, name: &str) -> impl Future<Output = Result<(), RecordError>> + Send;
 }
+
+/// One line of extracted text.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct TextLine {
+    /// 1-based.
+    pub page: u32,
+    pub text: String,
+    /// Percent.
+    pub confidence: f32,
+}
+
+/// The text of a document.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ExtractedText {
+    pub pages: u32,
+    pub lines: Vec<TextLine>,
+}
+
+/// Text extraction (OCR) of documents: Textract where it exists.
+pub trait TextExtractor: Send + Sync {
+    /// `textract`, as recorded in documents and events.
+    fn name(&self) -> &'static str;
+    /// Starts an asynchronous job; its completion arrives on `ai-jobs`. `request_token` is the
+    /// same for every delivery of one upload.
+    fn start(
+        &self,
+        object: &ObjectRef,
+        request_token: &str,
+    ) -> impl Future<Output = Result<String, RecordError>> + Send;
+    /// The text of a finished job (all pages).
+    fn text(&self, job_id: &str)
+        -> impl Future<Output = Result<ExtractedText, RecordError>> + Send;
+}

@@ -63,10 +63,14 @@ const ORDER: &[&str] = &[
     "eventbridge-transcribe-completed.json",
     "sns-eventbridge-transcribe-failed.json",
 ];
-/// Samples run by `tests/sagemaker_async.rs` (they need that backend and moto's async results).
+/// Samples run by `tests/sagemaker_async.rs` (they need that backend and moto's async results)
+/// and `tests/documents.rs`.
 const ELSEWHERE: &[&str] = &[
     "sns-sagemaker-async-success.json",
     "sns-sagemaker-async-failure.json",
+    // tests/documents.rs (OCR_BACKEND=textract).
+    "s3-put-document.json",
+    "sns-textract-completed.json",
 ];
 /// Deletions, run after the uploads were checked: the audio (deleted) and the cover image
 /// (hidden by a delete marker).

@@ -96,6 +96,13 @@ impl<A: Adapters> Processor<A> {
                 removed_objects += 1;
             }
         }
+        if doc.text.text_uri.is_some() {
+            self.ports
+                .results
+                .delete(&super::text::text_key(&removed.key))
+                .await?;
+            removed_objects += 1;
+        }
         // The document goes last, so a retry after a partial failure still finds what to remove.
         self.ports.results.delete(&doc_key).await?;
         removed_objects += 1;

@@ -152,7 +152,7 @@ impl<A: Adapters> Processor<A> {
         &self,
         doc: &AnalysisDocument,
     ) -> Result<(), RecordError> {
-        let verdict = match (doc.moderation.state, doc.verdict) {
+        let verdict = match (doc.verdict_part(), doc.verdict) {
             (PartState::NotApplicable, _) => return Ok(()),
             (PartState::Done, Some(verdict)) => verdict.as_str(),
             (PartState::Pending, _) => "pending",

@@ -15,8 +15,8 @@ use time::OffsetDateTime;
 use super::Adapters;
 use crate::model::{Findings, ObjectInfo, ObjectRef};
 use crate::ports::{
-    MediaStore, ModerationBackend, Transcriber, TranscriptionJob, TranscriptionRequest,
-    TranscriptionStart, VideoModeration,
+    ExtractedText, MediaStore, ModerationBackend, TextExtractor, Transcriber, TranscriptionJob,
+    TranscriptionRequest, TranscriptionStart, VideoModeration,
 };
 
 /// The instant every fake clock reads.
@@ -29,6 +29,7 @@ impl Adapters for Fakes {
     type Results = MemoryObjectStore;
     type Backend = FakeBackend;
     type Transcriber = FakeTranscriber;
+    type Text = FakeText;
     type Publisher = MemoryPublisher;
     type Idempotency = Idempotency<MemoryObjectStore, ManualClock>;
     type DeadLetters = FakeDeadLetters;
@@ -269,5 +270,36 @@ impl DeadLetterSink for FakeDeadLetters {
             reason.to_string(),
         ));
         Ok(())
+    }
+}
+
+/// Text extraction answering what the test configured; records the documents started.
+#[derive(Clone)]
+pub struct FakeText {
+    pub started: Arc<Mutex<Vec<String>>>,
+    pub text: Arc<Mutex<Result<ExtractedText, RecordError>>>,
+}
+
+impl Default for FakeText {
+    fn default() -> Self {
+        Self {
+            started: Arc::default(),
+            text: Arc::new(Mutex::new(Ok(ExtractedText::default()))),
+        }
+    }
+}
+
+impl TextExtractor for FakeText {
+    fn name(&self) -> &'static str {
+        "textract"
+    }
+
+    async fn start(&self, object: &ObjectRef, _request_token: &str) -> Result<String, RecordError> {
+        self.started.lock().unwrap().push(object.key.clone());
+        Ok("text-job-1".into())
+    }
+
+    async fn text(&self, _job_id: &str) -> Result<ExtractedText, RecordError> {
+        self.text.lock().unwrap().clone()
     }
 }

@@ -12,6 +12,7 @@ mod completions;
 mod deletions;
 mod documents;
 mod tally;
+mod text;
 mod uploads;
 
 #[cfg(test)]
@@ -32,7 +33,7 @@ use tracing::Instrument;
 use crate::config::Config;
 use crate::inbound::{self, Inbound};
 use crate::policy::ModerationPolicy;
-use crate::ports::{MediaStore, ModerationBackend, Transcriber};
+use crate::ports::{MediaStore, ModerationBackend, TextExtractor, Transcriber};
 pub use tally::Tally;
 
 /// The `source` of every event this function publishes, and its metrics service name.
@@ -54,6 +55,10 @@ pub struct Settings {
     pub transcribe_languages: Vec<String>,
     pub policy: ModerationPolicy,
     pub emit_skip_events: bool,
+    /// Documents get their text extracted (`OCR_BACKEND` is not `none`).
+    pub ocr_enabled: bool,
+    /// Lower-cased `OCR_KEYWORDS`.
+    pub ocr_keywords: Vec<String>,
     pub batch_concurrency: usize,
     pub metrics_namespace: String,
 }
@@ -66,6 +71,8 @@ impl From<&Config> for Settings {
             transcribe_languages: c.transcribe_languages.clone(),
             policy: c.policy.clone(),
             emit_skip_events: c.emit_skip_events,
+            ocr_enabled: c.ocr != crate::config::OcrConfig::Off,
+            ocr_keywords: c.ocr_keywords.iter().map(|k| k.to_lowercase()).collect(),
             batch_concurrency: c.common.batch_concurrency,
             metrics_namespace: c.common.metrics_namespace.clone(),
         }
@@ -78,6 +85,7 @@ pub trait Adapters {
     type Results: ObjectStore;
     type Backend: ModerationBackend;
     type Transcriber: Transcriber;
+    type Text: TextExtractor;
     type Publisher: EventPublisher;
     type Idempotency: IdempotencyStore;
     type DeadLetters: DeadLetterSink;
@@ -89,6 +97,7 @@ pub struct Ports<A: Adapters> {
     pub results: A::Results,
     pub backend: A::Backend,
     pub transcriber: A::Transcriber,
+    pub text: A::Text,
     pub publisher: A::Publisher,
     pub idempotency: A::Idempotency,
     pub dead_letters: A::DeadLetters,
@@ -188,6 +197,7 @@ impl<A: Adapters> Processor<A> {
             }
             Inbound::RekognitionJob(done) => self.on_moderation_job(done, tally).await,
             Inbound::SageMakerJob(done) => self.on_sagemaker_job(done, tally).await,
+            Inbound::TextractJob(done) => self.on_text_job(done, tally).await,
             Inbound::TranscribeJob(changed) => self.on_transcription_job(changed, tally).await,
         }
     }

@@ -21,6 +21,7 @@ use crate::ports::VideoModeration;
 const MEDIA: &str = "media";
 
 struct World {
+    text: FakeText,
     media: FakeMedia,
     results: MemoryObjectStore,
     backend: FakeBackend,
@@ -37,6 +38,8 @@ fn settings() -> Settings {
         transcribe_languages: vec!["zh-CN".into(), "en-US".into()],
         policy: ModerationPolicy::default(),
         emit_skip_events: true,
+        ocr_enabled: true,
+        ocr_keywords: vec!["赌博".into(), "gambling".into()],
         batch_concurrency: 4,
         metrics_namespace: "Test".into(),
     }
@@ -44,6 +47,7 @@ fn settings() -> Settings {
 
 fn world_with(settings: Settings) -> World {
     let clock = ManualClock::at(NOW);
+    let text = FakeText::default();
     let (media, results, backend, transcriber, publisher, dead_letters) = (
         FakeMedia::default(),
         MemoryObjectStore::default(),
@@ -59,6 +63,7 @@ fn world_with(settings: Settings) -> World {
             results: results.clone(),
             backend: backend.clone(),
             transcriber: transcriber.clone(),
+            text: text.clone(),
             publisher: publisher.clone(),
             idempotency: Idempotency::new(
                 MemoryObjectStore::default(),
@@ -71,6 +76,7 @@ fn world_with(settings: Settings) -> World {
         },
     );
     World {
+        text,
         media,
         results,
         backend,
@@ -942,4 +948,138 @@ async fn async_inferences_that_failed_or_are_not_ours_are_told_apart() {
         .contains("model crashed"));
     assert_eq!(w.event_types(), vec![types::MEDIA_FAILED]);
     assert!(!w.backend.calls().iter().any(|c| c.starts_with("results")));
+}
+
+// ---- documents: text extraction ----
+
+fn textract_done(job_id: &str, status: &str, key: &str) -> String {
+    let inner = json!({"JobId": job_id, "Status": status, "API": "StartDocumentTextDetection",
+        "JobTag": "media-suite", "Timestamp": 1764072300000u64,
+        "DocumentLocation": {"S3ObjectName": key, "S3Bucket": MEDIA}});
+    json!({"Type": "Notification", "TopicArn": "arn:aws:sns:us-east-1:1:textract",
+        "Message": inner.to_string()})
+    .to_string()
+}
+
+fn lines(texts: &[&str]) -> crate::ports::ExtractedText {
+    crate::ports::ExtractedText {
+        pages: 2,
+        lines: texts
+            .iter()
+            .enumerate()
+            .map(|(i, t)| crate::ports::TextLine {
+                page: 1 + i as u32 % 2,
+                text: t.to_string(),
+                confidence: 98.5,
+            })
+            .collect(),
+    }
+}
+
+#[tokio::test]
+async fn a_document_s_text_is_stored_matched_against_the_keywords_and_announced_once() {
+    let w = world();
+    *w.text.text.lock().unwrap() = Ok(lines(&["合同条款", "本平台禁止赌博内容"]));
+    w.media
+        .put("documents/c.pdf", "e1", 30, Some("application/pdf"));
+    w.deliver_ok(&upload_event(MEDIA, "documents/c.pdf", "e1"))
+        .await;
+    assert_eq!(*w.text.started.lock().unwrap(), vec!["documents/c.pdf"]);
+    assert_eq!(
+        w.tag("documents/c.pdf", "moderation-verdict").as_deref(),
+        Some("pending")
+    );
+    let done = textract_done("text-job-1", "SUCCEEDED", "documents/c.pdf");
+    w.deliver_ok(&done).await;
+    w.deliver_ok(&done).await;
+
+    let doc = w.doc("documents/c.pdf").unwrap();
+    assert_eq!(doc["status"], "complete");
+    assert_eq!(doc["verdict"], "review");
+    assert_eq!(doc["text"]["pages"], 2);
+    assert_eq!(doc["text"]["matched_terms"], json!(["赌博"]));
+    let text = w
+        .results
+        .json("text/documents/c.pdf.json")
+        .expect("text document");
+    assert_eq!(text["lines"][1]["text"], "本平台禁止赌博内容");
+    assert_eq!(text["lines"][1]["page"], 2);
+    assert_eq!(text["language"], "zh");
+    assert_eq!(
+        w.tag("documents/c.pdf", "moderation-verdict").as_deref(),
+        Some("review")
+    );
+    assert_eq!(
+        w.event_types(),
+        vec![
+            "document.text_ready",
+            types::MEDIA_FLAGGED,
+            types::MEDIA_ANALYZED
+        ]
+    );
+    let ready: shared::events::contracts::document::DocumentTextReady =
+        w.events()[0].payload().expect("payload");
+    assert_eq!(ready.text, "s3://results/text/documents/c.pdf.json");
+    assert_eq!((ready.pages, ready.lines), (2, 2));
+    assert_eq!(ready.language.as_deref(), Some("zh"));
+
+    // Deleting the document removes its text too.
+    w.media.remove("documents/c.pdf");
+    w.deliver_ok(&removed_event(
+        "documents/c.pdf",
+        "ObjectRemoved:Delete",
+        None,
+    ))
+    .await;
+    assert!(w.results.keys().is_empty(), "{:?}", w.results.keys());
+}
+
+#[tokio::test]
+async fn a_document_without_text_or_with_a_failed_job_is_recorded_and_text_extraction_can_be_off() {
+    let w = world();
+    *w.text.text.lock().unwrap() = Ok(lines(&[]));
+    w.media
+        .put("documents/blank.png", "e1", 3, Some("image/png"));
+    w.deliver_ok(&upload_event(MEDIA, "documents/blank.png", "e1"))
+        .await;
+    w.deliver_ok(&textract_done(
+        "text-job-1",
+        "SUCCEEDED",
+        "documents/blank.png",
+    ))
+    .await;
+    let doc = w.doc("documents/blank.png").unwrap();
+    assert_eq!(
+        (doc["verdict"].clone(), doc["text"]["lines"].clone()),
+        (json!("approved"), json!(0))
+    );
+
+    w.media
+        .put("documents/bad.pdf", "e1", 3, Some("application/pdf"));
+    w.deliver_ok(&upload_event(MEDIA, "documents/bad.pdf", "e1"))
+        .await;
+    w.deliver_ok(&textract_done("text-job-1", "FAILED", "documents/bad.pdf"))
+        .await;
+    let doc = w.doc("documents/bad.pdf").unwrap();
+    assert_eq!(doc["text"]["state"], "failed");
+    assert_eq!(
+        w.tag("documents/bad.pdf", "moderation-verdict").as_deref(),
+        Some("failed")
+    );
+    assert!(w.event_types().contains(&types::MEDIA_FAILED.to_string()));
+
+    let off = world_with(Settings {
+        ocr_enabled: false,
+        ..settings()
+    });
+    off.media
+        .put("documents/c.pdf", "e1", 3, Some("application/pdf"));
+    off.deliver_ok(&upload_event(MEDIA, "documents/c.pdf", "e1"))
+        .await;
+    assert_eq!(
+        off.tag("documents/c.pdf", "moderation-skip-reason")
+            .as_deref(),
+        Some("ocr-off")
+    );
+    assert!(off.text.started.lock().unwrap().is_empty());
 }

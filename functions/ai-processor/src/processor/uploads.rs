@@ -14,14 +14,16 @@ use crate::model::{Findings, ObjectInfo};
 use shared::time::Clock;
 
 use crate::ports::{
-    MediaStore, ModerationBackend, Transcriber, TranscriptionRequest, TranscriptionStart,
-    VideoModeration,
+    MediaStore, ModerationBackend, TextExtractor, Transcriber, TranscriptionRequest,
+    TranscriptionStart, VideoModeration,
 };
 use crate::routing::{self, MediaKind, Route};
 use crate::transcript;
 
 /// The `moderation-skip-reason` of an upload whose content type or extension is no media.
 const NOT_MEDIA: &str = "not-media";
+/// ... of a document while text extraction is off.
+const OCR_OFF: &str = "ocr-off";
 
 /// A part of the analysis that failed for good: (stage, reason).
 type PartFailure = (&'static str, String);
@@ -71,10 +73,19 @@ impl<A: Adapters> Processor<A> {
             content_type: info.content_type.clone(),
         };
         let kind = match routing::route(key, info.content_type.as_deref()) {
+            Route::Analyse(MediaKind::Document) if !self.settings.ocr_enabled => {
+                let reason = "text extraction is off (OCR_BACKEND=none)";
+                self.skip(tally, bucket, key, reason);
+                return self
+                    .mark_skipped(&source, &info, OCR_OFF, reason, tally)
+                    .await;
+            }
             Route::Analyse(kind) => kind,
             Route::Skip(reason) => {
                 self.skip(tally, bucket, key, &reason);
-                return self.mark_skipped(&source, &info, &reason, tally).await;
+                return self
+                    .mark_skipped(&source, &info, NOT_MEDIA, &reason, tally)
+                    .await;
             }
         };
         let uploaded_at = created.event_time.map(shared::time::rfc3339);
@@ -97,6 +108,7 @@ impl<A: Adapters> Processor<A> {
         &self,
         source: &SourceObject,
         info: &ObjectInfo,
+        reason_code: &str,
         reason: &str,
         tally: &Tally,
     ) -> Result<(), RecordError> {
@@ -104,14 +116,14 @@ impl<A: Adapters> Processor<A> {
         self.exactly_once(&claim, tally, || async {
             self.write_tags(
                 &source.object(),
-                &[(VERDICT_TAG, SKIPPED), (SKIP_REASON_TAG, NOT_MEDIA)],
+                &[(VERDICT_TAG, SKIPPED), (SKIP_REASON_TAG, reason_code)],
             )
             .await?;
             if self.settings.emit_skip_events {
                 self.publish(announce::skipped(
                     source,
                     info.content_type.as_deref(),
-                    NOT_MEDIA,
+                    reason_code,
                     reason,
                 ))
                 .await?;
@@ -176,8 +188,25 @@ impl<A: Adapters> Processor<A> {
                 self.start_transcription(&mut doc, &mut failures).await?;
             }
             MediaKind::Audio => self.start_transcription(&mut doc, &mut failures).await?,
-            // Routing sends nothing here until text extraction is configured.
-            MediaKind::Document => {}
+            MediaKind::Document => {
+                let token = stable_id(&[
+                    "text",
+                    &object.bucket,
+                    &object.key,
+                    doc.source.discriminator(),
+                ]);
+                match self.ports.text.start(&object, &token).await {
+                    Ok(job_id) => {
+                        tracing::info!(job_id = %job_id, "text extraction job started");
+                        doc.text_pending(&job_id);
+                    }
+                    Err(RecordError::Permanent(reason)) => {
+                        doc.text_failed(&reason, self.ports.clock.now());
+                        failures.push(("text", reason));
+                    }
+                    Err(retryable) => return Err(retryable),
+                }
+            }
         }
         doc.refresh_status(self.ports.clock.now());
 

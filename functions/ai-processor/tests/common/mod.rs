@@ -97,7 +97,9 @@ impl Stack {
         backend: B,
         transcriber: T,
     ) -> Processor<Aws<B, T>> {
-        ai_processor::build_with(&self.config(extra), &self.sdk, backend, transcriber)
+        let config = self.config(extra);
+        let text = ai_processor::text_extractor(&config, &self.sdk);
+        ai_processor::build_with(&config, &self.sdk, backend, transcriber, text)
     }
 
     pub fn transcribe(&self) -> ai_processor::adapters::transcribe::TranscribeJobs {
