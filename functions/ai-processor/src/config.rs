@@ -58,6 +58,8 @@ pub struct Config {
     pub ocr: OcrConfig,
     /// `OCR_KEYWORDS`: terms (any language) whose presence in a document's text sends it to review.
     pub ocr_keywords: Vec<String>,
+    /// `OCR_KEYWORDS_S3_URI` as (bucket, key): more keywords, one per line.
+    pub ocr_keywords_s3: Option<(String, String)>,
 }
 
 pub const DEFAULT_LANGUAGES: [&str; 2] = ["zh-CN", "en-US"];
@@ -137,12 +139,19 @@ impl Config {
         let ai_jobs_dead_letter_queue_url = env.optional("AI_JOBS_DEAD_LETTER_QUEUE_URL");
         let ocr = ocr_config(&mut env, partition);
         let ocr_keywords = env.list_or("OCR_KEYWORDS", &[]);
-        if env.optional("OCR_KEYWORDS_S3_URI").is_some() {
-            env.problem(
-                "OCR_KEYWORDS_S3_URI is not supported by this version; list the keywords in \
-                 OCR_KEYWORDS (comma-separated)",
-            );
-        }
+        let ocr_keywords_s3 = env.optional("OCR_KEYWORDS_S3_URI").and_then(|uri| {
+            let parsed = uri
+                .strip_prefix("s3://")
+                .and_then(|rest| rest.split_once('/'))
+                .filter(|(bucket, key)| !bucket.is_empty() && !key.is_empty())
+                .map(|(bucket, key)| (bucket.to_string(), key.to_string()));
+            if parsed.is_none() {
+                env.problem(format!(
+                    "OCR_KEYWORDS_S3_URI={uri:?} is not an s3://bucket/key URI"
+                ));
+            }
+            parsed
+        });
 
         let config = Config {
             common,
@@ -155,6 +164,7 @@ impl Config {
             ai_jobs_dead_letter_queue_url,
             ocr,
             ocr_keywords,
+            ocr_keywords_s3,
         };
         env.finish(config)
     }
@@ -269,6 +279,14 @@ mod tests {
     }
 
     #[test]
+    fn keyword_lists_are_lines_or_commas_with_comments() {
+        assert_eq!(
+            crate::adapters::s3::parse_keywords("# terms\n赌博, Casino\n\n  drugs # since 2026\n"),
+            vec!["赌博", "casino", "drugs"]
+        );
+    }
+
+    #[test]
     fn text_extraction_is_off_unless_chosen_and_textract_needs_its_channel() {
         let config =
             Config::from_env(Env::from_vars(base_with_rekognition()), Partition::Aws).unwrap();
@@ -292,7 +310,7 @@ mod tests {
         assert!(err.to_string().contains("Textract does not exist"), "{err}");
         let mut vars = base_with_rekognition();
         vars.push(("OCR_BACKEND", "sagemaker"));
-        vars.push(("OCR_KEYWORDS_S3_URI", "s3://config/keywords.txt"));
+        vars.push(("OCR_KEYWORDS_S3_URI", "config/keywords.txt"));
         let err = Config::from_env(Env::from_vars(vars), Partition::Aws).unwrap_err();
         assert!(
             err.to_string()
@@ -300,8 +318,7 @@ mod tests {
             "{err}"
         );
         assert!(
-            err.to_string()
-                .contains("OCR_KEYWORDS_S3_URI is not supported"),
+            err.to_string().contains("is not an s3://bucket/key URI"),
             "{err}"
         );
     }

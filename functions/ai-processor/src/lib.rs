@@ -37,7 +37,7 @@ use shared::time::{Clock, SystemClock};
 use tracing::Instrument;
 
 use adapters::rekognition::RekognitionModeration;
-use adapters::s3::S3MediaStore;
+use adapters::s3::{S3KeywordList, S3MediaStore};
 use adapters::sagemaker::{AsyncEndpoint, SageMakerModeration};
 use adapters::sqs::DeadLettersBySource;
 use adapters::textract::TextractText;
@@ -62,6 +62,7 @@ impl<B: ModerationBackend, T: Transcriber> Adapters for Aws<B, T> {
     type Backend = B;
     type Transcriber = T;
     type Text = ConfiguredText;
+    type Keywords = S3KeywordList;
     type Publisher = SnsEventPublisher;
     type Idempotency = Idempotency<S3ObjectStore, Arc<dyn Clock>>;
     type DeadLetters = DeadLettersBySource;
@@ -139,11 +140,12 @@ pub fn build_with<B: ModerationBackend, T: Transcriber>(
     Processor::new(
         Settings::from(config),
         Ports {
-            media: S3MediaStore::new(s3),
+            media: S3MediaStore::new(s3.clone()),
             results: results.clone(),
             backend,
             transcriber,
             text,
+            keywords: S3KeywordList::new(s3, config.ocr_keywords_s3.clone()),
             publisher: SnsEventPublisher::new(
                 shared::aws::sns_client(sdk),
                 &config.events_topic_arn,

@@ -137,3 +137,9 @@ pub trait TextExtractor: Send + Sync {
     fn text(&self, job_id: &str)
         -> impl Future<Output = Result<ExtractedText, RecordError>> + Send;
 }
+
+/// Keywords kept outside the configuration (`OCR_KEYWORDS_S3_URI`), read once and cached.
+pub trait KeywordSource: Send + Sync {
+    /// Lower-cased; empty when no list is configured.
+    fn keywords(&self) -> impl Future<Output = Result<Vec<String>, RecordError>> + Send;
+}

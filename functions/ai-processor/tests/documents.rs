@@ -65,10 +65,18 @@ async fn a_pdf_s_text_is_extracted_through_textract_via_sdk_mock_because_moto_re
                     )
                     .next_token("page-2")
                     .build(),
-                Some(_) => page.blocks(line(2, "不得用于赌博 (no gambling)")).build(),
+                Some(_) => page.blocks(line(2, "不得用于赌博或赌场 (Casino)")).build(),
             }
         });
     let textract = mock_client!(aws_sdk_textract, RuleMode::MatchAny, [&start, &pages]);
+    // More keywords in a list the operator keeps in S3.
+    stack
+        .put_results_object(
+            "config/ocr-keywords.txt",
+            "# banned terms\nCASINO\n".as_bytes(),
+        )
+        .await;
+    let keywords_uri = format!("s3://{}/config/ocr-keywords.txt", stack.results_bucket);
     let config = stack.config(&[
         ("OCR_BACKEND", "textract"),
         (
@@ -79,7 +87,8 @@ async fn a_pdf_s_text_is_extracted_through_textract_via_sdk_mock_because_moto_re
             "TEXTRACT_ROLE_ARN",
             "arn:aws:iam::123456789012:role/media-suite-textract",
         ),
-        ("OCR_KEYWORDS", "赌博,casino"),
+        ("OCR_KEYWORDS", "赌博"),
+        ("OCR_KEYWORDS_S3_URI", &keywords_uri),
     ]);
     let function = ai_processor::build_with(
         &config,
@@ -118,7 +127,10 @@ async fn a_pdf_s_text_is_extracted_through_textract_via_sdk_mock_because_moto_re
     assert_eq!(doc["verdict"], "review");
     assert_eq!(doc["text"]["pages"], 2);
     assert_eq!(doc["text"]["lines"], 2);
-    assert_eq!(doc["text"]["matched_terms"], serde_json::json!(["赌博"]));
+    assert_eq!(
+        doc["text"]["matched_terms"],
+        serde_json::json!(["赌博", "casino"])
+    );
     let text: serde_json::Value = serde_json::from_slice(
         &stack
             .results_object(&format!("text/{KEY}.json"))

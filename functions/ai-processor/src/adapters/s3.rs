@@ -103,3 +103,54 @@ impl MediaStore for S3MediaStore {
             .map_err(|e| classify(&format!("PutObjectTagging {}", object.uri()), e).into())
     }
 }
+
+/// The keyword list at `OCR_KEYWORDS_S3_URI`: one keyword per line (or comma-separated), `#`
+/// starts a comment, UTF-8. Read at the first document, not at init (no network call at init),
+/// and kept for the life of the execution environment.
+pub struct S3KeywordList {
+    source: Option<(shared::results::S3ObjectStore, String)>,
+    cached: tokio::sync::OnceCell<Vec<String>>,
+}
+
+impl S3KeywordList {
+    /// `None`: no list.
+    pub fn new(client: aws_sdk_s3::Client, location: Option<(String, String)>) -> Self {
+        Self {
+            source: location
+                .map(|(bucket, key)| (shared::results::S3ObjectStore::new(client, bucket), key)),
+            cached: tokio::sync::OnceCell::new(),
+        }
+    }
+}
+
+/// The keywords of a list file.
+pub fn parse_keywords(text: &str) -> Vec<String> {
+    text.lines()
+        .map(|line| line.split('#').next().unwrap_or_default())
+        .flat_map(|line| line.split(','))
+        .map(|k| k.trim().to_lowercase())
+        .filter(|k| !k.is_empty())
+        .collect()
+}
+
+impl crate::ports::KeywordSource for S3KeywordList {
+    async fn keywords(&self) -> Result<Vec<String>, RecordError> {
+        use shared::results::ObjectStore;
+        let Some((store, key)) = &self.source else {
+            return Ok(Vec::new());
+        };
+        self.cached
+            .get_or_try_init(|| async {
+                let uri = format!("s3://{}/{key}", store.bucket());
+                let list = store.get_capped(key, 1024 * 1024).await?.ok_or_else(|| {
+                    RecordError::retryable(format!("keyword list {uri} does not exist"))
+                })?;
+                let text = String::from_utf8(list.body).map_err(|_| {
+                    RecordError::permanent(format!("keyword list {uri} is not UTF-8"))
+                })?;
+                Ok(parse_keywords(&text))
+            })
+            .await
+            .cloned()
+    }
+}

@@ -30,6 +30,7 @@ impl Adapters for Fakes {
     type Backend = FakeBackend;
     type Transcriber = FakeTranscriber;
     type Text = FakeText;
+    type Keywords = FakeKeywords;
     type Publisher = MemoryPublisher;
     type Idempotency = Idempotency<MemoryObjectStore, ManualClock>;
     type DeadLetters = FakeDeadLetters;
@@ -301,5 +302,15 @@ impl TextExtractor for FakeText {
 
     async fn text(&self, _job_id: &str) -> Result<ExtractedText, RecordError> {
         self.text.lock().unwrap().clone()
+    }
+}
+
+/// A keyword list as if read from S3.
+#[derive(Clone, Default)]
+pub struct FakeKeywords(pub Vec<String>);
+
+impl crate::ports::KeywordSource for FakeKeywords {
+    async fn keywords(&self) -> Result<Vec<String>, RecordError> {
+        Ok(self.0.clone())
     }
 }

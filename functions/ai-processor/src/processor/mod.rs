@@ -33,7 +33,7 @@ use tracing::Instrument;
 use crate::config::Config;
 use crate::inbound::{self, Inbound};
 use crate::policy::ModerationPolicy;
-use crate::ports::{MediaStore, ModerationBackend, TextExtractor, Transcriber};
+use crate::ports::{KeywordSource, MediaStore, ModerationBackend, TextExtractor, Transcriber};
 pub use tally::Tally;
 
 /// The `source` of every event this function publishes, and its metrics service name.
@@ -86,6 +86,7 @@ pub trait Adapters {
     type Backend: ModerationBackend;
     type Transcriber: Transcriber;
     type Text: TextExtractor;
+    type Keywords: KeywordSource;
     type Publisher: EventPublisher;
     type Idempotency: IdempotencyStore;
     type DeadLetters: DeadLetterSink;
@@ -98,6 +99,7 @@ pub struct Ports<A: Adapters> {
     pub backend: A::Backend,
     pub transcriber: A::Transcriber,
     pub text: A::Text,
+    pub keywords: A::Keywords,
     pub publisher: A::Publisher,
     pub idempotency: A::Idempotency,
     pub dead_letters: A::DeadLetters,

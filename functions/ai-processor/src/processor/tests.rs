@@ -64,6 +64,7 @@ fn world_with(settings: Settings) -> World {
             backend: backend.clone(),
             transcriber: transcriber.clone(),
             text: text.clone(),
+            keywords: FakeKeywords(vec!["casino".into()]),
             publisher: publisher.clone(),
             idempotency: Idempotency::new(
                 MemoryObjectStore::default(),
@@ -979,7 +980,7 @@ fn lines(texts: &[&str]) -> crate::ports::ExtractedText {
 #[tokio::test]
 async fn a_document_s_text_is_stored_matched_against_the_keywords_and_announced_once() {
     let w = world();
-    *w.text.text.lock().unwrap() = Ok(lines(&["合同条款", "本平台禁止赌博内容"]));
+    *w.text.text.lock().unwrap() = Ok(lines(&["合同条款", "本平台禁止赌博内容, no Casino"]));
     w.media
         .put("documents/c.pdf", "e1", 30, Some("application/pdf"));
     w.deliver_ok(&upload_event(MEDIA, "documents/c.pdf", "e1"))
@@ -997,12 +998,13 @@ async fn a_document_s_text_is_stored_matched_against_the_keywords_and_announced_
     assert_eq!(doc["status"], "complete");
     assert_eq!(doc["verdict"], "review");
     assert_eq!(doc["text"]["pages"], 2);
-    assert_eq!(doc["text"]["matched_terms"], json!(["赌博"]));
+    // From OCR_KEYWORDS and from the list in S3.
+    assert_eq!(doc["text"]["matched_terms"], json!(["赌博", "casino"]));
     let text = w
         .results
         .json("text/documents/c.pdf.json")
         .expect("text document");
-    assert_eq!(text["lines"][1]["text"], "本平台禁止赌博内容");
+    assert_eq!(text["lines"][1]["text"], "本平台禁止赌博内容, no Casino");
     assert_eq!(text["lines"][1]["page"], 2);
     assert_eq!(text["language"], "zh");
     assert_eq!(

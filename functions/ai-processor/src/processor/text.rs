@@ -14,7 +14,7 @@ use shared::time::Clock;
 use super::{Adapters, Processor, Tally, SOURCE};
 use crate::analysis::{AnalysisDocument, SourceObject, TextPart};
 use crate::inbound::TextractJobDone;
-use crate::ports::{ExtractedText, TextExtractor, TextLine};
+use crate::ports::{ExtractedText, KeywordSource, TextExtractor, TextLine};
 
 /// Where the text of a document lives in the results bucket.
 pub fn text_key(media_key: &str) -> String {
@@ -148,6 +148,8 @@ impl<A: Adapters> Processor<A> {
     ) -> Result<TextPart, RecordError> {
         let key = text_key(&source.key);
         let language = language_of(&extracted.lines);
+        let mut keywords = self.settings.ocr_keywords.clone();
+        keywords.extend(self.ports.keywords.keywords().await?);
         let body = serde_json::to_vec(&TextDocument {
             source,
             pages: extracted.pages,
@@ -167,7 +169,7 @@ impl<A: Adapters> Processor<A> {
             pages: extracted.pages,
             lines: u32::try_from(extracted.lines.len()).unwrap_or(u32::MAX),
             language,
-            matched_terms: matched_terms(&extracted.lines, &self.settings.ocr_keywords),
+            matched_terms: matched_terms(&extracted.lines, &keywords),
             ..TextPart::default()
         })
     }
