@@ -9,13 +9,16 @@
 //! `aws_lambda_events::s3::S3Event` is not used for the records: it requires `userIdentity`,
 //! `requestParameters` and a zoned `eventTime`, which moto's records lack.
 
-use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use aws_lambda_events::event::sqs::SqsEvent;
-use serde::Deserialize;
 use serde_json::Value;
 use time::OffsetDateTime;
 
 use crate::model::ObjectRef;
+
+mod jobs;
+mod s3;
+
+pub use s3::{decode_key, MAX_KEY_BYTES};
 
 /// One created object named by an S3 event record.
 #[derive(Debug, Clone, PartialEq)]
@@ -134,7 +137,7 @@ pub enum Inbound {
 #[error("malformed message: {0}")]
 pub struct Malformed(pub String);
 
-fn malformed(reason: impl Into<String>) -> Malformed {
+pub(crate) fn malformed(reason: impl Into<String>) -> Malformed {
     Malformed(reason.into())
 }
 
@@ -183,7 +186,7 @@ fn classify(value: Value, depth: u8) -> Result<Inbound, Malformed> {
         return Err(malformed("the message body is not a JSON object"));
     };
     if fields.contains_key("Records") {
-        return s3_records(value);
+        return s3::s3_records(value);
     }
     if fields.get("Event").and_then(Value::as_str) == Some("s3:TestEvent") {
         return Ok(Inbound::S3TestEvent {
@@ -196,16 +199,16 @@ fn classify(value: Value, depth: u8) -> Result<Inbound, Malformed> {
         }
     }
     if fields.contains_key("detail-type") {
-        return eventbridge(value);
+        return jobs::eventbridge(value);
     }
     if fields.contains_key("JobId") && fields.contains_key("DocumentLocation") {
-        return textract(value);
+        return jobs::textract(value);
     }
     if fields.contains_key("JobId") && fields.contains_key("API") {
-        return rekognition(value);
+        return jobs::rekognition(value);
     }
     if fields.get("eventSource").and_then(Value::as_str) == Some("aws:sagemaker") {
-        return sagemaker(value);
+        return jobs::sagemaker(value);
     }
     let names: Vec<String> = fields
         .keys()
@@ -244,374 +247,18 @@ fn sns_envelope(kind: &str, value: &Value, depth: u8) -> Result<Inbound, Malform
     classify(inner, depth + 1)
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct S3Record {
-    #[serde(default)]
-    event_version: Option<String>,
-    #[serde(default)]
-    event_source: Option<String>,
-    #[serde(default)]
-    event_name: Option<String>,
-    #[serde(default)]
-    event_time: Option<String>,
-    s3: S3Entity,
-}
-
-#[derive(Deserialize)]
-struct S3Entity {
-    bucket: S3Bucket,
-    object: S3Object,
-}
-
-#[derive(Deserialize)]
-struct S3Bucket {
-    name: String,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct S3Object {
-    key: String,
-    #[serde(default)]
-    size: Option<i64>,
-    #[serde(default)]
-    e_tag: Option<String>,
-    #[serde(default)]
-    version_id: Option<String>,
-    #[serde(default)]
-    sequencer: Option<String>,
-}
-
-/// The S3 event notification major version this parser understands (2.0 to 2.3 so far).
-const S3_EVENT_MAJOR_VERSION: &str = "2";
-/// The only EventBridge event envelope version there is.
-const EVENTBRIDGE_VERSION: &str = "0";
-/// S3 keys are at most 1024 bytes of UTF-8.
-pub const MAX_KEY_BYTES: usize = 1024;
 /// How much of an untrusted value an error message repeats.
 const SHOWN_CHARS: usize = 120;
 
 /// An untrusted value as it appears in an error message: debug-quoted (control characters
 /// escaped) and cut, so a huge or hostile value cannot flood logs or dead-letter attributes.
-fn shown(value: &str) -> String {
+pub(crate) fn shown(value: &str) -> String {
     let cut: String = value.chars().take(SHOWN_CHARS).collect();
     if cut.len() < value.len() {
         format!("{cut:?}... ({} bytes)", value.len())
     } else {
         format!("{cut:?}")
     }
-}
-
-fn s3_records(value: Value) -> Result<Inbound, Malformed> {
-    let records = value
-        .get("Records")
-        .and_then(Value::as_array)
-        .ok_or_else(|| malformed("`Records` is not an array"))?;
-    if records.is_empty() {
-        return Err(malformed("`Records` is empty"));
-    }
-    let mut created = Vec::new();
-    let mut removed = Vec::new();
-    for (i, raw) in records.iter().enumerate() {
-        let record: S3Record = serde_json::from_value(raw.clone())
-            .map_err(|e| malformed(format!("S3 event record {i}: {e}")))?;
-        if let Some(source) = record.event_source.as_deref() {
-            if source != "aws:s3" {
-                return Err(malformed(format!(
-                    "record {i} comes from {}, not aws:s3",
-                    shown(source)
-                )));
-            }
-        }
-        if let Some(version) = record.event_version.as_deref() {
-            if version.split('.').next() != Some(S3_EVENT_MAJOR_VERSION) {
-                return Err(malformed(format!(
-                    "S3 event record {i} has eventVersion {}; only {S3_EVENT_MAJOR_VERSION}.x is understood",
-                    shown(version)
-                )));
-            }
-        }
-        let event_name = record.event_name.unwrap_or_default();
-        let change = Change::of(&event_name);
-        if change == Change::Other {
-            tracing::info!(record = i, event_name = %event_name, "S3 record is neither a creation nor a deletion; nothing to do");
-            continue;
-        }
-        let key = decode_key(&record.s3.object.key)
-            .map_err(|e| malformed(format!("S3 event record {i}: {e}")))?;
-        if key.is_empty() {
-            return Err(malformed(format!("S3 event record {i} has an empty key")));
-        }
-        if record.s3.bucket.name.is_empty() {
-            return Err(malformed(format!(
-                "S3 event record {i} has an empty bucket name"
-            )));
-        }
-        let version_id = record.s3.object.version_id.filter(|v| !v.is_empty());
-        let event_time = record
-            .event_time
-            .as_deref()
-            .and_then(shared::time::parse_rfc3339_lenient);
-        if let Change::Removed { delete_marker } = change {
-            removed.push(ObjectRemoved {
-                bucket: record.s3.bucket.name,
-                key,
-                version_id,
-                delete_marker,
-                sequencer: record.s3.object.sequencer.filter(|s| !s.is_empty()),
-                event_time,
-            });
-            continue;
-        }
-        created.push(ObjectCreated {
-            bucket: record.s3.bucket.name,
-            key,
-            version_id,
-            etag: record
-                .s3
-                .object
-                .e_tag
-                .map(|e| e.trim_matches('"').to_string())
-                .filter(|e| !e.is_empty()),
-            size: record.s3.object.size,
-            event_time,
-        });
-    }
-    Ok(Inbound::S3Objects { created, removed })
-}
-
-/// What an S3 event name says happened to the object.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Change {
-    Created,
-    Removed { delete_marker: bool },
-    Other,
-}
-
-impl Change {
-    fn of(event_name: &str) -> Self {
-        if event_name.starts_with("ObjectCreated:") {
-            Change::Created
-        } else if event_name.starts_with("ObjectRemoved:")
-            || event_name.starts_with("LifecycleExpiration:")
-        {
-            Change::Removed {
-                delete_marker: event_name.ends_with(":DeleteMarkerCreated"),
-            }
-        } else {
-            Change::Other
-        }
-    }
-}
-
-/// Decodes an S3 event key: form encoding, so `+` is a space and `%XX` a byte of UTF-8.
-/// A `%` not followed by two hex digits, or bytes that are not UTF-8, are errors.
-pub fn decode_key(raw: &str) -> Result<String, String> {
-    if raw.len() > 3 * MAX_KEY_BYTES {
-        return Err(format!(
-            "key {} is longer than S3 allows ({MAX_KEY_BYTES} bytes)",
-            shown(raw)
-        ));
-    }
-    let bytes = raw.as_bytes();
-    for (i, b) in bytes.iter().enumerate() {
-        if *b == b'%' {
-            let valid = bytes
-                .get(i + 1..i + 3)
-                .is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit));
-            if !valid {
-                return Err(format!(
-                    "key {} has a `%` at byte {i} that is not a %XX escape",
-                    shown(raw)
-                ));
-            }
-        }
-    }
-    let spaced = raw.replace('+', " ");
-    let key = urlencoding::decode(&spaced)
-        .map(|k| k.into_owned())
-        .map_err(|e| format!("key {} does not decode to UTF-8: {e}", shown(raw)))?;
-    if key.len() > MAX_KEY_BYTES {
-        return Err(format!(
-            "key {} is longer than S3 allows ({MAX_KEY_BYTES} bytes)",
-            shown(raw)
-        ));
-    }
-    Ok(key)
-}
-
-#[derive(Deserialize)]
-struct TranscribeDetail {
-    #[serde(rename = "TranscriptionJobName")]
-    job_name: String,
-    #[serde(rename = "TranscriptionJobStatus")]
-    status: String,
-}
-
-fn eventbridge(value: Value) -> Result<Inbound, Malformed> {
-    let event: EventBridgeEvent<Value> =
-        serde_json::from_value(value).map_err(|e| malformed(format!("EventBridge event: {e}")))?;
-    if let Some(version) = event.version.as_deref() {
-        if version != EVENTBRIDGE_VERSION {
-            return Err(malformed(format!(
-                "EventBridge event version {}; only {EVENTBRIDGE_VERSION} is understood",
-                shown(version)
-            )));
-        }
-    }
-    if event.source != "aws.transcribe" || event.detail_type != "Transcribe Job State Change" {
-        return Ok(Inbound::NothingToDo(format!(
-            "EventBridge event {} from {} is not a Transcribe job state change",
-            shown(&event.detail_type),
-            shown(&event.source)
-        )));
-    }
-    let detail: TranscribeDetail = serde_json::from_value(event.detail)
-        .map_err(|e| malformed(format!("Transcribe Job State Change detail: {e}")))?;
-    if detail.job_name.is_empty() {
-        return Err(malformed("Transcribe event with an empty job name"));
-    }
-    Ok(Inbound::TranscribeJob(TranscribeJobChanged {
-        job_name: detail.job_name,
-        status: detail.status,
-    }))
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct RekognitionNotification {
-    job_id: String,
-    status: String,
-    #[serde(rename = "API")]
-    api: String,
-    #[serde(default)]
-    message: Option<String>,
-    video: RekognitionVideo,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct RekognitionVideo {
-    s3_object_name: String,
-    s3_bucket: String,
-}
-
-fn rekognition(value: Value) -> Result<Inbound, Malformed> {
-    let n: RekognitionNotification = serde_json::from_value(value)
-        .map_err(|e| malformed(format!("Rekognition completion: {e}")))?;
-    if n.job_id.is_empty() || n.video.s3_bucket.is_empty() || n.video.s3_object_name.is_empty() {
-        return Err(malformed(
-            "Rekognition completion with an empty JobId, bucket or object name",
-        ));
-    }
-    Ok(Inbound::RekognitionJob(RekognitionJobDone {
-        job_id: n.job_id,
-        status: n.status,
-        api: n.api,
-        bucket: n.video.s3_bucket,
-        key: n.video.s3_object_name,
-        message: n.message.filter(|m| !m.is_empty()),
-    }))
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct TextractNotification {
-    job_id: String,
-    status: String,
-    #[serde(rename = "API", default)]
-    api: String,
-    document_location: TextractLocation,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct TextractLocation {
-    s3_object_name: String,
-    s3_bucket: String,
-}
-
-fn textract(value: Value) -> Result<Inbound, Malformed> {
-    let n: TextractNotification = serde_json::from_value(value)
-        .map_err(|e| malformed(format!("Textract completion: {e}")))?;
-    if n.api != "StartDocumentTextDetection" {
-        return Ok(Inbound::NothingToDo(format!(
-            "Textract job of another kind ({})",
-            shown(&n.api)
-        )));
-    }
-    let location = n.document_location;
-    if n.job_id.is_empty() || location.s3_bucket.is_empty() || location.s3_object_name.is_empty() {
-        return Err(malformed(
-            "Textract completion with an empty JobId, bucket or object name",
-        ));
-    }
-    Ok(Inbound::TextractJob(TextractJobDone {
-        job_id: n.job_id,
-        status: n.status,
-        bucket: location.s3_bucket,
-        key: location.s3_object_name,
-    }))
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct SageMakerNotification {
-    invocation_status: String,
-    inference_id: String,
-    request_parameters: SageMakerRequest,
-    #[serde(default)]
-    response_parameters: Option<SageMakerResponse>,
-    #[serde(default)]
-    failure_reason: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct SageMakerRequest {
-    input_location: String,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct SageMakerResponse {
-    #[serde(default)]
-    output_location: Option<String>,
-}
-
-fn sagemaker(value: Value) -> Result<Inbound, Malformed> {
-    let n: SageMakerNotification = serde_json::from_value(value).map_err(|e| {
-        malformed(format!(
-            "SageMaker asynchronous inference notification: {e}"
-        ))
-    })?;
-    if n.inference_id.is_empty() || n.request_parameters.input_location.is_empty() {
-        return Err(malformed(
-            "SageMaker notification with an empty inferenceId or inputLocation",
-        ));
-    }
-    let succeeded = match n.invocation_status.as_str() {
-        "Completed" => true,
-        "Failed" => false,
-        other => {
-            return Ok(Inbound::NothingToDo(format!(
-                "SageMaker inference {} is {}",
-                shown(&n.inference_id),
-                shown(other)
-            )))
-        }
-    };
-    Ok(Inbound::SageMakerJob(SageMakerJobDone {
-        inference_id: n.inference_id,
-        succeeded,
-        input_location: n.request_parameters.input_location,
-        output_location: n
-            .response_parameters
-            .and_then(|r| r.output_location)
-            .filter(|l| !l.is_empty()),
-        failure_reason: n.failure_reason.filter(|r| !r.is_empty()),
-    }))
 }
 
 #[cfg(test)]
