@@ -15,7 +15,7 @@ Functions are not created: they run locally under `cargo lambda`; the output giv
 environment it should run with (the template's Environment, Globals included, refs resolved),
 its SQS event sources and its schedules.
 
-  tools/provision.py [--prefix NAME] [--environment dev] [--param Key=Value ...] [--out FILE]
+  python -m tools.provision [--prefix NAME] [--environment dev] [--param Key=Value ...] [--out FILE]
 
 Running it again with the same prefix reuses what exists. Needs boto3 (installed with moto).
 """

@@ -12,8 +12,8 @@ import json
 import os
 from typing import Any
 
-import provision
-from provision import Stack, api_value
+from tools import provision
+from tools.provision import Stack, api_value
 
 Findings = list[str]
 

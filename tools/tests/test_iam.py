@@ -54,13 +54,13 @@ import os
 import re
 from pathlib import Path
 
-import provision
 import pytest
+
+from tools import provision
+from tools.suite import FUNCTIONS
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_LINES = provision.DEFAULT_TEMPLATE.read_text().splitlines()
-
-FUNCTIONS = ("ai-processor", "notifier", "stats-aggregator", "cost-guard")
 
 SERVICE_PREFIX = {
     "s3": "s3",
