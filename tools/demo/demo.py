@@ -309,14 +309,14 @@ def run_pipeline(steps, report, stand_in, watchers, fns, res, region, s3, sqs, e
             try:
                 events.put_events(Entries=[{"Source": "aws.transcribe", "DetailType": "Transcribe Job State Change",
                                             "Detail": json.dumps(detail)}])
-            except Exception as e:  # noqa: BLE001 - moto fails on rule targets it does not implement
+            except Exception as e:  # moto fails on rule targets it does not implement
                 steps.note(f"moto's PutEvents answered {type(e).__name__} (it cannot invoke the schedules' Lambda targets)")
             if not wait_for_depth(sqs, jobs_q["queue_url"], before + 1):
                 stand_in("moto's EventBridge did not route the Transcribe event; "
                          "the demo puts the event EventBridge would deliver on ai-jobs itself")
                 sqs.send_message(QueueUrl=jobs_q["queue_url"], MessageBody=json.dumps({
                     "version": "0", "id": str(uuid.uuid4()), "detail-type": "Transcribe Job State Change",
-                    "source": "aws.transcribe", "account": "123456789012", "time": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    "source": "aws.transcribe", "account": "123456789012", "time": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
                     "region": region, "resources": [], "detail": detail}))
             sent += 1
         n, rounds, failed = feed("ai-processor", jobs_q)
@@ -337,7 +337,7 @@ def run_pipeline(steps, report, stand_in, watchers, fns, res, region, s3, sqs, e
         counts["notifications_failed"] = failed
         s["detail"] = f"{n} events, {len(webhooks.received) - before} deliveries, {failed} failed"
 
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     with steps.step("stats-aggregator: hourly and daily rollups (scheduled events)") as s:
         # The events above are in the current hour, which has not ended: send the scheduled
         # events as EventBridge will at the next firing of each rule (HH+1:05 and 00:20).
@@ -397,7 +397,7 @@ SAMPLE_MONTH_TO_DATE = 8.6
 
 def queue_sample_costs(first: dt.date, last: dt.date) -> None:
     """Queues one Cost Explorer answer (moto's static results): daily spend by service."""
-    today = dt.datetime.now(dt.timezone.utc).date()
+    today = dt.datetime.now(dt.UTC).date()
     per_day = SAMPLE_MONTH_TO_DATE / today.day
     days = [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
     results = [{"TimePeriod": {"Start": f"{d:%Y-%m-%d}", "End": f"{d + dt.timedelta(days=1):%Y-%m-%d}"}, "Total": {},
@@ -411,7 +411,7 @@ def queue_sample_costs(first: dt.date, last: dt.date) -> None:
 def write_stats_report(steps, report, stand_in, results_bucket: str, s3, budgets: str) -> None:
     """The HTML report of the last 7 days, and a copy of the statistics for `make query`."""
     with steps.step("report: charts of the rollups, spend and dead letters") as s:
-        today = dt.datetime.now(dt.timezone.utc).date()
+        today = dt.datetime.now(dt.UTC).date()
         first = today - dt.timedelta(days=6)
         stand_in("moto's Cost Explorer answers the report from sample results too (the same daily spend)")
         queue_sample_costs(min(first, today.replace(day=1)), today)

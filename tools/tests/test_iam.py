@@ -461,7 +461,7 @@ def _documented_above(sid: str) -> bool:
     for i, line in enumerate(TEMPLATE_LINES):
         if re.search(rf"Sid:\s*{re.escape(sid)}\s*$", line):
             above = TEMPLATE_LINES[max(0, i - 4): i]
-            return any("#" in l and "no resource-level permissions" in l for l in above)
+            return any("#" in text and "no resource-level permissions" in text for text in above)
     return False
 
 

@@ -31,7 +31,7 @@ def daily(stack, s3) -> dict[str, dict]:
 
 def rows(con, name: str) -> list[dict]:
     relation = con.sql(query.named_sql(name))
-    return [dict(zip(relation.columns, row)) for row in relation.fetchall()]
+    return [dict(zip(relation.columns, row, strict=False)) for row in relation.fetchall()]
 
 
 def test_uploads_by_verdict_per_day_agrees_with_the_daily_rollups(con, daily, stack):
