@@ -10,10 +10,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
+use notifier::config::Config;
 use notifier::delivery_metrics::DeliveryMetrics;
 use notifier::notifier::Notifier;
 use notifier::routing::Routing;
-use notifier::settings::Settings;
 use serde_json::json;
 use shared::batch::RedrivePolicyOnly;
 use shared::config::Env;
@@ -31,7 +31,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let rules = json!({"channels": {"hook": {"kind": "webhook", "secret_id": "hook"}},
                        "rules": [{"types": ["*"], "channels": ["hook"]}]});
     // The deployed defaults (BATCH_CONCURRENCY, timeouts), with inline rules.
-    let settings = Settings::from_env(Env::from_vars([
+    let settings = Config::from_env(Env::from_vars([
         ("NOTIFIER_RULES", rules.to_string()),
         ("RESULTS_BUCKET", "bench".to_string()),
     ]))?;
@@ -49,7 +49,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     let http = notifier::channels::http_client(settings.delivery.attempt_timeout)?;
     let adapters = notifier::channels::build(&routing.channels, secrets, &sns, &http);
-    let notifier = Notifier::new(routing, adapters, settings.delivery)?;
+    let notifier = Notifier::new(
+        routing,
+        adapters,
+        settings.delivery,
+        Arc::new(notifier::ports::SystemClock),
+    )?;
 
     let mut event = SqsEvent::default();
     event.records = (0..RECORDS)

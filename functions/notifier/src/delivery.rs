@@ -6,9 +6,9 @@ use std::time::Duration;
 use rand::Rng;
 use tokio::time::Instant;
 
-use crate::channel::{Attempt, DeliveryError, FailureKind, NotificationChannel};
+use crate::config::DeliveryTuning;
+use crate::ports::{Attempt, Clock, DeliveryError, FailureKind, NotificationChannel};
 use crate::rate_limit::RateLimiter;
-use crate::settings::DeliveryTuning;
 
 /// How delivering to one channel ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,6 +54,7 @@ pub async fn deliver(
     attempt: Attempt<'_>,
     limiter: Option<&RateLimiter>,
     tuning: &DeliveryTuning,
+    clock: &dyn Clock,
     deadline: Instant,
 ) -> Delivery {
     // Not worth starting an attempt with less time than this.
@@ -81,7 +82,12 @@ pub async fn deliver(
         }
         attempts += 1;
         let timeout = tuning.attempt_timeout.min(deadline - now);
-        let error = match tokio::time::timeout(timeout, channel.send(attempt.clone())).await {
+        let this_attempt = Attempt {
+            now: clock.now(),
+            timeout,
+            ..attempt.clone()
+        };
+        let error = match tokio::time::timeout(timeout, channel.send(this_attempt)).await {
             Ok(Ok(())) => return Delivery::Delivered { attempts },
             Ok(Err(e)) if e.kind == FailureKind::Permanent => {
                 return Delivery::Rejected {
@@ -128,7 +134,7 @@ mod tests {
     use shared::events::{Envelope, Severity};
 
     use super::*;
-    use crate::routing::Language;
+    use crate::language::Language;
 
     /// Answers attempts from a script, counting them.
     struct Scripted {
@@ -179,12 +185,14 @@ mod tests {
             notification: &notification,
             timeout: Duration::from_millis(500),
             idempotency_key: "k",
+            now: time::OffsetDateTime::UNIX_EPOCH,
         };
         deliver(
             channel,
             attempt,
             limiter,
             &tuning(),
+            &crate::ports::SystemClock,
             Instant::now() + budget,
         )
         .await

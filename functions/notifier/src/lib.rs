@@ -1,22 +1,25 @@
 //! notifier: delivers domain events from the `notifications` queue to people and systems:
 //! SNS topics, generic webhooks, DingTalk, WeCom, Feishu / Lark, Slack and SMTP e-mail.
 //!
-//! A tour: [`trigger`] reads the SQS body, [`routing`] picks the channels, [`template`]
-//! writes the text per language, [`channels`] hold one adapter per service behind
-//! [`channel::NotificationChannel`], [`delivery`] retries within the deadline and the rate
-//! limit, [`notifier`] ties it together with idempotency per (event, channel).
+//! A tour: [`inbound`] reads the SQS body, [`routing`] picks the channels, [`template`]
+//! writes the text per language, [`channels`] and [`adapters`] hold one adapter per service
+//! behind [`ports::NotificationChannel`], [`delivery`] retries within the deadline and the
+//! rate limit, [`notifier`] ties it together with idempotency per (event, channel).
 
-pub mod channel;
+pub mod adapters;
 pub mod channels;
+pub mod config;
 pub mod delivery;
 pub mod delivery_metrics;
+pub mod error;
+pub mod inbound;
+pub mod language;
 pub mod notifier;
+pub mod ports;
 pub mod rate_limit;
 pub mod routing;
-pub mod settings;
 pub mod signing;
 pub mod template;
-pub mod trigger;
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -24,18 +27,20 @@ use std::time::{Duration, SystemTime};
 use aws_config::SdkConfig;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::LambdaEvent;
+use shared::batch::DeadLetters;
 use shared::config::ConfigError;
 use shared::idempotency::S3IdempotencyStore;
-use shared::secrets::SecretSource;
-use shared::BoxError;
+use shared::secrets::{SecretSource, SecretsManagerSource, DEFAULT_SECRET_TTL};
 use tokio::time::Instant;
 use tracing::Instrument;
 
+use crate::adapters::s3::S3RulesStore;
+use crate::config::{Config, RulesSource, IDEMPOTENCY_PREFIX};
 use crate::delivery_metrics::DeliveryMetrics;
+use crate::error::NotifierError;
 use crate::notifier::Notifier;
+use crate::ports::{Clock, RulesStore, SystemClock};
 use crate::routing::Routing;
-use crate::settings::{RulesSource, Settings, IDEMPOTENCY_PREFIX};
-use shared::batch::DeadLetters;
 
 /// Everything built once at init and shared by every invocation.
 pub struct App {
@@ -45,39 +50,58 @@ pub struct App {
     dead_letters: DeadLetters,
     batch_concurrency: usize,
     metrics_namespace: String,
+    clock: Arc<dyn Clock>,
 }
 
-/// Reads the routing document (inline, or the one S3 call made at init) and validates it.
-pub async fn load_routing(
-    source: &RulesSource,
-    s3: &aws_sdk_s3::Client,
-) -> Result<Routing, ConfigError> {
-    let json = match source {
-        RulesSource::Inline(json) => json.clone(),
+/// Builds the function once at init: Secrets Manager for the channels' secrets.
+pub async fn build(config: &Config, sdk: &SdkConfig) -> Result<App, NotifierError> {
+    let secrets = Arc::new(SecretsManagerSource::new(sdk, DEFAULT_SECRET_TTL).await?);
+    build_with_secrets(config, sdk, secrets).await
+}
+
+/// [`build`] with the secrets taken from `secrets` (integration tests hold webhook URLs there).
+pub async fn build_with_secrets<S: SecretSource + 'static>(
+    config: &Config,
+    sdk: &SdkConfig,
+    secrets: Arc<S>,
+) -> Result<App, NotifierError> {
+    let s3 = shared::aws::s3_client(sdk);
+    let sns = shared::aws::sns_client(sdk);
+    let sqs = shared::aws::sqs_client(sdk);
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let routing = match &config.rules {
+        RulesSource::Inline(json) => Routing::parse(json)?,
         RulesSource::S3 { bucket, key } => {
-            let object = s3
-                .get_object()
-                .bucket(bucket)
-                .key(key)
-                .send()
-                .await
-                .map_err(|e| {
-                    ConfigError::single(format!(
-                        "routing rules s3://{bucket}/{key} could not be read: {}",
-                        aws_sdk_s3::error::DisplayErrorContext(e)
-                    ))
-                })?;
-            let bytes = object.body.collect().await.map_err(|e| {
-                ConfigError::single(format!(
-                    "routing rules s3://{bucket}/{key} could not be read: {e}"
-                ))
-            })?;
-            String::from_utf8(bytes.into_bytes().to_vec()).map_err(|_| {
-                ConfigError::single(format!("routing rules s3://{bucket}/{key} are not UTF-8"))
-            })?
+            load_routing(&S3RulesStore::new(s3.clone(), bucket.clone(), key.clone())).await?
         }
     };
-    Routing::parse(&json)
+    let http = channels::http_client(config.delivery.attempt_timeout)
+        .map_err(NotifierError::HttpClient)?;
+    let adapters = channels::build(&routing.channels, secrets, &sns, &http);
+    let notifier = Notifier::new(routing, adapters, config.delivery, clock.clone())?;
+    Ok(App {
+        notifier,
+        s3,
+        results_bucket: config.results_bucket.clone(),
+        dead_letters: DeadLetters::new(sqs, config.dead_letter_queue_url.clone()),
+        batch_concurrency: config.batch_concurrency,
+        metrics_namespace: config.metrics_namespace.clone(),
+        clock,
+    })
+}
+
+/// Reads the routing document from its store and validates it.
+pub async fn load_routing(store: &dyn RulesStore) -> Result<Routing, ConfigError> {
+    let document = store.read().await.map_err(ConfigError::single)?;
+    Routing::parse(&document.text)
+}
+
+/// The Lambda handler: delivers every record, reports the ones to deliver again.
+pub async fn handler(
+    event: LambdaEvent<SqsEvent>,
+    app: &App,
+) -> Result<SqsBatchResponse, NotifierError> {
+    app.handle(event).await
 }
 
 /// Time left before the invocation's deadline (milliseconds since the epoch). The local
@@ -95,33 +119,15 @@ pub fn remaining_time(deadline_ms: u64, now: SystemTime) -> Duration {
 }
 
 impl App {
-    pub async fn new<S: SecretSource + 'static>(
-        settings: Settings,
-        sdk: &SdkConfig,
-        secrets: Arc<S>,
-    ) -> Result<Self, BoxError> {
-        let s3 = shared::aws::s3_client(sdk);
-        let sns = shared::aws::sns_client(sdk);
-        let sqs = shared::aws::sqs_client(sdk);
-        let routing = load_routing(&settings.rules, &s3).await?;
-        let http = channels::http_client(settings.delivery.attempt_timeout)?;
-        let adapters = channels::build(&routing.channels, secrets, &sns, &http);
-        let notifier = Notifier::new(routing, adapters, settings.delivery)?;
-        Ok(Self {
-            notifier,
-            s3,
-            results_bucket: settings.results_bucket,
-            dead_letters: DeadLetters::new(sqs.clone(), settings.dead_letter_queue_url.clone()),
-            batch_concurrency: settings.batch_concurrency,
-            metrics_namespace: settings.metrics_namespace,
-        })
-    }
-
     /// The SQS handler: delivers every record, reports the ones to deliver again.
-    pub async fn handle(&self, event: LambdaEvent<SqsEvent>) -> Result<SqsBatchResponse, BoxError> {
+    pub async fn handle(
+        &self,
+        event: LambdaEvent<SqsEvent>,
+    ) -> Result<SqsBatchResponse, NotifierError> {
         let span = shared::logging::invocation_span("notifier");
         async move {
-            let remaining = remaining_time(event.context.deadline, SystemTime::now());
+            let remaining =
+                remaining_time(event.context.deadline, SystemTime::from(self.clock.now()));
             let deadline =
                 Instant::now() + remaining.saturating_sub(self.notifier.tuning().safety_margin);
             // A claim outlives this invocation by a minute, so a crashed delivery can be

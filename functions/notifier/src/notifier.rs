@@ -12,14 +12,14 @@ use shared::events::{types, Envelope};
 use shared::idempotency::{once, IdempotencyError, IdempotencyStore, Once};
 use tokio::time::Instant;
 
-use crate::channel::{Attempt, NotificationChannel};
+use crate::config::DeliveryTuning;
 use crate::delivery::{deliver, Delivery};
 use crate::delivery_metrics::DeliveryMetrics;
+use crate::inbound::envelope_from_body;
+use crate::ports::{Attempt, Clock, NotificationChannel};
 use crate::rate_limit::RateLimiter;
 use crate::routing::{ChannelSpec, Routing};
-use crate::settings::DeliveryTuning;
 use crate::template::render;
-use crate::trigger::envelope_from_body;
 
 /// What happened for one channel of one event.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,6 +78,7 @@ pub struct Notifier {
     routing: Routing,
     channels: HashMap<String, RoutedChannel>,
     tuning: DeliveryTuning,
+    clock: Arc<dyn Clock>,
 }
 
 impl Notifier {
@@ -86,6 +87,7 @@ impl Notifier {
         routing: Routing,
         mut adapters: HashMap<String, Arc<dyn NotificationChannel>>,
         tuning: DeliveryTuning,
+        clock: Arc<dyn Clock>,
     ) -> Result<Self, ConfigError> {
         let mut channels = HashMap::new();
         let mut problems = Vec::new();
@@ -111,6 +113,7 @@ impl Notifier {
             routing,
             channels,
             tuning,
+            clock,
         })
     }
 
@@ -239,12 +242,14 @@ impl Notifier {
                 notification: &notification,
                 timeout: self.tuning.attempt_timeout,
                 idempotency_key: &key,
+                now: self.clock.now(),
             };
             match deliver(
                 routed.adapter.as_ref(),
                 attempt,
                 routed.limiter.as_ref(),
                 &self.tuning,
+                self.clock.as_ref(),
                 deadline,
             )
             .await
@@ -321,5 +326,312 @@ fn record(
             tracing::warn!(%event_id, %event_type, %channel, kind, %reason, "idempotency store failed; will retry");
             metrics.record(channel, |c| c.failed += 1);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The delivery loop with in-memory fakes: no network, no local AWS.
+
+    use std::collections::VecDeque;
+    use std::sync::Mutex;
+    use std::time::Duration;
+
+    use futures::future::BoxFuture;
+    use serde_json::json;
+    use shared::batch::RecordError;
+    use shared::events::Severity;
+    use shared::idempotency::MemoryIdempotencyStore;
+
+    use super::*;
+    use crate::ports::{DeliveryError, SystemClock};
+
+    /// A channel that records the event ids it was sent and answers from a script
+    /// (then success).
+    #[derive(Default)]
+    struct FakeChannel {
+        sent: Mutex<Vec<String>>,
+        script: Mutex<VecDeque<Result<(), DeliveryError>>>,
+    }
+
+    impl FakeChannel {
+        fn answering(script: Vec<Result<(), DeliveryError>>) -> Arc<Self> {
+            Arc::new(Self {
+                sent: Mutex::default(),
+                script: Mutex::new(script.into()),
+            })
+        }
+        fn sent(&self) -> Vec<String> {
+            self.sent.lock().unwrap().clone()
+        }
+    }
+
+    impl NotificationChannel for FakeChannel {
+        fn send<'a>(&'a self, attempt: Attempt<'a>) -> BoxFuture<'a, Result<(), DeliveryError>> {
+            let answer = self.script.lock().unwrap().pop_front().unwrap_or(Ok(()));
+            if answer.is_ok() {
+                self.sent.lock().unwrap().push(attempt.envelope.id.clone());
+            }
+            Box::pin(async move { answer })
+        }
+    }
+
+    /// Collects dead-lettered bodies with their reasons.
+    #[derive(Default)]
+    struct MemoryDeadLetters(Mutex<Vec<(String, String)>>);
+
+    impl DeadLetterSink for MemoryDeadLetters {
+        async fn send(&self, message: &SqsMessage, reason: &str) -> Result<(), String> {
+            self.0.lock().unwrap().push((
+                message.message_id.clone().unwrap_or_default(),
+                reason.to_string(),
+            ));
+            Ok(())
+        }
+    }
+
+    const RULES: &str = r#"{
+        "channels": {
+            "ops": {"kind": "webhook", "secret_id": "ops"},
+            "chat": {"kind": "slack", "secret_id": "chat", "language": "zh"}
+        },
+        "rules": [
+            {"types": ["media.*"], "min_severity": "warning", "channels": ["ops", "chat"]},
+            {"types": ["cost.*"], "channels": ["ops"]}
+        ]
+    }"#;
+
+    fn notifier(ops: Arc<FakeChannel>, chat: Arc<FakeChannel>) -> Notifier {
+        let tuning = DeliveryTuning {
+            max_attempts: 1,
+            ..DeliveryTuning::default()
+        };
+        let adapters: HashMap<String, Arc<dyn NotificationChannel>> = HashMap::from([
+            ("ops".to_string(), ops as Arc<dyn NotificationChannel>),
+            ("chat".to_string(), chat as Arc<dyn NotificationChannel>),
+        ]);
+        Notifier::new(
+            Routing::parse(RULES).unwrap(),
+            adapters,
+            tuning,
+            Arc::new(SystemClock),
+        )
+        .unwrap()
+    }
+
+    fn body(event_type: &str, severity: Severity, discriminator: &str) -> String {
+        Envelope::new(
+            event_type,
+            "test",
+            "s3://media/videos/a.mp4",
+            severity,
+            discriminator,
+            json!({"verdict": "review"}),
+        )
+        .to_json()
+    }
+
+    fn message(id: &str, body: &str) -> SqsMessage {
+        let mut m = SqsMessage::default();
+        m.message_id = Some(id.to_string());
+        m.body = Some(body.to_string());
+        m
+    }
+
+    fn batch(bodies: &[&str]) -> SqsEvent {
+        let mut e = SqsEvent::default();
+        e.records = bodies
+            .iter()
+            .enumerate()
+            .map(|(i, b)| message(&format!("m{i}"), b))
+            .collect();
+        e
+    }
+
+    fn soon() -> Instant {
+        Instant::now() + Duration::from_secs(10)
+    }
+
+    fn failed(response: &SqsBatchResponse) -> Vec<String> {
+        let mut ids: Vec<String> = response
+            .batch_item_failures
+            .iter()
+            .map(|f| f.item_identifier.clone())
+            .collect();
+        ids.sort();
+        ids
+    }
+
+    #[tokio::test]
+    async fn an_event_goes_to_every_channel_its_rules_name_once() {
+        let (ops, chat) = (
+            FakeChannel::answering(vec![]),
+            FakeChannel::answering(vec![]),
+        );
+        let n = notifier(ops.clone(), chat.clone());
+        let store = MemoryIdempotencyStore::default();
+        let metrics = DeliveryMetrics::default();
+        let flagged = body("media.flagged", Severity::Critical, "a");
+        let cost = body("cost.threshold", Severity::Info, "b");
+        let quiet = body("media.analyzed", Severity::Info, "c");
+        let (response, summary) = n
+            .handle_batch(
+                batch(&[&flagged, &cost, &quiet]),
+                &store,
+                &MemoryDeadLetters::default(),
+                10,
+                soon(),
+                &metrics,
+            )
+            .await;
+        assert!(failed(&response).is_empty());
+        assert_eq!(summary.processed, 3);
+        let id = |b: &str| Envelope::parse(b).unwrap().id;
+        let mut to_ops = ops.sent();
+        to_ops.sort();
+        let mut want = vec![id(&flagged), id(&cost)];
+        want.sort();
+        assert_eq!(to_ops, want);
+        assert_eq!(chat.sent(), vec![id(&flagged)]);
+        let counts = metrics.snapshot();
+        assert_eq!((counts["ops"].delivered, counts["chat"].delivered), (2, 1));
+    }
+
+    #[tokio::test]
+    async fn redelivery_sends_only_to_the_channels_that_failed() {
+        let ops = FakeChannel::answering(vec![]);
+        let chat = FakeChannel::answering(vec![Err(DeliveryError::retryable("HTTP 502"))]);
+        let n = notifier(ops.clone(), chat.clone());
+        let store = MemoryIdempotencyStore::default();
+        let flagged = body("media.flagged", Severity::Warning, "a");
+        let dead = MemoryDeadLetters::default();
+        let metrics = DeliveryMetrics::default();
+
+        let (first, _) = n
+            .handle_batch(batch(&[&flagged]), &store, &dead, 10, soon(), &metrics)
+            .await;
+        assert_eq!(failed(&first), vec!["m0"]);
+        assert_eq!((ops.sent().len(), chat.sent().len()), (1, 0));
+
+        let (second, _) = n
+            .handle_batch(batch(&[&flagged]), &store, &dead, 10, soon(), &metrics)
+            .await;
+        assert!(failed(&second).is_empty());
+        assert_eq!((ops.sent().len(), chat.sent().len()), (1, 1));
+
+        let (third, _) = n
+            .handle_batch(batch(&[&flagged]), &store, &dead, 10, soon(), &metrics)
+            .await;
+        assert!(failed(&third).is_empty());
+        assert_eq!(
+            (ops.sent().len(), chat.sent().len()),
+            (1, 1),
+            "nothing twice"
+        );
+        assert_eq!(metrics.snapshot()["chat"].duplicates, 1);
+        assert!(dead.0.lock().unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn copies_of_one_event_in_a_batch_are_delivered_once_per_channel() {
+        let (ops, chat) = (
+            FakeChannel::answering(vec![]),
+            FakeChannel::answering(vec![]),
+        );
+        let n = notifier(ops.clone(), chat.clone());
+        let store = MemoryIdempotencyStore::default();
+        let flagged = body("media.flagged", Severity::Warning, "a");
+        let (response, _) = n
+            .handle_batch(
+                batch(&[&flagged, &flagged, &flagged]),
+                &store,
+                &MemoryDeadLetters::default(),
+                10,
+                soon(),
+                &DeliveryMetrics::default(),
+            )
+            .await;
+        // A copy that found another still in flight comes back; nothing is sent twice.
+        assert!(failed(&response).len() <= 2);
+        assert_eq!((ops.sent().len(), chat.sent().len()), (1, 1));
+    }
+
+    #[tokio::test]
+    async fn a_channel_that_refuses_for_good_sends_the_record_to_the_dead_letter_queue() {
+        let ops = FakeChannel::answering(vec![]);
+        let chat =
+            FakeChannel::answering(vec![Err(DeliveryError::permanent("HTTP 404: no_service"))]);
+        let n = notifier(ops.clone(), chat.clone());
+        let dead = MemoryDeadLetters::default();
+        let flagged = body("media.failed", Severity::Critical, "a");
+        let (response, summary) = n
+            .handle_batch(
+                batch(&[&flagged, "not json"]),
+                &MemoryIdempotencyStore::default(),
+                &dead,
+                10,
+                soon(),
+                &DeliveryMetrics::default(),
+            )
+            .await;
+        assert!(failed(&response).is_empty(), "moved, not reported");
+        assert_eq!(summary.moved_to_dead_letter_queue, 2);
+        let mut reasons = dead.0.lock().unwrap().clone();
+        reasons.sort();
+        assert_eq!(reasons[0].0, "m0");
+        assert!(
+            reasons[0]
+                .1
+                .ends_with("rejected by chat: HTTP 404: no_service"),
+            "{}",
+            reasons[0].1
+        );
+        assert!(
+            reasons[1].1.contains("the body is not JSON"),
+            "{}",
+            reasons[1].1
+        );
+        assert_eq!(ops.sent().len(), 1, "the working channel still got it");
+    }
+
+    #[tokio::test]
+    async fn an_event_no_rule_matches_is_skipped_without_sending() {
+        let (ops, chat) = (
+            FakeChannel::answering(vec![]),
+            FakeChannel::answering(vec![]),
+        );
+        let n = notifier(ops.clone(), chat.clone());
+        let result = n
+            .handle_message(
+                &message("m0", &body("brand.new", Severity::Critical, "a")),
+                &MemoryIdempotencyStore::default(),
+                soon(),
+                &DeliveryMetrics::default(),
+            )
+            .await;
+        assert_eq!(result, Ok(()));
+        assert!(ops.sent().is_empty() && chat.sent().is_empty());
+    }
+
+    #[tokio::test]
+    async fn no_time_left_means_retry_later_not_a_lost_message() {
+        let (ops, chat) = (
+            FakeChannel::answering(vec![]),
+            FakeChannel::answering(vec![]),
+        );
+        let n = notifier(ops.clone(), chat.clone());
+        let result = n
+            .handle_message(
+                &message("m0", &body("cost.action", Severity::Info, "a")),
+                &MemoryIdempotencyStore::default(),
+                Instant::now(),
+                &DeliveryMetrics::default(),
+            )
+            .await;
+        assert!(
+            matches!(&result, Err(RecordError::Retryable(r)) if r.contains("ops: no time left")),
+            "{result:?}"
+        );
+        assert!(ops.sent().is_empty());
     }
 }

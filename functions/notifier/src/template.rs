@@ -5,7 +5,7 @@
 use serde_json::Value;
 use shared::events::{types, Envelope, Severity};
 
-use crate::routing::Language;
+use crate::language::Language;
 
 /// One labelled fact of a notification.
 #[derive(Debug, Clone, PartialEq, Eq)]

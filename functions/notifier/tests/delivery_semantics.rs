@@ -275,7 +275,7 @@ async fn rules_are_read_from_s3_and_secrets_from_secrets_manager() {
         .await
         .unwrap();
     let uri = format!("s3://{}/config/notifier.json", local.bucket);
-    let settings = notifier::settings::Settings::from_env(shared::config::Env::from_vars([
+    let settings = notifier::config::Config::from_env(shared::config::Env::from_vars([
         ("NOTIFIER_RULES_S3_URI", uri.as_str()),
         ("RESULTS_BUCKET", local.bucket.as_str()),
     ]))
@@ -319,12 +319,12 @@ async fn bad_rules_in_s3_fail_init_with_every_problem() {
         .await
         .unwrap();
     let uri = format!("s3://{}/rules.json", local.bucket);
-    let settings = notifier::settings::Settings::from_env(shared::config::Env::from_vars([
+    let settings = notifier::config::Config::from_env(shared::config::Env::from_vars([
         ("NOTIFIER_RULES_S3_URI", uri.as_str()),
         ("RESULTS_BUCKET", local.bucket.as_str()),
     ]))
     .unwrap();
-    let err = notifier::App::new(settings, &local.sdk, secrets(&[]))
+    let err = notifier::build_with_secrets(&settings, &local.sdk, secrets(&[]))
         .await
         .err()
         .unwrap()
@@ -338,7 +338,7 @@ async fn bad_rules_in_s3_fail_init_with_every_problem() {
         "{err}"
     );
 
-    let missing = notifier::settings::Settings::from_env(shared::config::Env::from_vars([
+    let missing = notifier::config::Config::from_env(shared::config::Env::from_vars([
         (
             "NOTIFIER_RULES_S3_URI",
             format!("s3://{}/absent.json", local.bucket),
@@ -346,7 +346,7 @@ async fn bad_rules_in_s3_fail_init_with_every_problem() {
         ("RESULTS_BUCKET", local.bucket.clone()),
     ]))
     .unwrap();
-    let err = notifier::App::new(missing, &local.sdk, secrets(&[]))
+    let err = notifier::build_with_secrets(&missing, &local.sdk, secrets(&[]))
         .await
         .err()
         .unwrap()

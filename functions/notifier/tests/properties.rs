@@ -4,12 +4,12 @@
 use std::time::Duration;
 
 use notifier::channels::http::{parse_retry_after, MAX_RETRY_AFTER};
+use notifier::config::DeliveryTuning;
 use notifier::delivery::backoff;
+use notifier::inbound::envelope_from_body;
 use notifier::rate_limit::RateLimiter;
 use notifier::routing::{Language, Routing};
-use notifier::settings::DeliveryTuning;
 use notifier::template::render;
-use notifier::trigger::envelope_from_body;
 use proptest::prelude::*;
 use serde_json::{json, Value};
 use shared::batch::RecordError;
@@ -103,7 +103,7 @@ proptest! {
             for language in [Language::En, Language::Zh] {
                 let n = render(&envelope, language);
                 prop_assert!(!n.title.is_empty());
-                let subject = notifier::channels::sns::subject(&n.title);
+                let subject = notifier::adapters::sns::subject(&n.title);
                 prop_assert!(subject.chars().count() <= 99);
                 prop_assert!(!subject.chars().any(char::is_control));
             }
@@ -112,7 +112,7 @@ proptest! {
 
     #[test]
     fn any_retry_after_header_is_bounded(value in prop_oneof![".{0,40}", any::<u64>().prop_map(|n| n.to_string())]) {
-        if let Some(wait) = parse_retry_after(&value) {
+        if let Some(wait) = parse_retry_after(&value, time::OffsetDateTime::now_utc()) {
             prop_assert!(wait <= MAX_RETRY_AFTER);
         }
     }

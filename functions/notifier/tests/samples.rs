@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use aws_lambda_events::event::sqs::SqsEvent;
-use notifier::trigger::envelope_from_body;
+use notifier::inbound::envelope_from_body;
 use serde_json::json;
 use support::stub_servers::{HttpStub, Reply};
 use support::*;
@@ -71,7 +71,7 @@ async fn every_valid_sample_is_delivered_and_unknown_types_are_skipped() {
             .collect();
         let expected: Vec<String> = bodies
             .iter()
-            .map(|b| notifier::trigger::envelope_from_body(Some(b)).unwrap())
+            .map(|b| notifier::inbound::envelope_from_body(Some(b)).unwrap())
             .filter(|e| {
                 ["media.", "transcript.", "cost.", "stats."]
                     .iter()

@@ -12,7 +12,7 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use shared::secrets::SecretSource;
 
 use super::http::secret;
-use crate::channel::{Attempt, DeliveryError, NotificationChannel};
+use crate::ports::{Attempt, DeliveryError, NotificationChannel};
 use crate::routing::{EmailSpec, SmtpSecurity};
 
 pub struct EmailChannel<S> {

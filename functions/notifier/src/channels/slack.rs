@@ -9,7 +9,7 @@ use serde_json::json;
 use shared::secrets::SecretSource;
 
 use super::http::{post_json, secret, WebhookTarget};
-use crate::channel::{Attempt, DeliveryError, NotificationChannel};
+use crate::ports::{Attempt, DeliveryError, NotificationChannel};
 
 /// Slack allows at most 10 fields per section and 150 characters in a header.
 const MAX_FIELDS: usize = 10;
@@ -70,7 +70,7 @@ impl<S: SecretSource> SlackChannel<S> {
         )?;
         let body = serde_json::to_vec(&Self::payload(&attempt))
             .map_err(|e| DeliveryError::permanent(format!("payload: {e}")))?;
-        post_json(&self.http, target.url, Vec::new(), body, attempt.timeout)
+        post_json(&self.http, target.url, Vec::new(), body, &attempt)
             .await?
             .status_verdict()
     }

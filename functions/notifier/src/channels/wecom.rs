@@ -10,7 +10,7 @@ use shared::events::Severity;
 use shared::secrets::SecretSource;
 
 use super::http::{body_code_verdict, post_json, secret, WebhookTarget};
-use crate::channel::{Attempt, DeliveryError, NotificationChannel};
+use crate::ports::{Attempt, DeliveryError, NotificationChannel};
 use crate::routing::WeComSpec;
 
 /// -1: system busy.
@@ -70,7 +70,7 @@ impl<S: SecretSource> WeComChannel<S> {
         )?;
         let body = serde_json::to_vec(&self.payload(&attempt))
             .map_err(|e| DeliveryError::permanent(format!("payload: {e}")))?;
-        let reply = post_json(&self.http, target.url, Vec::new(), body, attempt.timeout).await?;
+        let reply = post_json(&self.http, target.url, Vec::new(), body, &attempt).await?;
         body_code_verdict(
             &reply,
             "WeCom",

@@ -6,7 +6,7 @@ use aws_sdk_sns::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_sns::types::MessageAttributeValue;
 use futures::future::BoxFuture;
 
-use crate::channel::{Attempt, DeliveryError, NotificationChannel};
+use crate::ports::{Attempt, DeliveryError, NotificationChannel};
 
 /// SNS subjects must be under 100 characters with no line breaks or control characters.
 const MAX_SUBJECT_CHARS: usize = 99;

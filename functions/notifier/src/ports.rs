@@ -1,4 +1,5 @@
-//! The one trait every channel adapter implements, and how a delivery attempt fails.
+//! The notifier's ports: traits free of AWS types. Adapters implement them (`adapters/` for
+//! AWS services, `channels/` for chat robots, webhooks and SMTP); tests use in-memory fakes.
 
 use std::time::Duration;
 
@@ -63,6 +64,8 @@ pub struct Attempt<'a> {
     pub timeout: Duration,
     /// `<event id>:<channel>`, sent to receivers that de-duplicate (generic webhooks).
     pub idempotency_key: &'a str,
+    /// When this attempt starts (signature timestamps, `Retry-After` dates), from the clock.
+    pub now: time::OffsetDateTime,
 }
 
 /// A place notifications go: an SNS topic, a chat robot, a webhook, a mailbox.
@@ -70,4 +73,32 @@ pub struct Attempt<'a> {
 /// `send` makes exactly one attempt; retries, rate limits and idempotency are the caller's.
 pub trait NotificationChannel: Send + Sync {
     fn send<'a>(&'a self, attempt: Attempt<'a>) -> BoxFuture<'a, Result<(), DeliveryError>>;
+}
+
+/// The routing document as stored: its text and a version tag (the S3 ETag), so an unchanged
+/// document is not parsed again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RulesDocument {
+    pub text: String,
+    pub version: Option<String>,
+}
+
+/// Where the routing document is kept (an S3 object).
+pub trait RulesStore: Send + Sync {
+    fn read(&self) -> BoxFuture<'_, Result<RulesDocument, String>>;
+}
+
+/// The time of day, passed in so tests can fix it.
+pub trait Clock: Send + Sync {
+    fn now(&self) -> time::OffsetDateTime;
+}
+
+/// The real clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> time::OffsetDateTime {
+        time::OffsetDateTime::now_utc()
+    }
 }

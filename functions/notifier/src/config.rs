@@ -40,7 +40,7 @@ impl Default for DeliveryTuning {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Settings {
+pub struct Config {
     pub rules: RulesSource,
     pub results_bucket: String,
     pub dead_letter_queue_url: Option<String>,
@@ -52,7 +52,7 @@ pub struct Settings {
 /// Prefix of the per (event, channel) delivery markers in the results bucket.
 pub const IDEMPOTENCY_PREFIX: &str = "idempotency/notifier/";
 
-impl Settings {
+impl Config {
     pub fn from_env(mut env: Env) -> Result<Self, ConfigError> {
         let rules = match (
             env.optional("NOTIFIER_RULES"),
@@ -104,7 +104,7 @@ impl Settings {
         if max_attempts == 0 {
             env.problem("NOTIFIER_MAX_ATTEMPTS must be at least 1");
         }
-        let settings = Settings {
+        let config = Config {
             rules,
             results_bucket,
             dead_letter_queue_url,
@@ -118,7 +118,7 @@ impl Settings {
                 safety_margin: Duration::from_millis(safety_margin_ms),
             },
         };
-        env.finish(settings)
+        env.finish(config)
     }
 }
 
@@ -145,7 +145,7 @@ mod tests {
             ("BATCH_CONCURRENCY", "0"),
             ("NOTIFIER_MAX_ATTEMPTS", "lots"),
         ]);
-        let err = Settings::from_env(env).unwrap_err();
+        let err = Config::from_env(env).unwrap_err();
         assert_eq!(
             err.problems,
             vec![
@@ -166,7 +166,7 @@ mod tests {
             ),
             ("RESULTS_BUCKET", "results"),
         ]);
-        let s = Settings::from_env(env).unwrap();
+        let s = Config::from_env(env).unwrap();
         assert_eq!(
             s.rules,
             RulesSource::S3 {
@@ -188,7 +188,7 @@ mod tests {
             ("RESULTS_BUCKET", "r"),
         ]);
         assert_eq!(
-            Settings::from_env(env).unwrap_err().problems,
+            Config::from_env(env).unwrap_err().problems,
             vec!["set only one of NOTIFIER_RULES and NOTIFIER_RULES_S3_URI"]
         );
         let env = Env::from_vars([
@@ -196,7 +196,7 @@ mod tests {
             ("RESULTS_BUCKET", "r"),
         ]);
         assert_eq!(
-            Settings::from_env(env).unwrap_err().problems,
+            Config::from_env(env).unwrap_err().problems,
             vec!["NOTIFIER_RULES_S3_URI=\"bucket/key\" is not valid: expected s3://bucket/key"]
         );
     }
