@@ -9,7 +9,7 @@ conditions, and creates each resource through its service API:
   KMS keys and aliases, S3 buckets (encryption, versioning, public access block, lifecycle,
   ownership, logging, policy, notifications), SQS queues (attributes, redrive, queue policies),
   SNS topics and subscriptions (filter policies, raw delivery), EventBridge rules and targets,
-  Secrets Manager secrets (sample local values) and IAM roles.
+  EventBridge Scheduler schedules, Secrets Manager secrets (sample local values) and IAM roles.
 
 Functions are not created: they run locally under `cargo lambda`; the output gives each one the
 environment it should run with (the template's Environment, Globals included, refs resolved),
@@ -27,8 +27,9 @@ import json
 import os
 import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_TEMPLATE = ROOT / "infra" / "template.yaml"
@@ -44,6 +45,7 @@ CREATED_TYPES = (
     "AWS::SNS::Topic",
     "AWS::SNS::Subscription",
     "AWS::Events::Rule",
+    "AWS::Scheduler::Schedule",
     "AWS::SecretsManager::Secret",
     "AWS::IAM::Role",
 )
@@ -54,9 +56,29 @@ LOCAL_SKIP = {
     "AWS::Lambda::Permission": "local functions are invoked by cargo lambda, not by AWS services",
     "AWS::Logs::LogGroup": "local functions log to their terminal",
     "AWS::CloudWatch::Alarm": "no Lambda or SQS metrics are emitted locally, an alarm could never fire",
+    "AWS::Glue::Database": "queries run locally with DuckDB over the raw objects (make query), not through moto's Glue",
+    "AWS::Glue::Table": "queries run locally with DuckDB over the raw objects (make query), not through moto's Glue",
+    "AWS::Athena::WorkGroup": "moto's Athena runs no SQL; the same named queries run locally with DuckDB",
+    "AWS::Athena::NamedQuery": "moto's Athena runs no SQL; the SQL is in infra/queries/ for DuckDB",
+    "AWS::XRay::ResourcePolicy": "moto's X-Ray keeps no resource policies and SNS sends it no segments locally",
+    "AWS::CloudWatch::Dashboard": "no Lambda, SQS or EMF metrics exist locally for it to show",
+    "AWS::Lambda::Url": "local functions are reached through cargo lambda (invoke / watch), not a function URL",
 }
 
 MOTO_ACCOUNT = "123456789012"
+
+# Resource type -> the service that must serve the region for it to be created locally. moto serves
+# a service only in the regions botocore lists for it: EventBridge Scheduler exists in aws-cn
+# (CloudFormation has AWS::Scheduler::Schedule in cn-northwest-1) but botocore lists no aws-cn
+# region for it, so moto cannot create schedules there.
+REGIONAL_SERVICE = {"AWS::Scheduler::Schedule": "scheduler"}
+
+
+def served_locally(session: Any, kind: str, region: str) -> bool:
+    service = REGIONAL_SERVICE.get(kind)
+    if service is None:
+        return True
+    return region in session.get_available_regions(service, partition_name=partition_of(region))
 
 
 class TemplateError(Exception):
@@ -211,12 +233,16 @@ class Stack:
         return expr
 
     def _check_rules(self) -> None:
+        """Every failed rule assertion, reported together (as CloudFormation refuses the deploy)."""
+        failed = []
         for name, rule in self.template.get("Rules", {}).items():
             if "RuleCondition" in rule and not self._boolean(rule["RuleCondition"]):
                 continue
             for assertion in rule.get("Assertions", []):
                 if not self._boolean(assertion["Assert"]):
-                    raise TemplateError(f"rule {name}: {assertion.get('AssertDescription', 'assertion failed')}")
+                    failed.append(f"rule {name}: {assertion.get('AssertDescription', 'assertion failed')}")
+        if failed:
+            raise TemplateError("; ".join(failed))
 
     # ---- resources
 
@@ -241,7 +267,7 @@ class Stack:
             kind = spec["Type"]
             props = spec.get("Properties", {})
 
-            def name_from(prop: str, default: str | None = None) -> str:
+            def name_from(prop: str, default: str | None = None, props: dict = props, logical: str = logical) -> str:
                 if prop in props:
                     return str(self.resolve(props[prop]))
                 return default if default is not None else f"{self.pseudo['AWS::StackName']}-{logical}"
@@ -259,12 +285,19 @@ class Stack:
             elif kind == "AWS::Events::Rule":
                 name = name_from("Name")
                 entry = {"Ref": name, "Arn": self.arn("events", f"rule/{name}")}
+            elif kind == "AWS::Scheduler::Schedule":
+                name = name_from("Name")
+                group = str(self.resolve(props.get("GroupName", "default")))
+                entry = {"Ref": name, "Arn": self.arn("scheduler", f"schedule/{group}/{name}")}
             elif kind == "AWS::IAM::Role":
                 name = name_from("RoleName", f"{self.pseudo['AWS::StackName']}-{logical}"[:64])
                 entry = {"Ref": name, "Arn": self.arn("iam", f"role/{name}", region=False)}
             elif kind == "AWS::Serverless::Function":
                 name = name_from("FunctionName")
                 entry = {"Ref": name, "Arn": self.arn("lambda", f"function:{name}")}
+                alias = props.get("AutoPublishAlias", self.function_globals().get("AutoPublishAlias"))
+                if alias:  # SAM's `!Ref <Function>.Alias`: the alias ARN
+                    entry["Alias"] = f"{entry['Arn']}:{self.resolve(alias)}"
             elif kind == "AWS::Logs::LogGroup":
                 name = name_from("LogGroupName")
                 entry = {"Ref": name, "Arn": self.arn("logs", f"log-group:{name}:*")}
@@ -283,6 +316,11 @@ class Stack:
             return self.pseudo[name]
         if name in self.parameters:
             return self.parameters[name]
+        if allow_resources and name.endswith(".Alias") and name[: -len(".Alias")] in self.physical:
+            value = self.physical[name[: -len(".Alias")]].get("Alias")
+            if value is None:
+                raise TemplateError(f"Ref {name}: the function has no AutoPublishAlias")
+            return value
         if allow_resources and name in self.physical:
             value = self.physical[name].get("Ref")
             if value is None:
@@ -369,7 +407,7 @@ def references(value: Any) -> set[str]:
     elif isinstance(value, dict):
         for key, arg in value.items():
             if key == "Ref" and isinstance(arg, str):
-                found.add(arg)
+                found.add(arg.removesuffix(".Alias"))  # SAM's <Function>.Alias is the function's alias
             elif key == "Fn::GetAtt":
                 found.add(arg.split(".", 1)[0] if isinstance(arg, str) else arg[0])
             elif key == "Fn::Sub":
@@ -393,6 +431,7 @@ class Provisioner:
         self.log = log
         self.clients: dict[str, Any] = {}
         self.created: list[str] = []
+        self.not_served: dict[str, str] = {}  # logical id -> why the local AWS cannot create it
 
     def client(self, service: str) -> Any:
         if service not in self.clients:
@@ -407,6 +446,10 @@ class Provisioner:
             props = dict(spec.get("Properties", {}))
             if spec["Type"] == "AWS::S3::Bucket":
                 props.pop("NotificationConfiguration", None)  # applied after everything else
+            if spec["Type"] == "AWS::Serverless::Function":
+                # SAM turns it into a CodeDeploy deployment group of its own, which waits for the
+                # alarms; the function itself does not (the alarms refer to the function).
+                props.pop("DeploymentPreference", None)
             needed = references(props) | set(_as_list(spec.get("DependsOn")))
             deps[logical] = {d for d in needed if d in resources and d != logical}
         ordered: list[str] = []
@@ -447,6 +490,7 @@ class Provisioner:
             "AWS::SNS::Topic": self.topic,
             "AWS::SNS::Subscription": self.subscription,
             "AWS::Events::Rule": self.rule,
+            "AWS::Scheduler::Schedule": self.schedule,
             "AWS::SecretsManager::Secret": self.secret,
             "AWS::IAM::Role": self.role,
         }
@@ -454,6 +498,12 @@ class Provisioner:
             spec = resources[logical]
             creator = creators.get(spec["Type"])
             if creator is None:
+                self.log(f"not created  {logical} ({spec['Type']}): {LOCAL_SKIP[spec['Type']]}")
+                continue
+            if not served_locally(self.session, spec["Type"], self.stack.region):
+                reason = f"moto serves no {REGIONAL_SERVICE[spec['Type']]} in {self.stack.region}"
+                self.not_served[logical] = reason
+                self.log(f"not created  {logical} ({spec['Type']}): {reason}")
                 continue
             props = spec.get("Properties", {})
             creator(logical, props)
@@ -488,7 +538,7 @@ class Provisioner:
         self.log(f"kms key      {logical}: {key_id}")
 
     def _alias_for(self, key_logical: str) -> str | None:
-        for logical, spec in self.stack.active_resources().items():
+        for spec in self.stack.active_resources().values():
             if spec["Type"] == "AWS::KMS::Alias" and key_logical in references(spec["Properties"].get("TargetKeyId")):
                 return str(self.stack.resolve(spec["Properties"]["AliasName"]))
         return None
@@ -625,6 +675,17 @@ class Provisioner:
         if targets:
             events.put_targets(Rule=p["Name"], Targets=targets)
         self.log(f"rule         {logical}: {p['Name']}")
+
+    # ---- EventBridge Scheduler
+
+    def schedule(self, logical: str, props: dict) -> None:
+        scheduler = self.client("scheduler")
+        args = schedule_request(self.stack.resolve(props))
+        try:
+            scheduler.create_schedule(**args)
+        except scheduler.exceptions.ConflictException:
+            scheduler.update_schedule(**args)  # a re-run converges on the template
+        self.log(f"schedule     {logical}: {args['Name']} {args['ScheduleExpression']} {args.get('ScheduleExpressionTimezone', 'UTC')}")
 
     # ---- Secrets Manager
 
@@ -775,6 +836,24 @@ def rule_target(target: dict) -> dict:
     return dict(target)
 
 
+SCHEDULE_PROPERTIES = (
+    "Name", "GroupName", "Description", "ScheduleExpression", "ScheduleExpressionTimezone",
+    "FlexibleTimeWindow", "State", "Target", "StartDate", "EndDate", "KmsKeyArn",
+)
+
+
+def schedule_request(props: dict) -> dict:
+    """AWS::Scheduler::Schedule properties -> CreateSchedule / UpdateSchedule arguments (same names)."""
+    unknown = set(props) - set(SCHEDULE_PROPERTIES)
+    if unknown:
+        raise TemplateError(f"schedule {props.get('Name')}: cannot provision {sorted(unknown)}")
+    target_keys = {"Arn", "RoleArn", "Input", "RetryPolicy", "DeadLetterConfig"}
+    extra = set(props["Target"]) - target_keys
+    if extra:
+        raise TemplateError(f"schedule {props.get('Name')} target: cannot provision {sorted(extra)}")
+    return dict(props)
+
+
 def local_secret_value(props: dict) -> str:
     """The secret's local sample value: SecretString, or the generator's template with a sample key."""
     if "SecretString" in props:
@@ -823,21 +902,32 @@ def functions_report(stack: Stack) -> dict[str, dict]:
             )
         schedules = []
         for rule_logical, rule in resources.items():
-            if rule["Type"] != "AWS::Events::Rule":
+            if rule["Type"] == "AWS::Events::Rule":
+                targets = rule["Properties"].get("Targets", [])
+            elif rule["Type"] == "AWS::Scheduler::Schedule":
+                targets = [rule["Properties"]["Target"]]
+            else:
                 continue
-            for target in rule["Properties"].get("Targets", []):
+            for target in targets:
                 if logical in references(target.get("Arn")):
+                    schedule_input = stack.resolve(target["Input"]) if "Input" in target else None
                     schedules.append(
                         {
                             "rule": rule_logical,
                             "name": stack.physical[rule_logical]["Ref"],
+                            "arn": stack.physical[rule_logical]["Arn"],
                             "schedule": rule["Properties"].get("ScheduleExpression"),
-                            "input": json.loads(target["Input"]) if "Input" in target else None,
+                            "timezone": stack.resolve(rule["Properties"].get("ScheduleExpressionTimezone", "UTC")),
+                            "input": json.loads(schedule_input) if schedule_input is not None else None,
                         }
                     )
+        logging = stack.resolve({**stack.function_globals().get("LoggingConfig", {}), **props.get("LoggingConfig", {})})
         report[package] = {
             "logical_id": logical,
             "function_name": stack.physical[logical]["Ref"],
+            "alias_arn": stack.physical[logical].get("Alias"),
+            "deployment": stack.resolve(props.get("DeploymentPreference", {}).get("Type")),
+            "logging": logging,
             "memory_mb": props.get("MemorySize", stack.function_globals().get("MemorySize")),
             "timeout_s": props.get("Timeout", stack.function_globals().get("Timeout")),
             "environment": function_environment(stack, props),
@@ -847,7 +937,7 @@ def functions_report(stack: Stack) -> dict[str, dict]:
     return report
 
 
-def outputs(stack: Stack, endpoint: str | None) -> dict:
+def outputs(stack: Stack, endpoint: str | None, not_served: dict[str, str] | None = None) -> dict:
     resources = stack.active_resources()
     return {
         "stack_name": stack.pseudo["AWS::StackName"],
@@ -860,10 +950,11 @@ def outputs(stack: Stack, endpoint: str | None) -> dict:
         "resources": {
             logical: {"type": spec["Type"], **stack.physical.get(logical, {})}
             for logical, spec in resources.items()
-            if spec["Type"] in CREATED_TYPES
+            if spec["Type"] in CREATED_TYPES and logical not in (not_served or {})
         },
         "not_created_locally": {
-            logical: LOCAL_SKIP[spec["Type"]] for logical, spec in resources.items() if spec["Type"] in LOCAL_SKIP
+            **{logical: LOCAL_SKIP[spec["Type"]] for logical, spec in resources.items() if spec["Type"] in LOCAL_SKIP},
+            **(not_served or {}),
         },
         "functions": functions_report(stack),
     }
@@ -896,8 +987,9 @@ def provision(
         account=account,
         overrides=overrides,
     )
-    Provisioner(stack, session, log=log).run()
-    return outputs(stack, endpoint)
+    provisioner = Provisioner(stack, session, log=log)
+    provisioner.run()
+    return outputs(stack, endpoint, provisioner.not_served)
 
 
 def parse_params(items: list[str]) -> dict[str, str]:
@@ -945,13 +1037,24 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def lambda_logging_environment(logging: dict) -> dict[str, str]:
+    """What Lambda itself sets from a function's LoggingConfig (the code reads AWS_LAMBDA_LOG_LEVEL)."""
+    env = {}
+    if "LogFormat" in logging:
+        env["AWS_LAMBDA_LOG_FORMAT"] = str(logging["LogFormat"])
+    if logging.get("LogFormat") == "JSON" and "ApplicationLogLevel" in logging:
+        env["AWS_LAMBDA_LOG_LEVEL"] = str(logging["ApplicationLogLevel"])
+    return env
+
+
 def write_env_files(result: dict, directory: Path) -> None:
-    """One dotenv file per function: its template environment plus the local endpoint.
-    Values are single-quoted so JSON settings (budgets, rules) are read literally."""
+    """One dotenv file per function: its template environment, what Lambda adds from the
+    LoggingConfig, and the local endpoint. Values are single-quoted so JSON settings (budgets,
+    rules) are read literally."""
     directory.mkdir(parents=True, exist_ok=True)
     local = {k: os.environ[k] for k in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION") if k in os.environ}
     for name, function in result.get("functions", {}).items():
-        env = dict(function.get("environment", {}), **local)
+        env = dict(function.get("environment", {}), **lambda_logging_environment(function.get("logging", {})), **local)
         (directory / f"{name}.env").write_text("".join(f"{k}='{v}'\n" for k, v in sorted(env.items())))
 
 

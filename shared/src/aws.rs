@@ -54,3 +54,111 @@ pub fn sqs_client(config: &SdkConfig) -> aws_sdk_sqs::Client {
 pub fn sns_client(config: &SdkConfig) -> aws_sdk_sns::Client {
     aws_sdk_sns::Client::new(config)
 }
+
+/// Any SDK operation's error (every SDK crate's `SdkError` is this type).
+pub type SdkError<E> =
+    aws_smithy_runtime_api::client::result::SdkError<E, aws_smithy_runtime_api::http::Response>;
+
+/// Error codes a later attempt can get past. `AccessDenied` is among them: an operator fixes it
+/// (a role policy), after which the message should still be processed, so it stays in its
+/// queue and reaches the dead-letter queue only through the redrive policy.
+const RETRYABLE_CODES: &[&str] = &[
+    "Throttling",
+    "Throttled",
+    "ThrottlingException",
+    "ThrottledException",
+    "TooManyRequestsException",
+    "ProvisionedThroughputExceededException",
+    "RequestLimitExceeded",
+    "LimitExceededException",
+    "KMSThrottlingException",
+    "SlowDown",
+    "RequestTimeout",
+    "RequestTimeoutException",
+    "ServiceUnavailable",
+    "ServiceUnavailableException",
+    "InternalError",
+    "InternalFailure",
+    "InternalFailureException",
+    "InternalServerError",
+    "InternalServerException",
+    "InternalDependencyException",
+    "ModelNotReadyException",
+    "AccessDenied",
+    "AccessDeniedException",
+];
+
+/// An SDK error sorted into "deliver again" or "will fail the same way every time", with a
+/// one-line reason that names the operation and never carries the raw response.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{detail}")]
+pub struct AwsFailure {
+    pub retryable: bool,
+    /// The service said the thing does not exist (HTTP 404 or a `NoSuch*`/`NotFound` code).
+    pub not_found: bool,
+    pub status: Option<u16>,
+    pub code: Option<String>,
+    pub detail: String,
+}
+
+/// Classifies an error of `operation` after the SDK's own retries: the one policy every
+/// adapter uses.
+pub fn classify<E>(operation: &str, err: SdkError<E>) -> AwsFailure
+where
+    E: aws_smithy_types::error::metadata::ProvideErrorMetadata
+        + std::error::Error
+        + Send
+        + Sync
+        + 'static,
+{
+    use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+    let status = err.raw_response().map(|r| r.status().as_u16());
+    let code = err.code().map(str::to_string);
+    let retryable = match &err {
+        SdkError::ConstructionFailure(_) => false,
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
+            true
+        }
+        _ => {
+            code.as_deref()
+                .is_some_and(|c| RETRYABLE_CODES.contains(&c))
+                || status.is_some_and(|s| s == 408 || s == 429 || s >= 500)
+        }
+    };
+    let not_found = status == Some(404)
+        || code.as_deref().is_some_and(|c| {
+            c.starts_with("NoSuch") || c.ends_with("NotFound") || c == "ResourceNotFoundException"
+        });
+    let detail = match (&err, code.as_deref()) {
+        (SdkError::ServiceError(_), Some(code)) => format!(
+            "{operation} failed: {code}: {} (HTTP {})",
+            err.message().unwrap_or("no message"),
+            status.map(|s| s.to_string()).unwrap_or_else(|| "?".into())
+        ),
+        (SdkError::ServiceError(_), None) => format!(
+            "{operation} failed: HTTP {}",
+            status.map(|s| s.to_string()).unwrap_or_else(|| "?".into())
+        ),
+        _ => format!(
+            "{operation} failed: {}",
+            aws_smithy_types::error::display::DisplayErrorContext(&err)
+        ),
+    };
+    AwsFailure {
+        retryable,
+        not_found,
+        status,
+        code,
+        detail,
+    }
+}
+
+impl From<AwsFailure> for crate::batch::RecordError {
+    fn from(f: AwsFailure) -> Self {
+        if f.retryable {
+            crate::batch::RecordError::Retryable(f.detail)
+        } else {
+            crate::batch::RecordError::Permanent(f.detail)
+        }
+    }
+}

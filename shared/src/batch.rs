@@ -120,6 +120,59 @@ impl DeadLetterSink for DeadLetters {
     }
 }
 
+/// The time a record may take: the invocation's deadline less a margin for answering (the
+/// partial batch response and dead-letter moves must still go out before Lambda stops the
+/// invocation).
+#[derive(Debug, Clone, Copy)]
+pub struct Deadline {
+    at: std::time::Instant,
+}
+
+/// Default margin left at the end of an invocation.
+pub const DEFAULT_DEADLINE_MARGIN: std::time::Duration = std::time::Duration::from_millis(1500);
+
+impl Deadline {
+    /// From the invocation context's deadline (epoch milliseconds).
+    pub fn from_context(ctx: &lambda_runtime::Context, margin: std::time::Duration) -> Self {
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0);
+        let left = std::time::Duration::from_millis(ctx.deadline.saturating_sub(now_ms));
+        Self::after(left.saturating_sub(margin))
+    }
+
+    /// A deadline `left` from now.
+    pub fn after(left: std::time::Duration) -> Self {
+        Self {
+            at: std::time::Instant::now() + left,
+        }
+    }
+
+    /// No practical limit (scheduled work without a context, tests).
+    pub fn none() -> Self {
+        Self::after(std::time::Duration::from_secs(86_400))
+    }
+
+    pub fn remaining(&self) -> std::time::Duration {
+        self.at.saturating_duration_since(std::time::Instant::now())
+    }
+
+    /// Runs `work`, or fails it as retryable when the deadline comes first, so one hung call
+    /// fails its record and the rest of the batch is still answered.
+    pub async fn run<T, F>(&self, work: F) -> Result<T, RecordError>
+    where
+        F: std::future::Future<Output = Result<T, RecordError>>,
+    {
+        match tokio::time::timeout_at(self.at.into(), work).await {
+            Ok(result) => result,
+            Err(_) => Err(RecordError::Retryable(
+                "did not finish before the invocation's deadline; SQS will deliver it again".into(),
+            )),
+        }
+    }
+}
+
 /// Counts of one batch, also emitted as EMF metrics.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct BatchSummary {
@@ -142,10 +195,27 @@ where
     Fut: std::future::Future<Output = Result<(), RecordError>>,
     D: DeadLetterSink,
 {
+    process_batch_until(event, concurrency, Deadline::none(), dead_letters, handler).await
+}
+
+/// [`process_batch`] where every record must finish before `deadline`; a record that cannot
+/// is reported as a retryable failure.
+pub async fn process_batch_until<F, Fut, D>(
+    event: SqsEvent,
+    concurrency: usize,
+    deadline: Deadline,
+    dead_letters: &D,
+    handler: F,
+) -> (SqsBatchResponse, BatchSummary)
+where
+    F: Fn(SqsMessage) -> Fut,
+    Fut: std::future::Future<Output = Result<(), RecordError>>,
+    D: DeadLetterSink,
+{
     let handler = &handler;
     let results: Vec<(SqsMessage, Result<(), RecordError>)> = stream::iter(event.records)
         .map(|message| async move {
-            let result = handler(message.clone()).await;
+            let result = deadline.run(handler(message.clone())).await;
             (message, result)
         })
         .buffer_unordered(concurrency.max(1))
@@ -213,6 +283,27 @@ mod tests {
         let mut e = SqsEvent::default();
         e.records = bodies.iter().map(|(id, b)| message(id, b)).collect();
         e
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_hung_record_fails_alone_when_the_deadline_comes() {
+        let event = batch(&[("m1", "ok"), ("m2", "hang"), ("m3", "ok")]);
+        let deadline = Deadline::after(std::time::Duration::from_secs(5));
+        let (response, summary) =
+            process_batch_until(event, 3, deadline, &RedrivePolicyOnly, |m| async move {
+                if m.body.as_deref() == Some("hang") {
+                    tokio::time::sleep(std::time::Duration::from_secs(600)).await;
+                }
+                Ok(())
+            })
+            .await;
+        let ids: Vec<_> = response
+            .batch_item_failures
+            .iter()
+            .map(|f| f.item_identifier.clone())
+            .collect();
+        assert_eq!(ids, vec!["m2"]);
+        assert_eq!((summary.processed, summary.retryable_failures), (2, 1));
     }
 
     #[tokio::test]

@@ -6,6 +6,9 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
+use std::time::Duration;
+
+use crate::time::BusinessTimeZone;
 
 /// All problems found while reading the configuration, in the order they were found.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -154,6 +157,84 @@ impl Env {
     }
 }
 
+/// The variables every function shares, read and checked in one place.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Common {
+    /// The function's service name (`ai-processor`, ...): log key, metric dimension, event source.
+    pub service: &'static str,
+    /// `RESULTS_BUCKET`: analysis documents, transcripts, stats, state and idempotency markers.
+    pub results_bucket: String,
+    /// `EVENTS_TOPIC_ARN`: the `suite-events` topic; see [`Common::require_events_topic`].
+    pub events_topic_arn: Option<String>,
+    /// `DEAD_LETTER_QUEUE_URL`: where poison messages go at once (else the redrive policy).
+    pub dead_letter_queue_url: Option<String>,
+    /// `BATCH_CONCURRENCY`: records of one SQS batch handled at once.
+    pub batch_concurrency: usize,
+    /// `METRICS_NAMESPACE`: CloudWatch namespace of the EMF metrics.
+    pub metrics_namespace: String,
+    /// `IDEMPOTENCY_LEASE_SECONDS`: how long a claim is held before another may take it over.
+    pub idempotency_lease: Duration,
+    /// `SUITE_TIMEZONE`: where the platform's days begin.
+    pub time_zone: BusinessTimeZone,
+}
+
+/// Default and bounds of `BATCH_CONCURRENCY`: one wave for the queues' batch size of 10.
+pub const DEFAULT_BATCH_CONCURRENCY: usize = 10;
+pub const MAX_BATCH_CONCURRENCY: usize = 100;
+/// Default idempotency lease: longer than any function's timeout in the template (15 minutes).
+pub const DEFAULT_IDEMPOTENCY_LEASE_SECONDS: u64 = 960;
+
+impl Common {
+    /// Reads the shared variables, recording every problem in `env`.
+    pub fn read(env: &mut Env, service: &'static str) -> Self {
+        let results_bucket = env.required("RESULTS_BUCKET");
+        let batch_concurrency = env.parse_or("BATCH_CONCURRENCY", DEFAULT_BATCH_CONCURRENCY);
+        if !(1..=MAX_BATCH_CONCURRENCY).contains(&batch_concurrency) {
+            env.problem(format!(
+                "BATCH_CONCURRENCY={batch_concurrency} is out of range 1..={MAX_BATCH_CONCURRENCY}"
+            ));
+        }
+        let lease: u64 = env.parse_or(
+            "IDEMPOTENCY_LEASE_SECONDS",
+            DEFAULT_IDEMPOTENCY_LEASE_SECONDS,
+        );
+        let timeout: Option<u64> = env.parse_optional("FUNCTION_TIMEOUT_SECONDS");
+        match timeout {
+            // A lease shorter than the invocation lets a second instance take over a claim
+            // whose owner is still running, and the effect happens twice.
+            Some(timeout) if lease <= timeout => env.problem(format!(
+                "IDEMPOTENCY_LEASE_SECONDS={lease} must be longer than the function timeout ({timeout} s)"
+            )),
+            _ if !(1..=86_400).contains(&lease) => env.problem(format!(
+                "IDEMPOTENCY_LEASE_SECONDS={lease} is out of range 1..=86400"
+            )),
+            _ => {}
+        }
+        let time_zone = env.parse_or("SUITE_TIMEZONE", BusinessTimeZone::utc());
+        Self {
+            service,
+            results_bucket,
+            events_topic_arn: env.optional("EVENTS_TOPIC_ARN"),
+            dead_letter_queue_url: env.optional("DEAD_LETTER_QUEUE_URL"),
+            batch_concurrency,
+            metrics_namespace: env.string_or("METRICS_NAMESPACE", "MediaSuite"),
+            idempotency_lease: Duration::from_secs(lease),
+            time_zone,
+        }
+    }
+
+    /// The events topic, for functions that publish: a missing one is a problem.
+    pub fn require_events_topic(&self, env: &mut Env) -> String {
+        match &self.events_topic_arn {
+            Some(arn) => arn.clone(),
+            None => {
+                env.problem("missing EVENTS_TOPIC_ARN");
+                String::new()
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -170,6 +251,34 @@ mod tests {
             "invalid configuration: missing MEDIA_BUCKET; RESULTS_BUCKET is empty; \
              MAX_CONCURRENCY=\"many\" is not valid: invalid digit found in string"
         );
+    }
+
+    #[test]
+    fn common_variables_are_checked_once_for_every_function() {
+        let mut env = Env::from_vars([
+            ("RESULTS_BUCKET", "results"),
+            ("BATCH_CONCURRENCY", "0"),
+            ("IDEMPOTENCY_LEASE_SECONDS", "60"),
+            ("FUNCTION_TIMEOUT_SECONDS", "180"),
+            ("SUITE_TIMEZONE", "Asia/Shanghai"),
+        ]);
+        let common = Common::read(&mut env, "notifier");
+        assert_eq!(common.time_zone.name(), "Asia/Shanghai");
+        let _ = common.require_events_topic(&mut env);
+        let err = env.finish(()).unwrap_err();
+        assert_eq!(
+            err.problems,
+            vec![
+                "BATCH_CONCURRENCY=0 is out of range 1..=100",
+                "IDEMPOTENCY_LEASE_SECONDS=60 must be longer than the function timeout (180 s)",
+                "missing EVENTS_TOPIC_ARN",
+            ]
+        );
+        let mut env = Env::from_vars([("RESULTS_BUCKET", "r")]);
+        let common = Common::read(&mut env, "stats-aggregator");
+        assert_eq!(common.batch_concurrency, 10);
+        assert!(common.time_zone.is_utc());
+        assert!(env.finish(()).is_ok());
     }
 
     #[test]

@@ -1,21 +1,26 @@
-//! "Do this once per key", backed by S3 conditional writes, so a duplicate delivery has one
-//! effect without another database.
+//! "Do this once per key": the policy (claim, lease, take over, done, release) written once,
+//! over any [`ObjectStore`], so the S3 results bucket and the in-memory test store behave the
+//! same, leases included.
 //!
 //! A claim writes a marker with `If-None-Match: *`; only one writer can create it. The marker
-//! holds a lease: if the claimant dies before completing, another may take the claim over
-//! once the lease has expired (with `If-Match` on the marker's ETag, so only one does).
-//! Completing rewrites the marker as done; releasing (on failure) deletes it so a retry can
-//! try again.
+//! holds a lease: if the claimant dies before finishing, another may take the claim over once
+//! the lease has expired (with `If-Match` on the marker's ETag, so only one does). Finishing
+//! (done) and releasing (on failure) are written with `If-Match` on the ETag of the claim, so a
+//! caller whose lease was taken over cannot overwrite the new owner's marker; it is told
+//! ([`IdempotencyError::LostOwnership`]) and the loss is counted.
+//!
+//! When an effect can still happen twice: the effect and the done-marker are two writes. If the
+//! process dies between them (or the done-write fails three times), the marker stays "in
+//! progress" until its lease ends and a later delivery repeats the effect. RELIABILITY.md says
+//! which effects that concerns.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::future::Future;
 use std::time::Duration;
 
-use aws_sdk_s3::error::SdkError;
-use aws_sdk_s3::primitives::ByteStream;
 use serde::{Deserialize, Serialize};
 
-use crate::objects::{put_conditional, ConditionalWrite, WriteCondition};
+use crate::results::{ObjectStore, StoreError, WriteCondition, WriteOutcome};
+use crate::time::Clock;
 
 /// The result of trying to claim a key.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,32 +33,56 @@ pub enum Claim {
     InProgress,
 }
 
+/// Proof of a claim: the key and the ETag of the marker this caller wrote.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClaimToken {
     pub key: String,
     etag: Option<String>,
 }
 
-#[derive(Debug, thiserror::Error)]
-#[error("idempotency store failed for {key}: {reason}")]
-pub struct IdempotencyError {
-    pub key: String,
-    pub reason: String,
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IdempotencyError {
+    #[error("idempotency store failed for {key}: {reason}")]
+    Store {
+        key: String,
+        reason: String,
+        retryable: bool,
+    },
+    /// The lease ran out and another caller took the claim over before this one finished.
+    #[error("the claim on {key} was taken over by another caller after its lease ended")]
+    LostOwnership { key: String },
 }
 
+impl IdempotencyError {
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            IdempotencyError::Store { retryable, .. } => *retryable,
+            IdempotencyError::LostOwnership { .. } => true,
+        }
+    }
+}
+
+impl From<IdempotencyError> for crate::batch::RecordError {
+    fn from(e: IdempotencyError) -> Self {
+        if e.is_retryable() {
+            crate::batch::RecordError::Retryable(e.to_string())
+        } else {
+            crate::batch::RecordError::Permanent(e.to_string())
+        }
+    }
+}
+
+/// The operations of an idempotency store; [`Idempotency`] is the implementation.
 pub trait IdempotencyStore: Send + Sync {
-    fn claim(
-        &self,
-        key: &str,
-    ) -> impl std::future::Future<Output = Result<Claim, IdempotencyError>> + Send;
+    fn claim(&self, key: &str) -> impl Future<Output = Result<Claim, IdempotencyError>> + Send;
     fn complete(
         &self,
         token: &ClaimToken,
-    ) -> impl std::future::Future<Output = Result<(), IdempotencyError>> + Send;
+    ) -> impl Future<Output = Result<(), IdempotencyError>> + Send;
     fn release(
         &self,
         token: &ClaimToken,
-    ) -> impl std::future::Future<Output = Result<(), IdempotencyError>> + Send;
+    ) -> impl Future<Output = Result<(), IdempotencyError>> + Send;
 }
 
 /// What [`once`] did.
@@ -64,13 +93,18 @@ pub enum Once<T> {
     InProgress,
 }
 
+/// How many times the done-marker write is tried before the effect is reported as done anyway.
+const COMPLETE_ATTEMPTS: usize = 3;
+
 /// Runs `effect` unless it already ran for `key`. On error the claim is released so a later
-/// delivery can try again; the effect's error is returned as is.
+/// delivery can try again; the effect's error is returned as is. After a successful effect the
+/// result is `Done` even when the done-marker could not be written: the effect happened, and
+/// delivering the message again would repeat it at once (see the module comment).
 pub async fn once<S, T, E, F, Fut>(store: &S, key: &str, effect: F) -> Result<Once<T>, E>
 where
     S: IdempotencyStore,
     F: FnOnce() -> Fut,
-    Fut: std::future::Future<Output = Result<T, E>>,
+    Fut: Future<Output = Result<T, E>>,
     E: From<IdempotencyError>,
 {
     let token = match store.claim(key).await? {
@@ -80,16 +114,44 @@ where
     };
     match effect().await {
         Ok(value) => {
-            store.complete(&token).await?;
+            for attempt in 1..=COMPLETE_ATTEMPTS {
+                match store.complete(&token).await {
+                    Ok(()) => break,
+                    Err(e @ IdempotencyError::LostOwnership { .. }) => {
+                        ownership_lost(&e);
+                        break;
+                    }
+                    Err(e) if attempt == COMPLETE_ATTEMPTS => {
+                        tracing::error!(error = %e, "the effect happened but its done-marker could not be written; a delivery after the lease may repeat it");
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, attempt, "writing the done-marker failed; trying again")
+                    }
+                }
+            }
             Ok(Once::Done(value))
         }
         Err(e) => {
-            if let Err(release_error) = store.release(&token).await {
-                tracing::warn!(%release_error, "could not release idempotency claim; it expires with its lease");
+            match store.release(&token).await {
+                Ok(()) => {}
+                Err(e @ IdempotencyError::LostOwnership { .. }) => ownership_lost(&e),
+                Err(release_error) => {
+                    tracing::warn!(%release_error, "could not release idempotency claim; it expires with its lease")
+                }
             }
             Err(e)
         }
     }
+}
+
+fn ownership_lost(e: &IdempotencyError) {
+    tracing::warn!(error = %e, "idempotency claim lost to another caller");
+    let mut m = crate::metrics::MetricSet::new(
+        &std::env::var("METRICS_NAMESPACE").unwrap_or_else(|_| "MediaSuite".into()),
+        &std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|_| "local".into()),
+    );
+    m.count("IdempotencyOwnershipLost", 1);
+    m.emit();
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -98,6 +160,8 @@ struct Marker {
     state: MarkerState,
     /// Unix seconds after which an in-progress claim may be taken over.
     lease_expires: i64,
+    /// Random per claim, so two claims never write identical bytes (and ETags).
+    claim_id: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -105,29 +169,27 @@ struct Marker {
 enum MarkerState {
     InProgress,
     Completed,
+    Released,
 }
 
-/// Markers live under `prefix` in `bucket`; give that prefix a lifecycle expiry.
+/// The idempotency policy over a store of markers under `prefix`.
 #[derive(Clone)]
-pub struct S3IdempotencyStore {
-    client: aws_sdk_s3::Client,
-    bucket: String,
+pub struct Idempotency<S, C> {
+    store: S,
     prefix: String,
     lease: Duration,
+    clock: C,
 }
 
-impl S3IdempotencyStore {
-    pub fn new(
-        client: aws_sdk_s3::Client,
-        bucket: impl Into<String>,
-        prefix: impl Into<String>,
-        lease: Duration,
-    ) -> Self {
+impl<S: ObjectStore, C: Clock> Idempotency<S, C> {
+    /// Markers live under `prefix` (give it a lifecycle expiry longer than the oldest message
+    /// that can still arrive, dead-letter retention included).
+    pub fn new(store: S, prefix: impl Into<String>, lease: Duration, clock: C) -> Self {
         Self {
-            client,
-            bucket: bucket.into(),
+            store,
             prefix: prefix.into(),
             lease,
+            clock,
         }
     }
 
@@ -136,202 +198,139 @@ impl S3IdempotencyStore {
     }
 
     fn marker(&self, key: &str, state: MarkerState) -> Vec<u8> {
-        let lease_expires = crate::time::now_utc().unix_timestamp() + self.lease.as_secs() as i64;
+        let lease_expires = self.clock.now().unix_timestamp() + self.lease.as_secs() as i64;
         serde_json::to_vec(&Marker {
             key: key.to_string(),
             state,
             lease_expires,
+            claim_id: format!("{:016x}", rand::random::<u64>()),
         })
-        .expect("marker serialises")
+        .expect("a marker serialises")
     }
 
-    fn error(&self, key: &str, reason: impl std::fmt::Display) -> IdempotencyError {
-        IdempotencyError {
+    fn store_error(&self, key: &str, e: StoreError) -> IdempotencyError {
+        IdempotencyError::Store {
             key: key.to_string(),
-            reason: reason.to_string(),
+            reason: e.reason,
+            retryable: e.retryable,
         }
     }
 
-    async fn write_marker(
+    async fn write(
         &self,
         key: &str,
+        state: MarkerState,
         condition: WriteCondition<'_>,
-    ) -> Result<ConditionalWrite, IdempotencyError> {
-        put_conditional(
-            &self.client,
-            &self.bucket,
-            &self.object_key(key),
-            self.marker(key, MarkerState::InProgress),
-            "application/json",
-            condition,
-        )
-        .await
-        .map_err(|e| self.error(key, aws_sdk_s3::error::DisplayErrorContext(e)))
+    ) -> Result<WriteOutcome, IdempotencyError> {
+        self.store
+            .put(
+                &self.object_key(key),
+                self.marker(key, state),
+                "application/json",
+                condition,
+            )
+            .await
+            .map_err(|e| self.store_error(key, e))
     }
 
-    async fn read_marker(
-        &self,
-        key: &str,
-    ) -> Result<Option<(Marker, Option<String>)>, IdempotencyError> {
-        let result = self
-            .client
-            .get_object()
-            .bucket(&self.bucket)
-            .key(self.object_key(key))
-            .send()
-            .await;
-        let output = match result {
-            Ok(o) => o,
-            Err(SdkError::ServiceError(e)) if e.err().is_no_such_key() => return Ok(None),
-            Err(e) => return Err(self.error(key, aws_sdk_s3::error::DisplayErrorContext(e))),
+    async fn finish(&self, token: &ClaimToken, state: MarkerState) -> Result<(), IdempotencyError> {
+        let condition = match &token.etag {
+            Some(etag) => WriteCondition::Matches(etag),
+            // A store that returns no ETag cannot check ownership; write as before.
+            None => WriteCondition::Always,
         };
-        let etag = output.e_tag().map(str::to_string);
-        let bytes = output
-            .body
-            .collect()
-            .await
-            .map_err(|e| self.error(key, e))?
-            .into_bytes();
-        let marker: Marker = serde_json::from_slice(&bytes)
-            .map_err(|e| self.error(key, format!("unreadable marker: {e}")))?;
-        Ok(Some((marker, etag)))
+        match self.write(&token.key, state, condition).await? {
+            WriteOutcome::Written { .. } => Ok(()),
+            WriteOutcome::ConditionFailed | WriteOutcome::ConcurrentWrite => {
+                Err(IdempotencyError::LostOwnership {
+                    key: token.key.clone(),
+                })
+            }
+        }
     }
 }
 
-impl IdempotencyStore for S3IdempotencyStore {
+impl<S: ObjectStore, C: Clock> IdempotencyStore for Idempotency<S, C> {
     async fn claim(&self, key: &str) -> Result<Claim, IdempotencyError> {
-        match self.write_marker(key, WriteCondition::Absent).await? {
-            ConditionalWrite::Written { etag } => {
+        match self
+            .write(key, MarkerState::InProgress, WriteCondition::Absent)
+            .await?
+        {
+            WriteOutcome::Written { etag } => {
                 return Ok(Claim::Acquired(ClaimToken {
                     key: key.to_string(),
                     etag,
                 }))
             }
             // The marker exists, or another claim is being written right now.
-            ConditionalWrite::ConditionFailed | ConditionalWrite::ConcurrentWrite => {}
+            WriteOutcome::ConditionFailed | WriteOutcome::ConcurrentWrite => {}
         }
-        let Some((marker, etag)) = self.read_marker(key).await? else {
-            // Released between our write and our read: the next delivery will claim it.
+        let Some(stored) = self
+            .store
+            .get(&self.object_key(key))
+            .await
+            .map_err(|e| self.store_error(key, e))?
+        else {
+            // Gone between our write and our read: the next delivery will claim it.
             return Ok(Claim::InProgress);
         };
-        match marker.state {
-            MarkerState::Completed => Ok(Claim::AlreadyDone),
-            MarkerState::InProgress
-                if marker.lease_expires < crate::time::now_utc().unix_timestamp() =>
-            {
-                let Some(etag) = etag else {
-                    // Without an ETag the takeover could not be made exclusive.
-                    return Ok(Claim::InProgress);
-                };
-                match self
-                    .write_marker(key, WriteCondition::Matches(&etag))
-                    .await?
-                {
-                    ConditionalWrite::Written { etag } => {
-                        tracing::warn!(key, "took over an expired idempotency claim");
-                        Ok(Claim::Acquired(ClaimToken {
-                            key: key.to_string(),
-                            etag,
-                        }))
-                    }
-                    ConditionalWrite::ConditionFailed | ConditionalWrite::ConcurrentWrite => {
-                        Ok(Claim::InProgress)
-                    }
+        let marker: Marker =
+            serde_json::from_slice(&stored.body).map_err(|e| IdempotencyError::Store {
+                key: key.to_string(),
+                reason: format!("unreadable marker: {e}"),
+                retryable: false,
+            })?;
+        let expired = marker.lease_expires < self.clock.now().unix_timestamp();
+        let may_take = match marker.state {
+            MarkerState::Completed => return Ok(Claim::AlreadyDone),
+            MarkerState::Released => true,
+            MarkerState::InProgress => expired,
+        };
+        let (true, Some(etag)) = (may_take, stored.etag) else {
+            // A live lease, or no ETag to make the takeover exclusive.
+            return Ok(Claim::InProgress);
+        };
+        match self
+            .write(key, MarkerState::InProgress, WriteCondition::Matches(&etag))
+            .await?
+        {
+            WriteOutcome::Written { etag } => {
+                if marker.state == MarkerState::InProgress {
+                    tracing::warn!(key, "took over an idempotency claim whose lease had ended");
                 }
-            }
-            MarkerState::InProgress => Ok(Claim::InProgress),
-        }
-    }
-
-    async fn complete(&self, token: &ClaimToken) -> Result<(), IdempotencyError> {
-        self.client
-            .put_object()
-            .bucket(&self.bucket)
-            .key(self.object_key(&token.key))
-            .content_type("application/json")
-            .body(ByteStream::from(
-                self.marker(&token.key, MarkerState::Completed),
-            ))
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| self.error(&token.key, aws_sdk_s3::error::DisplayErrorContext(e)))
-    }
-
-    async fn release(&self, token: &ClaimToken) -> Result<(), IdempotencyError> {
-        self.client
-            .delete_object()
-            .bucket(&self.bucket)
-            .key(self.object_key(&token.key))
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| self.error(&token.key, aws_sdk_s3::error::DisplayErrorContext(e)))
-    }
-}
-
-/// In-memory store for domain tests; same semantics without leases.
-#[derive(Default, Clone)]
-pub struct MemoryIdempotencyStore {
-    state: Arc<Mutex<HashMap<String, bool>>>,
-}
-
-impl MemoryIdempotencyStore {
-    pub fn is_done(&self, key: &str) -> bool {
-        self.state.lock().expect("not poisoned").get(key) == Some(&true)
-    }
-}
-
-impl IdempotencyStore for MemoryIdempotencyStore {
-    async fn claim(&self, key: &str) -> Result<Claim, IdempotencyError> {
-        let mut state = self.state.lock().expect("not poisoned");
-        Ok(match state.get(key) {
-            Some(true) => Claim::AlreadyDone,
-            Some(false) => Claim::InProgress,
-            None => {
-                state.insert(key.to_string(), false);
-                Claim::Acquired(ClaimToken {
+                Ok(Claim::Acquired(ClaimToken {
                     key: key.to_string(),
-                    etag: None,
-                })
+                    etag,
+                }))
             }
-        })
-    }
-
-    async fn complete(&self, token: &ClaimToken) -> Result<(), IdempotencyError> {
-        self.state
-            .lock()
-            .expect("not poisoned")
-            .insert(token.key.clone(), true);
-        Ok(())
-    }
-
-    async fn release(&self, token: &ClaimToken) -> Result<(), IdempotencyError> {
-        self.state.lock().expect("not poisoned").remove(&token.key);
-        Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[derive(Debug, PartialEq)]
-    struct Failed;
-    impl From<IdempotencyError> for Failed {
-        fn from(_: IdempotencyError) -> Self {
-            Failed
+            WriteOutcome::ConditionFailed | WriteOutcome::ConcurrentWrite => Ok(Claim::InProgress),
         }
     }
 
-    #[tokio::test]
-    async fn a_failed_effect_can_be_retried_and_a_done_one_is_not_repeated() {
-        let store = MemoryIdempotencyStore::default();
-        let r: Result<Once<()>, Failed> = once(&store, "k", || async { Err(Failed) }).await;
-        assert_eq!(r, Err(Failed));
-        let r: Result<Once<u8>, Failed> = once(&store, "k", || async { Ok(7) }).await;
-        assert_eq!(r, Ok(Once::Done(7)));
-        let r: Result<Once<u8>, Failed> = once(&store, "k", || async { Ok(8) }).await;
-        assert_eq!(r, Ok(Once::AlreadyDone));
+    async fn complete(&self, token: &ClaimToken) -> Result<(), IdempotencyError> {
+        self.finish(token, MarkerState::Completed).await
+    }
+
+    async fn release(&self, token: &ClaimToken) -> Result<(), IdempotencyError> {
+        self.finish(token, MarkerState::Released).await
+    }
+}
+
+/// The production store: markers in the results bucket, the system clock.
+pub type S3IdempotencyStore = Idempotency<crate::results::S3ObjectStore, crate::time::SystemClock>;
+
+impl S3IdempotencyStore {
+    pub fn on_s3(
+        client: aws_sdk_s3::Client,
+        bucket: impl Into<String>,
+        prefix: impl Into<String>,
+        lease: Duration,
+    ) -> Self {
+        Idempotency::new(
+            crate::results::S3ObjectStore::new(client, bucket),
+            prefix,
+            lease,
+            crate::time::SystemClock,
+        )
     }
 }

@@ -11,11 +11,13 @@ pub mod events;
 pub mod idempotency;
 pub mod logging;
 pub mod metrics;
-pub mod objects;
 pub mod partition;
+pub mod results;
 pub mod secrets;
 pub mod time;
 
+/// Test doubles and local-AWS helpers; only with the `testkit` feature (dev-dependencies), never
+/// in a Lambda build.
 #[cfg(feature = "testkit")]
 pub mod testkit;
 

@@ -38,11 +38,11 @@ pub struct MetricSet {
 }
 
 impl MetricSet {
-    /// Metrics of `service` in `namespace`; `Service` is always a dimension.
+    /// Metrics of `service` in `namespace`; `service` (Powertools' name) is always a dimension.
     pub fn new(namespace: &str, service: &str) -> Self {
         Self {
             namespace: namespace.to_string(),
-            dimensions: vec![("Service".to_string(), service.to_string())],
+            dimensions: vec![("service".to_string(), service.to_string())],
             values: Vec::new(),
         }
     }
@@ -115,20 +115,20 @@ mod tests {
 
     #[test]
     fn emf_document_declares_every_metric_and_dimension() {
-        let mut m = MetricSet::new("MediaSuite", "notifier").dimension("Channel", "slack");
+        let mut m = MetricSet::new("MediaSuite", "notifier").dimension("channel", "slack");
         m.count("Delivered", 2).count("Delivered", 1);
         m.put("Latency", Unit::Milliseconds, 12.5);
         let doc = m.to_emf(1_700_000_000_000);
         assert_eq!(doc["_aws"]["Timestamp"], 1_700_000_000_000i64);
         let decl = &doc["_aws"]["CloudWatchMetrics"][0];
         assert_eq!(decl["Namespace"], "MediaSuite");
-        assert_eq!(decl["Dimensions"], json!([["Service", "Channel"]]));
+        assert_eq!(decl["Dimensions"], json!([["service", "channel"]]));
         assert_eq!(
             decl["Metrics"],
             json!([{"Name":"Delivered","Unit":"Count"},{"Name":"Latency","Unit":"Milliseconds"}])
         );
         assert_eq!(doc["Delivered"], 3.0);
-        assert_eq!(doc["Channel"], "slack");
-        assert_eq!(doc["Service"], "notifier");
+        assert_eq!(doc["channel"], "slack");
+        assert_eq!(doc["service"], "notifier");
     }
 }

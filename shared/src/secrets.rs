@@ -160,22 +160,6 @@ impl SecretSource for SecretsManagerSource {
     }
 }
 
-/// Fixed secrets, for domain tests.
-#[derive(Default, Clone)]
-pub struct StaticSecrets(pub std::collections::HashMap<String, String>);
-
-impl SecretSource for StaticSecrets {
-    async fn secret(&self, secret_id: &str) -> Result<SecretValue, SecretError> {
-        self.0
-            .get(secret_id)
-            .map(|v| SecretValue(v.clone()))
-            .ok_or_else(|| SecretError {
-                secret_id: secret_id.to_string(),
-                reason: "not found".into(),
-            })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

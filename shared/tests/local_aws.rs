@@ -133,7 +133,8 @@ async fn an_idempotency_key_claimed_twice_is_already_done_the_second_time() {
     let config = testkit::local_config().await;
     let s3 = shared::aws::s3_client(&config);
     let bucket = testkit::create_bucket(&s3, "results").await;
-    let store = S3IdempotencyStore::new(s3, &bucket, "idempotency/test/", Duration::from_secs(60));
+    let store =
+        S3IdempotencyStore::on_s3(s3, &bucket, "idempotency/test/", Duration::from_secs(60));
 
     let effects = AtomicUsize::new(0);
     for _ in 0..3 {
@@ -174,7 +175,7 @@ async fn an_expired_claim_is_taken_over_by_exactly_one_caller() {
     let s3 = shared::aws::s3_client(&config);
     let bucket = testkit::create_bucket(&s3, "results").await;
     // A zero lease: the first claimant "died" at once.
-    let store = S3IdempotencyStore::new(s3, &bucket, "idempotency/test/", Duration::ZERO);
+    let store = S3IdempotencyStore::on_s3(s3, &bucket, "idempotency/test/", Duration::ZERO);
     assert!(matches!(
         store.claim("k").await.unwrap(),
         Claim::Acquired(_)

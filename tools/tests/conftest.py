@@ -13,7 +13,7 @@ TOOLS = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(TOOLS))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import provision  # noqa: E402
+import provision
 
 
 def unique_prefix() -> str:

@@ -25,8 +25,6 @@ How calls are found (`sdk_calls`)
   `S3IdempotencyStore` -> s3:GetObject/PutObject/DeleteObject). A call outside any `impl` counts
   if the function names its module (`shared::<module>`). So a function that only moves poison
   messages through the redrive policy, or publishes no events, is not granted those calls.
-* `SecretsManagerSource` reads through `aws_secretsmanager_caching`, whose calls are not in this
-  repository: see `CACHING_CLIENT`.
 
 How calls map to actions
 ------------------------
@@ -56,9 +54,8 @@ import os
 import re
 from pathlib import Path
 
-import pytest
-
 import provision
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_LINES = provision.DEFAULT_TEMPLATE.read_text().splitlines()
@@ -72,6 +69,7 @@ SERVICE_PREFIX = {
     "secretsmanager": "secretsmanager",
     "rekognition": "rekognition",
     "transcribe": "transcribe",
+    "textract": "textract",
     "sagemakerruntime": "sagemaker",
     "costexplorer": "ce",
     "lambda": "lambda",
@@ -99,19 +97,15 @@ VARIANTS = [
     ("rekognition", "start_content_moderation", "notification_channel(", ["iam:PassRole"],
      "the notification channel names a role Rekognition assumes to publish; the caller must pass it"),
     ("rekognition", "", "s3_object(", ["s3:GetObject"], "Rekognition reads the S3 object with the caller's permissions"),
+    ("textract", "start_document_text_detection", "notification_channel(", ["iam:PassRole"],
+     "the notification channel names a role Textract assumes to publish; the caller must pass it"),
+    ("textract", "start_document_text_detection", "document_location(", ["s3:GetObject"],
+     "Textract reads the S3 document with the caller's permissions"),
     ("transcribe", "start_transcription_job", "media_file_uri(", ["s3:GetObject"],
      "Transcribe reads the media file with the caller's permissions"),
     ("transcribe", "start_transcription_job", "output_bucket_name(", ["s3:PutObject"],
      "Transcribe writes the transcript to OutputBucketName with the caller's permissions"),
 ]
-
-# The caching crate's calls (aws_secretsmanager_caching, not in this repository): GetSecretValue on
-# a miss, and DescribeSecret once the TTL has passed, to see whether the cached version is current.
-CACHING_CLIENT = {
-    "type": "SecretsManagerSource",
-    "marker": "SecretsManagerCachingClient",
-    "actions": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
-}
 
 # Actions with no resource-level permissions: "*" is the only resource IAM accepts for them.
 NO_RESOURCE_LEVEL_PERMISSIONS = {
@@ -123,6 +117,8 @@ NO_RESOURCE_LEVEL_PERMISSIONS = {
     "rekognition:DetectModerationLabels": "acts on an image in the request (no custom adapter used), no Rekognition resource",
     "rekognition:StartContentModeration": "Rekognition video jobs have no resource type",
     "rekognition:GetContentModeration": "Rekognition video jobs have no resource type",
+    "textract:StartDocumentTextDetection": "Textract text detection acts on a document in the request, no Textract resource",
+    "textract:GetDocumentTextDetection": "Textract jobs have no resource type",
 }
 
 
@@ -196,7 +192,7 @@ def rust_source(path: Path) -> str:
 def sdk_crates(crate_dir: Path) -> set[str]:
     manifest = (crate_dir / "Cargo.toml").read_text()
     deps = manifest.split("[dependencies]", 1)[1].split("\n[", 1)[0]
-    return set(re.findall(r"^aws-sdk-([a-z0-9]+)", deps, re.M))
+    return set(re.findall(r"^aws-sdk-([a-z0-9]+)", deps, re.MULTILINE))
 
 
 def _locked_version(crate: str) -> str:
@@ -268,7 +264,7 @@ def sdk_calls(path: Path, crates: set[str], text: str | None = None) -> list[tup
 def _enclosing_impl(text: str, offset: int) -> str | None:
     """The type of the top-level `impl` block that holds `offset`, if any."""
     owner = None
-    for m in re.finditer(r"^impl(?:<[^>]*>)?\s+(?:[\w:<>]+\s+for\s+)?(\w+)[^{]*\{", text, re.M):
+    for m in re.finditer(r"^impl(?:<[^>]*>)?\s+(?:[\w:<>]+\s+for\s+)?(\w+)[^{]*\{", text, re.MULTILINE):
         if m.start() > offset:
             break
         if _matching_brace(text, m.end() - 1) >= offset:
@@ -283,10 +279,10 @@ def _shared_types() -> dict[str, str]:
         if path.name == "testkit.rs":
             continue
         text = rust_source(path)
-        for m in re.finditer(r"^pub\s+(?:struct|enum)\s+(\w+)[^{;]*([{;])", text, re.M):
+        for m in re.finditer(r"^pub\s+(?:struct|enum)\s+(\w+)[^{;]*([{;])", text, re.MULTILINE):
             end = _matching_brace(text, m.end() - 1) if m.group(2) == "{" else m.end()
             types[m.group(1)] = types.get(m.group(1), "") + text[m.start(): end + 1]
-        for m in re.finditer(r"^impl(?:<[^>]*>)?\s+(?:[\w:<>]+\s+for\s+)?(\w+)[^{]*\{", text, re.M):
+        for m in re.finditer(r"^impl(?:<[^>]*>)?\s+(?:[\w:<>]+\s+for\s+)?(\w+)[^{]*\{", text, re.MULTILINE):
             end = _matching_brace(text, m.end() - 1)
             types[m.group(1)] = types.get(m.group(1), "") + text[m.start(): end + 1]
     return types
@@ -328,9 +324,6 @@ def code_actions(function: str) -> dict[str, str]:
             if used:
                 for action, why in call.actions().items():
                     actions.setdefault(action, f"{why} (via {owner or path.stem})")
-        if CACHING_CLIENT["marker"] in text and CACHING_CLIENT["type"] in used_types:
-            for action in CACHING_CLIENT["actions"]:
-                actions.setdefault(action, f"{CACHING_CLIENT['type']} through aws_secretsmanager_caching")
     return actions
 
 
@@ -375,7 +368,9 @@ def _listed(value) -> list:
 def allowed_actions(template: dict, function: str) -> dict[str, str]:
     found = {}
     for statement in role_statements(template, function):
-        assert statement["Effect"] == "Allow", statement
+        assert statement["Effect"] in ("Allow", "Deny"), statement
+        if statement["Effect"] == "Deny":
+            continue
         for action in _listed(statement["Action"]):
             found.setdefault(action, statement.get("Sid", "?"))
     return found
@@ -447,6 +442,8 @@ def test_the_role_allows_only_what_the_code_calls(template, function):
 def test_no_wildcard_resource_except_where_the_service_has_no_resource_level_permissions(template, function):
     problems = []
     for statement in role_statements(template, function):
+        if statement["Effect"] == "Deny":
+            continue
         actions = _listed(statement["Action"])
         problems += [f"{statement.get('Sid')}: wildcard action {a}" for a in actions if "*" in a]
         if "*" not in _listed(statement["Resource"]):
@@ -474,7 +471,7 @@ def test_the_scanner_sees_the_calls_it_must_see(template):
     assert "iam:PassRole" in code_actions("ai-processor")
     assert "transcribe:StartTranscriptionJob" in code_actions("ai-processor")
     assert "sagemaker:InvokeEndpoint" in code_actions("ai-processor")
-    assert "secretsmanager:DescribeSecret" in code_actions("notifier")
+    assert "secretsmanager:GetSecretValue" in code_actions("notifier")
     assert "sqs:SendMessage" in code_actions("stats-aggregator")
     assert "sqs:SendMessage" not in code_actions("cost-guard")
     assert {"lambda:TagResource", "ecs:TagResource"} <= set(code_actions("cost-guard"))
@@ -502,3 +499,32 @@ def test_an_action_removed_from_the_template_is_caught(tmp_path):
     allowed = allowed_actions(changed, "cost-guard")
     assert "ce:GetCostAndUsage" in needed_actions(changed, "cost-guard")
     assert "ce:GetCostAndUsage" not in allowed
+
+
+def _statements_with(template: dict, function: str, action: str, effect: str = "Allow") -> list[dict]:
+    return [s for s in role_statements(template, function) if s["Effect"] == effect and action in _listed(s["Action"])]
+
+
+def test_the_notifier_never_publishes_into_its_own_input(template):
+    """suite-events and the alarm topic feed the notifications queue: a publish there would loop."""
+    allowed = _statements_with(template, "notifier", "sns:Publish")
+    denied = _statements_with(template, "notifier", "sns:Publish", "Deny")
+    # the allow covers every topic of the suite (channel topics), so only the deny keeps these out
+    assert [s["Resource"]["Fn::Sub"] for s in allowed] == [
+        "arn:${AWS::Partition}:sns:${AWS::Region}:${AWS::AccountId}:${NamePrefix}-${Environment}-*"
+    ]
+    assert [s["Resource"] for s in denied] == [[{"Ref": "SuiteEventsTopic"}, {"Ref": "AlarmTopic"}]]
+
+
+def test_the_notifier_sends_delivery_reports_only_to_the_stats_queue_and_its_dlq(template):
+    resources = [r for s in _statements_with(template, "notifier", "sqs:SendMessage") for r in _listed(s["Resource"])]
+    assert sorted(_getatt_target(r) for r in resources) == ["NotificationsDLQ", "StatsIngestQueue"]
+    env = function_resource(template, "notifier")[1]["Properties"]["Environment"]["Variables"]
+    assert env["STATS_INGEST_QUEUE_URL"] == {"Ref": "StatsIngestQueue"}
+    assert "EVENTS_TOPIC_ARN" not in env
+
+
+def test_ai_processor_lists_the_media_bucket_without_a_prefix_condition(template):
+    """A HEAD of a missing upload answers 404 only with s3:ListBucket that applies to a request without prefix."""
+    media = [s for s in _statements_with(template, "ai-processor", "s3:ListBucket") if s["Resource"] == {"Fn::GetAtt": ["MediaBucket", "Arn"]}]
+    assert len(media) == 1 and "Condition" not in media[0]

@@ -1,4 +1,8 @@
-//! The domain event envelope carried on the `suite-events` topic (see DESIGN.md).
+//! The domain event envelope carried on the `suite-events` topic (ARCHITECTURE.md, "Event
+//! contract"), and one typed payload per event type in [`contracts`]: producers build them,
+//! consumers parse them, so a renamed field fails a test instead of a consumer.
+
+pub mod contracts;
 
 use std::fmt;
 use std::str::FromStr;
@@ -9,7 +13,13 @@ use sha2::{Digest, Sha256};
 /// The only envelope version this code reads and writes.
 pub const ENVELOPE_VERSION: u32 = 1;
 
-/// Event types the suite produces. Consumers also accept types not listed here.
+/// A typed event payload: the `data` of an envelope whose `type` is [`EventPayload::TYPE`].
+pub trait EventPayload: Serialize + serde::de::DeserializeOwned {
+    /// The envelope `type` this payload belongs to.
+    const TYPE: &'static str;
+}
+
+/// Event type names. Consumers also accept types not listed here.
 pub mod types {
     pub const MEDIA_ANALYZED: &str = "media.analyzed";
     pub const MEDIA_FLAGGED: &str = "media.flagged";
@@ -152,6 +162,32 @@ impl Envelope {
             severity,
             data,
         }
+    }
+
+    /// An envelope carrying a typed payload; the id is derived from the type, `subject` and
+    /// `discriminator` like [`Envelope::new`].
+    pub fn of<P: EventPayload>(
+        payload: &P,
+        source: &str,
+        subject: &str,
+        severity: Severity,
+        discriminator: &str,
+    ) -> Self {
+        let data = serde_json::to_value(payload).expect("an event payload serialises");
+        Self::new(P::TYPE, source, subject, severity, discriminator, data)
+    }
+
+    /// The typed payload, when the envelope is of `P`'s type.
+    pub fn payload<P: EventPayload>(&self) -> Result<P, EnvelopeError> {
+        if self.event_type != P::TYPE {
+            return Err(EnvelopeError::Malformed(format!(
+                "a {} event is not a {}",
+                shown(&self.event_type),
+                P::TYPE
+            )));
+        }
+        serde_json::from_value(self.data.clone())
+            .map_err(|e| EnvelopeError::Malformed(format!("{} payload: {e}", P::TYPE)))
     }
 
     /// Parses an envelope, checking the version before anything else so a newer producer
@@ -298,28 +334,6 @@ impl EventPublisher for SnsEventPublisher {
                 reason: aws_sdk_sns::error::DisplayErrorContext(e).to_string(),
             })?;
         tracing::info!(event_id = %event.id, event_type = %event.event_type, severity = %event.severity, "event published");
-        Ok(())
-    }
-}
-
-/// Collects events in memory; for domain tests and local stand-ins.
-#[derive(Default, Clone)]
-pub struct MemoryPublisher {
-    pub events: std::sync::Arc<std::sync::Mutex<Vec<Envelope>>>,
-}
-
-impl MemoryPublisher {
-    pub fn published(&self) -> Vec<Envelope> {
-        self.events.lock().expect("not poisoned").clone()
-    }
-}
-
-impl EventPublisher for MemoryPublisher {
-    async fn publish(&self, event: &Envelope) -> Result<(), PublishError> {
-        self.events
-            .lock()
-            .expect("not poisoned")
-            .push(event.clone());
         Ok(())
     }
 }

@@ -1,0 +1,1 @@
+//! Payloads of the `alarm` events (see [`super`]).

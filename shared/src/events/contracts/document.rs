@@ -1,0 +1,1 @@
+//! Payloads of the `document` events (see [`super`]).

@@ -1,0 +1,1 @@
+//! Payloads of the `media` events (see [`super`]).

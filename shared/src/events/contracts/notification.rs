@@ -1,0 +1,1 @@
+//! Payloads of the `notification` events (see [`super`]).

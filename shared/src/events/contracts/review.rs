@@ -1,0 +1,1 @@
+//! Payloads of the `review` events (see [`super`]).

@@ -1,0 +1,1 @@
+//! Payloads of the `stats` events (see [`super`]).

@@ -1,0 +1,1 @@
+//! Payloads of the `transcript` events (see [`super`]).
