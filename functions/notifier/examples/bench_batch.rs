@@ -15,11 +15,12 @@ use notifier::delivery_metrics::DeliveryMetrics;
 use notifier::notifier::Notifier;
 use notifier::routing::Routing;
 use serde_json::json;
+use shared::batch::Deadline;
 use shared::batch::RedrivePolicyOnly;
 use shared::config::Env;
 use shared::events::{Envelope, Severity};
-use shared::idempotency::MemoryIdempotencyStore;
-use shared::secrets::StaticSecrets;
+use shared::idempotency::Idempotency;
+use shared::testkit::{MemoryObjectStore, StaticSecrets};
 use stub_servers::{HttpStub, Reply};
 
 const RECORDS: usize = 10;
@@ -74,7 +75,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         })
         .collect();
 
-    let store = MemoryIdempotencyStore::default();
+    let store = Idempotency::new(
+        MemoryObjectStore::default(),
+        "idempotency/notifier/",
+        settings.common.idempotency_lease,
+        notifier::ports::SystemClock,
+    );
     let metrics = DeliveryMetrics::default();
     let started = Instant::now();
     let (response, summary) = notifier
@@ -82,8 +88,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             event,
             &store,
             &RedrivePolicyOnly,
-            settings.batch_concurrency,
-            tokio::time::Instant::now() + Duration::from_secs(30),
+            settings.common.batch_concurrency,
+            Deadline::after(Duration::from_secs(30)),
             &metrics,
         )
         .await;

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use shared::config::{ConfigError, Env};
+use shared::config::{Common, ConfigError, Env};
 
 /// Where the routing rules come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,13 +39,11 @@ impl Default for DeliveryTuning {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Config {
+    /// The variables every function shares (`RESULTS_BUCKET`, `BATCH_CONCURRENCY`, ...).
+    pub common: Common,
     pub rules: RulesSource,
-    pub results_bucket: String,
-    pub dead_letter_queue_url: Option<String>,
-    pub batch_concurrency: usize,
-    pub metrics_namespace: String,
     pub delivery: DeliveryTuning,
 }
 
@@ -54,6 +52,7 @@ pub const IDEMPOTENCY_PREFIX: &str = "idempotency/notifier/";
 
 impl Config {
     pub fn from_env(mut env: Env) -> Result<Self, ConfigError> {
+        let common = Common::read(&mut env, "notifier");
         let rules = match (
             env.optional("NOTIFIER_RULES"),
             env.optional("NOTIFIER_RULES_S3_URI"),
@@ -77,13 +76,6 @@ impl Config {
                 RulesSource::Inline(String::new())
             }
         };
-        let results_bucket = env.required("RESULTS_BUCKET");
-        let dead_letter_queue_url = env.optional("DEAD_LETTER_QUEUE_URL");
-        let batch_concurrency: usize = env.parse_or("BATCH_CONCURRENCY", 8);
-        if batch_concurrency == 0 {
-            env.problem("BATCH_CONCURRENCY must be at least 1");
-        }
-        let metrics_namespace = env.string_or("METRICS_NAMESPACE", "MediaSuite");
         let defaults = DeliveryTuning::default();
         let attempt_timeout_ms: u64 = env.parse_or(
             "NOTIFIER_HTTP_TIMEOUT_MS",
@@ -105,11 +97,8 @@ impl Config {
             env.problem("NOTIFIER_MAX_ATTEMPTS must be at least 1");
         }
         let config = Config {
+            common,
             rules,
-            results_bucket,
-            dead_letter_queue_url,
-            batch_concurrency,
-            metrics_namespace,
             delivery: DeliveryTuning {
                 attempt_timeout: Duration::from_millis(attempt_timeout_ms),
                 max_attempts,
@@ -149,9 +138,9 @@ mod tests {
         assert_eq!(
             err.problems,
             vec![
-                "missing NOTIFIER_RULES (inline JSON) or NOTIFIER_RULES_S3_URI (s3://bucket/key)",
                 "missing RESULTS_BUCKET",
-                "BATCH_CONCURRENCY must be at least 1",
+                "BATCH_CONCURRENCY=0 is out of range 1..=100",
+                "missing NOTIFIER_RULES (inline JSON) or NOTIFIER_RULES_S3_URI (s3://bucket/key)",
                 "NOTIFIER_MAX_ATTEMPTS=\"lots\" is not valid: invalid digit found in string",
             ]
         );
@@ -174,10 +163,12 @@ mod tests {
                 key: "notifier/rules.json".into()
             }
         );
-        assert_eq!(s.batch_concurrency, 8);
-        assert_eq!(s.metrics_namespace, "MediaSuite");
+        // One wave per SQS batch of 10 (issue 19.2).
+        assert_eq!(s.common.batch_concurrency, 10);
+        assert_eq!(s.common.metrics_namespace, "MediaSuite");
+        assert_eq!(s.common.results_bucket, "results");
         assert_eq!(s.delivery, DeliveryTuning::default());
-        assert!(s.dead_letter_queue_url.is_none());
+        assert!(s.common.dead_letter_queue_url.is_none());
     }
 
     #[test]

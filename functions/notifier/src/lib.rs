@@ -27,26 +27,27 @@ use std::time::{Duration, SystemTime};
 use aws_config::SdkConfig;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::LambdaEvent;
-use shared::batch::DeadLetters;
+use shared::batch::{DeadLetters, Deadline};
 use shared::config::ConfigError;
-use shared::idempotency::S3IdempotencyStore;
+use shared::idempotency::Idempotency;
+use shared::results::{ObjectStore, S3ObjectStore};
 use shared::secrets::{SecretSource, SecretsManagerSource, DEFAULT_SECRET_TTL};
-use tokio::time::Instant;
 use tracing::Instrument;
 
-use crate::adapters::s3::S3RulesStore;
 use crate::config::{Config, RulesSource, IDEMPOTENCY_PREFIX};
 use crate::delivery_metrics::DeliveryMetrics;
 use crate::error::NotifierError;
 use crate::notifier::Notifier;
-use crate::ports::{Clock, RulesStore, SystemClock};
+use crate::ports::{Clock, SystemClock};
 use crate::routing::Routing;
+
+/// Delivery markers per (event, channel) in the results bucket.
+type Markers = Idempotency<S3ObjectStore, Arc<dyn Clock>>;
 
 /// Everything built once at init and shared by every invocation.
 pub struct App {
     notifier: Notifier,
-    s3: aws_sdk_s3::Client,
-    results_bucket: String,
+    markers: Markers,
     dead_letters: DeadLetters,
     batch_concurrency: usize,
     metrics_namespace: String,
@@ -72,28 +73,48 @@ pub async fn build_with_secrets<S: SecretSource + 'static>(
     let routing = match &config.rules {
         RulesSource::Inline(json) => Routing::parse(json)?,
         RulesSource::S3 { bucket, key } => {
-            load_routing(&S3RulesStore::new(s3.clone(), bucket.clone(), key.clone())).await?
+            load_routing(&S3ObjectStore::new(s3.clone(), bucket), bucket, key).await?
         }
     };
     let http = channels::http_client(config.delivery.attempt_timeout)
         .map_err(NotifierError::HttpClient)?;
     let adapters = channels::build(&routing.channels, secrets, &sns, &http);
     let notifier = Notifier::new(routing, adapters, config.delivery, clock.clone())?;
+    let common = &config.common;
     Ok(App {
         notifier,
-        s3,
-        results_bucket: config.results_bucket.clone(),
-        dead_letters: DeadLetters::new(sqs, config.dead_letter_queue_url.clone()),
-        batch_concurrency: config.batch_concurrency,
-        metrics_namespace: config.metrics_namespace.clone(),
+        markers: Idempotency::new(
+            S3ObjectStore::new(s3, &common.results_bucket),
+            IDEMPOTENCY_PREFIX,
+            common.idempotency_lease,
+            clock.clone(),
+        ),
+        dead_letters: DeadLetters::new(sqs, common.dead_letter_queue_url.clone()),
+        batch_concurrency: common.batch_concurrency,
+        metrics_namespace: common.metrics_namespace.clone(),
         clock,
     })
 }
 
-/// Reads the routing document from its store and validates it.
-pub async fn load_routing(store: &dyn RulesStore) -> Result<Routing, ConfigError> {
-    let document = store.read().await.map_err(ConfigError::single)?;
-    Routing::parse(&document.text)
+/// Reads the routing document `key` from `store` (naming `bucket` in errors) and validates it.
+pub async fn load_routing<S: ObjectStore>(
+    store: &S,
+    bucket: &str,
+    key: &str,
+) -> Result<Routing, ConfigError> {
+    let unreadable = |why: String| {
+        ConfigError::single(format!(
+            "routing rules s3://{bucket}/{key} could not be read: {why}"
+        ))
+    };
+    let object = store
+        .get(key)
+        .await
+        .map_err(|e| unreadable(e.reason))?
+        .ok_or_else(|| unreadable("no such object".into()))?;
+    let text =
+        String::from_utf8(object.body).map_err(|_| unreadable("the object is not UTF-8".into()))?;
+    Routing::parse(&text)
 }
 
 /// The Lambda handler: delivers every record, reports the ones to deliver again.
@@ -124,27 +145,19 @@ impl App {
         &self,
         event: LambdaEvent<SqsEvent>,
     ) -> Result<SqsBatchResponse, NotifierError> {
-        let span = shared::logging::invocation_span("notifier");
+        let span = shared::logging::invocation_span("notifier", &event.context);
         async move {
             let remaining =
                 remaining_time(event.context.deadline, SystemTime::from(self.clock.now()));
             let deadline =
-                Instant::now() + remaining.saturating_sub(self.notifier.tuning().safety_margin);
-            // A claim outlives this invocation by a minute, so a crashed delivery can be
-            // taken over soon, and never while its owner may still be sending.
-            let store = S3IdempotencyStore::new(
-                self.s3.clone(),
-                &self.results_bucket,
-                IDEMPOTENCY_PREFIX,
-                remaining + Duration::from_secs(60),
-            );
+                Deadline::after(remaining.saturating_sub(self.notifier.tuning().safety_margin));
             let metrics = DeliveryMetrics::default();
             let records = event.payload.records.len();
             let (response, summary) = self
                 .notifier
                 .handle_batch(
                     event.payload,
-                    &store,
+                    &self.markers,
                     &self.dead_letters,
                     self.batch_concurrency,
                     deadline,

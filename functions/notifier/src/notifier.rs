@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use futures::future::join_all;
-use shared::batch::{process_batch, BatchSummary, DeadLetterSink, RecordError};
+use shared::batch::{process_batch_until, BatchSummary, DeadLetterSink, Deadline, RecordError};
 use shared::config::ConfigError;
 use shared::events::{types, Envelope};
 use shared::idempotency::{once, IdempotencyError, IdempotencyStore, Once};
@@ -128,16 +128,19 @@ impl Notifier {
         store: &S,
         dead_letters: &D,
         concurrency: usize,
-        deadline: Instant,
+        deadline: Deadline,
         metrics: &DeliveryMetrics,
     ) -> (SqsBatchResponse, BatchSummary) {
-        process_batch(
+        // Attempts stop before the deadline on their own (each reports "no time left");
+        // `process_batch_until` is the backstop for anything that still hangs.
+        let until = Instant::now() + deadline.remaining();
+        process_batch_until(
             event,
             concurrency,
+            deadline,
             dead_letters,
             |message: SqsMessage| async move {
-                self.handle_message(&message, store, deadline, metrics)
-                    .await
+                self.handle_message(&message, store, until, metrics).await
             },
         )
         .await
@@ -341,7 +344,8 @@ mod tests {
     use serde_json::json;
     use shared::batch::RecordError;
     use shared::events::Severity;
-    use shared::idempotency::MemoryIdempotencyStore;
+    use shared::idempotency::Idempotency;
+    use shared::testkit::MemoryObjectStore;
 
     use super::*;
     use crate::ports::{DeliveryError, SystemClock};
@@ -452,6 +456,20 @@ mod tests {
         Instant::now() + Duration::from_secs(10)
     }
 
+    fn in_ten_seconds() -> Deadline {
+        Deadline::after(Duration::from_secs(10))
+    }
+
+    /// Delivery markers as the function keeps them, in memory.
+    fn markers() -> Idempotency<MemoryObjectStore, SystemClock> {
+        Idempotency::new(
+            MemoryObjectStore::default(),
+            "idempotency/notifier/",
+            Duration::from_secs(960),
+            SystemClock,
+        )
+    }
+
     fn failed(response: &SqsBatchResponse) -> Vec<String> {
         let mut ids: Vec<String> = response
             .batch_item_failures
@@ -469,7 +487,7 @@ mod tests {
             FakeChannel::answering(vec![]),
         );
         let n = notifier(ops.clone(), chat.clone());
-        let store = MemoryIdempotencyStore::default();
+        let store = markers();
         let metrics = DeliveryMetrics::default();
         let flagged = body("media.flagged", Severity::Critical, "a");
         let cost = body("cost.threshold", Severity::Info, "b");
@@ -480,7 +498,7 @@ mod tests {
                 &store,
                 &MemoryDeadLetters::default(),
                 10,
-                soon(),
+                in_ten_seconds(),
                 &metrics,
             )
             .await;
@@ -502,25 +520,46 @@ mod tests {
         let ops = FakeChannel::answering(vec![]);
         let chat = FakeChannel::answering(vec![Err(DeliveryError::retryable("HTTP 502"))]);
         let n = notifier(ops.clone(), chat.clone());
-        let store = MemoryIdempotencyStore::default();
+        let store = markers();
         let flagged = body("media.flagged", Severity::Warning, "a");
         let dead = MemoryDeadLetters::default();
         let metrics = DeliveryMetrics::default();
 
         let (first, _) = n
-            .handle_batch(batch(&[&flagged]), &store, &dead, 10, soon(), &metrics)
+            .handle_batch(
+                batch(&[&flagged]),
+                &store,
+                &dead,
+                10,
+                in_ten_seconds(),
+                &metrics,
+            )
             .await;
         assert_eq!(failed(&first), vec!["m0"]);
         assert_eq!((ops.sent().len(), chat.sent().len()), (1, 0));
 
         let (second, _) = n
-            .handle_batch(batch(&[&flagged]), &store, &dead, 10, soon(), &metrics)
+            .handle_batch(
+                batch(&[&flagged]),
+                &store,
+                &dead,
+                10,
+                in_ten_seconds(),
+                &metrics,
+            )
             .await;
         assert!(failed(&second).is_empty());
         assert_eq!((ops.sent().len(), chat.sent().len()), (1, 1));
 
         let (third, _) = n
-            .handle_batch(batch(&[&flagged]), &store, &dead, 10, soon(), &metrics)
+            .handle_batch(
+                batch(&[&flagged]),
+                &store,
+                &dead,
+                10,
+                in_ten_seconds(),
+                &metrics,
+            )
             .await;
         assert!(failed(&third).is_empty());
         assert_eq!(
@@ -539,7 +578,7 @@ mod tests {
             FakeChannel::answering(vec![]),
         );
         let n = notifier(ops.clone(), chat.clone());
-        let store = MemoryIdempotencyStore::default();
+        let store = markers();
         let flagged = body("media.flagged", Severity::Warning, "a");
         let (response, _) = n
             .handle_batch(
@@ -547,7 +586,7 @@ mod tests {
                 &store,
                 &MemoryDeadLetters::default(),
                 10,
-                soon(),
+                in_ten_seconds(),
                 &DeliveryMetrics::default(),
             )
             .await;
@@ -567,10 +606,10 @@ mod tests {
         let (response, summary) = n
             .handle_batch(
                 batch(&[&flagged, "not json"]),
-                &MemoryIdempotencyStore::default(),
+                &markers(),
                 &dead,
                 10,
-                soon(),
+                in_ten_seconds(),
                 &DeliveryMetrics::default(),
             )
             .await;
@@ -604,7 +643,7 @@ mod tests {
         let result = n
             .handle_message(
                 &message("m0", &body("brand.new", Severity::Critical, "a")),
-                &MemoryIdempotencyStore::default(),
+                &markers(),
                 soon(),
                 &DeliveryMetrics::default(),
             )
@@ -623,7 +662,7 @@ mod tests {
         let result = n
             .handle_message(
                 &message("m0", &body("cost.action", Severity::Info, "a")),
-                &MemoryIdempotencyStore::default(),
+                &markers(),
                 Instant::now(),
                 &DeliveryMetrics::default(),
             )

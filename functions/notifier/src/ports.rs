@@ -1,5 +1,6 @@
 //! The notifier's ports: traits free of AWS types. Adapters implement them (`adapters/` for
 //! AWS services, `channels/` for chat robots, webhooks and SMTP); tests use in-memory fakes.
+//! The results bucket (routing document, idempotency markers) is `shared::results::ObjectStore`.
 
 use std::time::Duration;
 
@@ -75,30 +76,5 @@ pub trait NotificationChannel: Send + Sync {
     fn send<'a>(&'a self, attempt: Attempt<'a>) -> BoxFuture<'a, Result<(), DeliveryError>>;
 }
 
-/// The routing document as stored: its text and a version tag (the S3 ETag), so an unchanged
-/// document is not parsed again.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RulesDocument {
-    pub text: String,
-    pub version: Option<String>,
-}
-
-/// Where the routing document is kept (an S3 object).
-pub trait RulesStore: Send + Sync {
-    fn read(&self) -> BoxFuture<'_, Result<RulesDocument, String>>;
-}
-
-/// The time of day, passed in so tests can fix it.
-pub trait Clock: Send + Sync {
-    fn now(&self) -> time::OffsetDateTime;
-}
-
-/// The real clock.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now(&self) -> time::OffsetDateTime {
-        time::OffsetDateTime::now_utc()
-    }
-}
+/// The clock is passed in (`shared::time`); tests use the testkit's `ManualClock`.
+pub use shared::time::{Clock, SystemClock};

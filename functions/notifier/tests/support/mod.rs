@@ -15,7 +15,8 @@ use notifier::config::Config;
 use notifier::App;
 use serde_json::{json, Value};
 use shared::config::Env;
-use shared::secrets::{SecretSource, StaticSecrets};
+use shared::secrets::SecretSource;
+use shared::testkit::StaticSecrets;
 
 /// A domain event envelope with a fresh id.
 pub fn envelope(event_type: &str, severity: &str, data: Value) -> Value {
