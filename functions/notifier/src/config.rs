@@ -45,6 +45,8 @@ pub struct Config {
     pub common: Common,
     pub rules: RulesSource,
     pub delivery: DeliveryTuning,
+    /// `STATS_INGEST_QUEUE_URL`: where delivery reports go; unset, none are sent.
+    pub stats_ingest_queue_url: Option<String>,
 }
 
 /// Prefix of the per (event, channel) delivery markers in the results bucket.
@@ -99,6 +101,7 @@ impl Config {
         let config = Config {
             common,
             rules,
+            stats_ingest_queue_url: env.optional("STATS_INGEST_QUEUE_URL"),
             delivery: DeliveryTuning {
                 attempt_timeout: Duration::from_millis(attempt_timeout_ms),
                 max_attempts,

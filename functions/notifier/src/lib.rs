@@ -11,10 +11,12 @@ pub mod channels;
 pub mod config;
 pub mod delivery;
 pub mod delivery_metrics;
+pub mod delivery_reports;
 pub mod error;
 pub mod inbound;
 pub mod language;
 pub mod notifier;
+pub mod outcome;
 pub mod ports;
 pub mod rate_limit;
 pub mod routing;
@@ -34,6 +36,7 @@ use shared::results::{ObjectStore, S3ObjectStore};
 use shared::secrets::{SecretSource, SecretsManagerSource, DEFAULT_SECRET_TTL};
 use tracing::Instrument;
 
+use crate::adapters::sqs::SqsDeliveryReports;
 use crate::config::{Config, RulesSource, IDEMPOTENCY_PREFIX};
 use crate::delivery_metrics::DeliveryMetrics;
 use crate::error::NotifierError;
@@ -79,7 +82,13 @@ pub async fn build_with_secrets<S: SecretSource + 'static>(
     let http = channels::http_client(config.delivery.attempt_timeout)
         .map_err(NotifierError::HttpClient)?;
     let adapters = channels::build(&routing.channels, secrets, &sns, &http);
-    let notifier = Notifier::new(routing, adapters, config.delivery, clock.clone())?;
+    let mut notifier = Notifier::new(routing, adapters, config.delivery, clock.clone())?;
+    if let Some(queue_url) = &config.stats_ingest_queue_url {
+        notifier = notifier.with_reports(Arc::new(SqsDeliveryReports::new(
+            sqs.clone(),
+            queue_url.clone(),
+        )));
+    }
     let common = &config.common;
     Ok(App {
         notifier,

@@ -15,47 +15,14 @@ use tokio::time::Instant;
 use crate::config::DeliveryTuning;
 use crate::delivery::{deliver, Delivery};
 use crate::delivery_metrics::DeliveryMetrics;
+use crate::delivery_reports::report;
 use crate::inbound::envelope_from_body;
-use crate::ports::{Attempt, Clock, NotificationChannel};
+use crate::ports::{Attempt, Clock, DeliveryReports, NoDeliveryReports, NotificationChannel};
 use crate::rate_limit::RateLimiter;
 use crate::routing::{ChannelSpec, Routing};
 use crate::template::render;
 
-/// What happened for one channel of one event.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ChannelOutcome {
-    Delivered {
-        attempts: u32,
-    },
-    /// An earlier delivery of this event already reached the channel.
-    AlreadyDelivered,
-    /// Another invocation holds the claim for this (event, channel) right now.
-    InProgressElsewhere,
-    Rejected {
-        attempts: u32,
-        reason: String,
-    },
-    GaveUp {
-        attempts: u32,
-        reason: String,
-    },
-    /// The idempotency store could not be read or written.
-    StoreFailed {
-        reason: String,
-    },
-}
-
-impl ChannelOutcome {
-    /// Worth another delivery of the record.
-    pub fn is_retryable(&self) -> bool {
-        matches!(
-            self,
-            ChannelOutcome::InProgressElsewhere
-                | ChannelOutcome::GaveUp { .. }
-                | ChannelOutcome::StoreFailed { .. }
-        )
-    }
-}
+pub use crate::outcome::ChannelOutcome;
 
 enum ChannelFailure {
     Delivery(Delivery),
@@ -79,6 +46,7 @@ pub struct Notifier {
     channels: HashMap<String, RoutedChannel>,
     tuning: DeliveryTuning,
     clock: Arc<dyn Clock>,
+    reports: Arc<dyn DeliveryReports>,
 }
 
 impl Notifier {
@@ -114,7 +82,14 @@ impl Notifier {
             channels,
             tuning,
             clock,
+            reports: Arc::new(NoDeliveryReports),
         })
+    }
+
+    /// Sends a report of every delivery and failure to `reports` (the stats-ingest queue).
+    pub fn with_reports(mut self, reports: Arc<dyn DeliveryReports>) -> Self {
+        self.reports = reports;
+        self
     }
 
     pub fn tuning(&self) -> &DeliveryTuning {
@@ -224,10 +199,27 @@ impl Notifier {
             Some(async move {
                 let outcome = self.deliver_once(envelope, routed, store, deadline).await;
                 record(metrics, envelope, &routed.spec, &outcome);
-                (routed.spec.name.clone(), outcome)
+                (routed.spec.name.clone(), routed.spec.kind.name(), outcome)
             })
         });
-        join_all(deliveries).await
+        let results = join_all(deliveries).await;
+        let now = self.clock.now();
+        let reports: Vec<Envelope> = results
+            .iter()
+            .filter_map(|(channel, kind, outcome)| report(envelope, channel, kind, outcome, now))
+            .collect();
+        if !reports.is_empty() {
+            // The deliveries happened whatever becomes of their reports: a report that cannot
+            // be sent is logged and counted, never a reason to deliver the event again.
+            if let Err(reason) = self.reports.send(&reports).await {
+                tracing::warn!(event_id = %envelope.id, reports = reports.len(), %reason, "delivery reports not sent to stats");
+                metrics.reports_not_sent(reports.len() as u64);
+            }
+        }
+        results
+            .into_iter()
+            .map(|(channel, _, outcome)| (channel, outcome))
+            .collect()
     }
 
     async fn deliver_once<S: IdempotencyStore>(
@@ -377,6 +369,17 @@ mod tests {
                 self.sent.lock().unwrap().push(attempt.envelope.id.clone());
             }
             Box::pin(async move { answer })
+        }
+    }
+
+    /// Collects the delivery reports sent.
+    #[derive(Default)]
+    struct MemoryReports(Mutex<Vec<Envelope>>);
+
+    impl DeliveryReports for MemoryReports {
+        fn send<'a>(&'a self, reports: &'a [Envelope]) -> BoxFuture<'a, Result<(), String>> {
+            self.0.lock().unwrap().extend_from_slice(reports);
+            Box::pin(async { Ok(()) })
         }
     }
 
@@ -672,5 +675,50 @@ mod tests {
             "{result:?}"
         );
         assert!(ops.sent().is_empty());
+    }
+
+    #[tokio::test]
+    async fn every_delivery_and_failure_is_reported_once_for_stats() {
+        use shared::events::contracts::notification::{NotificationDelivered, NotificationFailed};
+        let ops = FakeChannel::answering(vec![]);
+        let chat = FakeChannel::answering(vec![Err(DeliveryError::retryable("HTTP 502"))]);
+        let reports = Arc::new(MemoryReports::default());
+        let n = notifier(ops, chat).with_reports(reports.clone());
+        let store = markers();
+        let flagged = body("media.flagged", Severity::Warning, "a");
+        for _ in 0..2 {
+            n.handle_batch(
+                batch(&[&flagged]),
+                &store,
+                &MemoryDeadLetters::default(),
+                10,
+                in_ten_seconds(),
+                &DeliveryMetrics::default(),
+            )
+            .await;
+        }
+        let sent = reports.0.lock().unwrap().clone();
+        let types: Vec<&str> = sent.iter().map(|e| e.event_type.as_str()).collect();
+        // First batch: ops delivered, chat failed; second: chat delivered, ops already had it.
+        assert_eq!(
+            types,
+            vec![
+                "notification.delivered",
+                "notification.failed",
+                "notification.delivered"
+            ]
+        );
+        let failed: NotificationFailed = sent[1].payload().unwrap();
+        assert_eq!(
+            (
+                failed.channel.as_str(),
+                failed.kind.as_str(),
+                failed.retryable
+            ),
+            ("chat", "slack", true)
+        );
+        let delivered: NotificationDelivered = sent[2].payload().unwrap();
+        assert_eq!(delivered.channel, "chat");
+        assert_eq!(delivered.event_id, Envelope::parse(&flagged).unwrap().id);
     }
 }

@@ -78,3 +78,17 @@ pub trait NotificationChannel: Send + Sync {
 
 /// The clock is passed in (`shared::time`); tests use the testkit's `ManualClock`.
 pub use shared::time::{Clock, SystemClock};
+
+/// Where delivery reports go (the stats-ingest queue).
+pub trait DeliveryReports: Send + Sync {
+    fn send<'a>(&'a self, reports: &'a [Envelope]) -> BoxFuture<'a, Result<(), String>>;
+}
+
+/// No stats-ingest queue configured: reports are not sent.
+pub struct NoDeliveryReports;
+
+impl DeliveryReports for NoDeliveryReports {
+    fn send<'a>(&'a self, _reports: &'a [Envelope]) -> BoxFuture<'a, Result<(), String>> {
+        Box::pin(async { Ok(()) })
+    }
+}

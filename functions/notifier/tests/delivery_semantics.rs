@@ -402,3 +402,44 @@ async fn the_same_event_in_two_overlapping_invocations_is_delivered_once_per_cha
     }
     assert_eq!((steady.requests().len(), other.requests().len()), (1, 1));
 }
+
+#[tokio::test]
+async fn deliveries_and_failures_are_reported_to_the_stats_ingest_queue() {
+    let local = local().await;
+    let steady = HttpStub::start(|_, _| Reply::new(200, "{}")).await;
+    let broken = HttpStub::start(|_, _| Reply::new(404, "no_service")).await;
+    let (stats_queue, _) = shared::testkit::create_queue(&local.sqs, "stats-ingest").await;
+    let app = app(
+        &local,
+        settings(
+            &two_webhooks(),
+            &local.bucket,
+            &[("STATS_INGEST_QUEUE_URL", &stats_queue)],
+        ),
+        secrets(&[
+            ("steady", steady.url("/hook")),
+            ("flaky", broken.url("/services/T/B/X")),
+        ]),
+    )
+    .await;
+    let body = envelope("media.flagged", "critical", json!({})).to_string();
+    let event_id = serde_json::from_str::<Value>(&body).unwrap()["id"].clone();
+    app.handle(invocation(sqs_event(&[body]), Duration::from_secs(10)))
+        .await
+        .unwrap();
+    let mut reports: Vec<Value> = shared::testkit::receive_all(&local.sqs, &stats_queue, 2)
+        .await
+        .iter()
+        .map(|m| serde_json::from_str(m.body().unwrap()).unwrap())
+        .collect();
+    reports.sort_by_key(|r| r["type"].as_str().unwrap().to_string());
+    assert_eq!(reports.len(), 2);
+    assert_eq!(reports[0]["type"], "notification.delivered");
+    assert_eq!(reports[0]["data"]["channel"], "steady");
+    assert_eq!(reports[0]["data"]["kind"], "webhook");
+    assert_eq!(reports[0]["data"]["event_id"], event_id);
+    assert_eq!(reports[1]["type"], "notification.failed");
+    assert_eq!(reports[1]["data"]["channel"], "flaky");
+    assert_eq!(reports[1]["data"]["retryable"], false);
+    assert_eq!(reports[1]["data"]["reason"], "HTTP 404: no_service");
+}
