@@ -47,12 +47,24 @@ pub struct Config {
     pub delivery: DeliveryTuning,
     /// `STATS_INGEST_QUEUE_URL`: where delivery reports go; unset, none are sent.
     pub stats_ingest_queue_url: Option<String>,
+    /// `ALARM_TOPIC_ARN`: the CloudWatch alarm topic the notifications queue also receives;
+    /// no SNS channel may publish to it (nor to `EVENTS_TOPIC_ARN`).
+    pub alarm_topic_arn: Option<String>,
 }
 
 /// Prefix of the per (event, channel) delivery markers in the results bucket.
 pub const IDEMPOTENCY_PREFIX: &str = "idempotency/notifier/";
 
 impl Config {
+    /// The topics whose messages reach the notifications queue.
+    pub fn consumed_topics(&self) -> Vec<&str> {
+        [&self.common.events_topic_arn, &self.alarm_topic_arn]
+            .into_iter()
+            .flatten()
+            .map(String::as_str)
+            .collect()
+    }
+
     pub fn from_env(mut env: Env) -> Result<Self, ConfigError> {
         let common = Common::read(&mut env, "notifier");
         let rules = match (
@@ -102,6 +114,7 @@ impl Config {
             common,
             rules,
             stats_ingest_queue_url: env.optional("STATS_INGEST_QUEUE_URL"),
+            alarm_topic_arn: env.optional("ALARM_TOPIC_ARN"),
             delivery: DeliveryTuning {
                 attempt_timeout: Duration::from_millis(attempt_timeout_ms),
                 max_attempts,

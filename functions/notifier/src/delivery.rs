@@ -179,7 +179,7 @@ mod tests {
             "",
             serde_json::Value::Null,
         );
-        let notification = crate::template::render(&envelope, Language::En);
+        let notification = crate::render::render(&envelope, Language::En);
         let attempt = Attempt {
             envelope: &envelope,
             notification: &notification,

@@ -15,6 +15,14 @@ impl Language {
         }
     }
 
+    /// The text of this language from an (English, Chinese) pair.
+    pub fn pick<'a>(self, (en, zh): (&'a str, &'a str)) -> &'a str {
+        match self {
+            Language::En => en,
+            Language::Zh => zh,
+        }
+    }
+
     /// The code used on the wire (`zh`, `en`).
     pub fn code(self) -> &'static str {
         match self {

@@ -1,7 +1,7 @@
 //! notifier: delivers domain events from the `notifications` queue to people and systems:
 //! SNS topics, generic webhooks, DingTalk, WeCom, Feishu / Lark, Slack and SMTP e-mail.
 //!
-//! A tour: [`inbound`] reads the SQS body, [`routing`] picks the channels, [`template`]
+//! A tour: [`inbound`] reads the SQS body, [`routing`] picks the channels, [`render`]
 //! writes the text per language, [`channels`] and [`adapters`] hold one adapter per service
 //! behind [`ports::NotificationChannel`], [`delivery`] retries within the deadline and the
 //! rate limit, [`notifier`] ties it together with idempotency per (event, channel).
@@ -19,9 +19,9 @@ pub mod notifier;
 pub mod outcome;
 pub mod ports;
 pub mod rate_limit;
+pub mod render;
 pub mod routing;
 pub mod signing;
-pub mod template;
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -79,6 +79,7 @@ pub async fn build_with_secrets<S: SecretSource + 'static>(
             load_routing(&S3ObjectStore::new(s3.clone(), bucket), bucket, key).await?
         }
     };
+    routing.check_no_loop(&config.consumed_topics())?;
     let http = channels::http_client(config.delivery.attempt_timeout)
         .map_err(NotifierError::HttpClient)?;
     let adapters = channels::build(&routing.channels, secrets, &sns, &http);

@@ -19,8 +19,8 @@ use crate::delivery_reports::report;
 use crate::inbound::envelope_from_body;
 use crate::ports::{Attempt, Clock, DeliveryReports, NoDeliveryReports, NotificationChannel};
 use crate::rate_limit::RateLimiter;
+use crate::render::render;
 use crate::routing::{ChannelSpec, Routing};
-use crate::template::render;
 
 pub use crate::outcome::ChannelOutcome;
 

@@ -8,7 +8,7 @@ use futures::future::BoxFuture;
 
 use shared::events::Envelope;
 
-use crate::template::Notification;
+use crate::render::Notification;
 
 /// Whether trying again can help.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -106,6 +106,27 @@ impl Routing {
         }
     }
 
+    /// Refuses SNS channels that publish to a topic the notifier itself consumes (`suite-events`,
+    /// the alarm topic): each notification would come back as an event and be sent again.
+    pub fn check_no_loop(&self, consumed_topics: &[&str]) -> Result<(), ConfigError> {
+        let problems: Vec<String> = self
+            .channels
+            .iter()
+            .filter_map(|c| match &c.kind {
+                ChannelKind::Sns(s) if consumed_topics.contains(&s.topic_arn.as_str()) => Some(format!(
+                    "channel {:?}: topic_arn {:?} is a topic the notifier reads from; its notifications would come back as events and be sent again",
+                    c.name, s.topic_arn
+                )),
+                _ => None,
+            })
+            .collect();
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(ConfigError { problems })
+        }
+    }
+
     /// The channels an event goes to, each once, in rule order. Empty when no rule matches.
     pub fn route(&self, envelope: &Envelope) -> Vec<&ChannelSpec> {
         let mut out: Vec<&ChannelSpec> = Vec::new();
@@ -287,6 +308,23 @@ mod tests {
                 "routing rules define no channels",
                 "routing rules have no rules, so nothing would be delivered"
             ]
+        );
+    }
+
+    #[test]
+    fn an_sns_channel_on_a_topic_the_notifier_reads_is_refused() {
+        let doc = r#"{"channels": {"ops": {"kind": "sns", "topic_arn": "arn:aws-cn:sns:cn-northwest-1:123456789012:alarms"}},
+                      "rules": [{"types": ["*"], "channels": ["ops"]}]}"#;
+        let routing = Routing::parse(doc).unwrap();
+        assert!(routing
+            .check_no_loop(&["arn:aws-cn:sns:cn-northwest-1:123456789012:suite-events"])
+            .is_ok());
+        let err = routing
+            .check_no_loop(&["arn:aws-cn:sns:cn-northwest-1:123456789012:alarms"])
+            .unwrap_err();
+        assert!(
+            err.problems[0].starts_with("channel \"ops\": topic_arn"),
+            "{err}"
         );
     }
 }

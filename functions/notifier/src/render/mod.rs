@@ -5,7 +5,11 @@
 use serde_json::Value;
 use shared::events::{types, Envelope, Severity};
 
+use shared::events::contracts::alarm::AlarmStateChanged;
+
 use crate::language::Language;
+
+mod alarm;
 
 /// One labelled fact of a notification.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -151,6 +155,45 @@ fn money(value: &Value, currency: Option<&str>) -> Option<String> {
 }
 
 pub fn render(envelope: &Envelope, language: Language) -> Notification {
+    if let Ok(alarm) = envelope.payload::<AlarmStateChanged>() {
+        let (title, facts, link) = alarm::render(&alarm, language);
+        return finish(envelope, language, title, facts, link);
+    }
+    generic(envelope, language)
+}
+
+/// The notification with the severity tag before the title and the time as the last fact.
+pub(crate) fn finish(
+    envelope: &Envelope,
+    language: Language,
+    title: String,
+    mut facts: Vec<Fact>,
+    link: Option<String>,
+) -> Notification {
+    facts.truncate(MAX_FACTS);
+    facts.push(fact(language, ("Time", "时间"), envelope.time.clone()));
+    Notification {
+        language,
+        severity: envelope.severity,
+        title: format!("[{}] {title}", severity_label(envelope.severity, language)),
+        facts,
+        link,
+        link_text: language.pick(("Open", "查看")).to_string(),
+        event_id: envelope.id.clone(),
+        event_type: envelope.event_type.clone(),
+    }
+}
+
+/// A fact with its label in `language`, labels given as (English, Chinese).
+pub(crate) fn fact(language: Language, label: (&str, &str), value: String) -> Fact {
+    Fact {
+        label: language.pick(label).to_string(),
+        value,
+    }
+}
+
+/// Events without a dedicated renderer: the title of their type, then their data fields.
+fn generic(envelope: &Envelope, language: Language) -> Notification {
     let (en, zh) = TITLES
         .iter()
         .find(|(t, _, _)| *t == envelope.event_type)
@@ -169,11 +212,7 @@ pub fn render(envelope: &Envelope, language: Language) -> Notification {
         Language::En => ": ",
         Language::Zh => "：",
     };
-    let title = format!(
-        "[{}] {base}{colon}{}",
-        severity_label(envelope.severity, language),
-        short_subject(&envelope.subject)
-    );
+    let title = format!("{base}{colon}{}", short_subject(&envelope.subject));
 
     let data = envelope.data.as_object();
     let currency = data.and_then(|d| d.get("currency")).and_then(Value::as_str);
@@ -232,30 +271,7 @@ pub fn render(envelope: &Envelope, language: Language) -> Notification {
             }
         }
     }
-    facts.truncate(MAX_FACTS);
-    facts.push(Fact {
-        label: match language {
-            Language::En => "Time",
-            Language::Zh => "时间",
-        }
-        .to_string(),
-        value: envelope.time.clone(),
-    });
-
-    Notification {
-        language,
-        severity: envelope.severity,
-        title,
-        facts,
-        link,
-        link_text: match language {
-            Language::En => "Open",
-            Language::Zh => "查看",
-        }
-        .to_string(),
-        event_id: envelope.id.clone(),
-        event_type: envelope.event_type.clone(),
-    }
+    finish(envelope, language, title, facts, link)
 }
 
 impl Notification {
