@@ -13,6 +13,7 @@ pub mod delivery;
 pub mod delivery_metrics;
 pub mod delivery_reports;
 pub mod error;
+pub mod escape;
 pub mod inbound;
 pub mod language;
 pub mod notifier;

@@ -39,7 +39,7 @@ impl<S: SecretSource> DingTalkChannel<S> {
     pub fn payload(&self, attempt: &Attempt<'_>) -> serde_json::Value {
         let n = attempt.notification;
         let critical = n.severity == Severity::Critical;
-        let mut text = format!("### {}\n\n{}", n.title, n.markdown_body());
+        let mut text = format!("### {}\n\n{}", n.markdown_title(), n.markdown_body());
         let mobiles: Vec<&String> = if critical {
             self.spec.at_mobiles.iter().collect()
         } else {

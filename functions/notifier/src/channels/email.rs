@@ -59,6 +59,12 @@ impl<S: SecretSource> EmailChannel<S> {
             .map_err(|e| DeliveryError::permanent(format!("message: {e}")))
     }
 
+    /// The formatted message, for tests that read it byte by byte.
+    #[cfg(test)]
+    pub fn message_for_test(&self, attempt: &Attempt<'_>) -> Vec<u8> {
+        self.message(attempt).expect("a valid message").formatted()
+    }
+
     async fn deliver(&self, attempt: Attempt<'_>) -> Result<(), DeliveryError> {
         let host = self.spec.smtp_host.as_str();
         let tls_error = |e: lettre::transport::smtp::Error| {

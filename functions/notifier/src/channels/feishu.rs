@@ -38,7 +38,9 @@ impl<S: SecretSource> FeishuChannel<S> {
     pub fn payload(&self, attempt: &Attempt<'_>) -> Value {
         let n = attempt.notification;
         match self.spec.format {
-            FeishuFormat::Text => json!({"msg_type": "text", "content": {"text": n.plain_text()}}),
+            FeishuFormat::Text => {
+                json!({"msg_type": "text", "content": {"text": crate::escape::feishu_text(&n.plain_text())}})
+            }
             FeishuFormat::Card => {
                 let template = match n.severity {
                     Severity::Critical => "red",

@@ -109,12 +109,29 @@ pub async fn post_json(
         .get(RETRY_AFTER)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| parse_retry_after(v, attempt.now));
-    let body = response.text().await.map_err(transport_error)?;
+    let body = read_capped(response).await.map_err(transport_error)?;
     Ok(HttpReply {
         status,
         body,
         retry_after,
     })
+}
+
+/// Most bytes of a webhook's answer read: an answer is a status and a short message, and a
+/// misbehaving endpoint must not make the function buffer megabytes.
+pub const MAX_REPLY_BYTES: usize = 64 * 1024;
+
+/// The answer's body, at most [`MAX_REPLY_BYTES`]; the rest is not read.
+pub async fn read_capped(mut response: reqwest::Response) -> Result<String, reqwest::Error> {
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await? {
+        let room = MAX_REPLY_BYTES - body.len();
+        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        if body.len() >= MAX_REPLY_BYTES {
+            break;
+        }
+    }
+    Ok(String::from_utf8_lossy(&body).into_owned())
 }
 
 fn transport_error(e: reqwest::Error) -> DeliveryError {

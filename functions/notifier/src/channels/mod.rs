@@ -4,6 +4,8 @@
 pub mod dingtalk;
 pub mod email;
 pub mod feishu;
+#[cfg(test)]
+mod hostile_names;
 pub mod http;
 pub mod slack;
 pub mod webhook;

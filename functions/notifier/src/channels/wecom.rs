@@ -49,7 +49,7 @@ impl<S: SecretSource> WeComChannel<S> {
 
     pub fn payload(&self, attempt: &Attempt<'_>) -> serde_json::Value {
         let n = attempt.notification;
-        let mut content = format!("### {}\n{}", n.title, n.markdown_body());
+        let mut content = format!("### {}\n{}", n.markdown_title(), n.markdown_body());
         if n.severity == Severity::Critical && !self.spec.mention_user_ids.is_empty() {
             let mentions: Vec<String> = self
                 .spec

@@ -7,6 +7,7 @@ use shared::events::{types, Envelope, Severity};
 
 use shared::events::contracts::alarm::AlarmStateChanged;
 
+use crate::escape;
 use crate::language::Language;
 
 mod alarm;
@@ -172,12 +173,17 @@ pub(crate) fn finish(
 ) -> Notification {
     facts.truncate(MAX_FACTS);
     facts.push(fact(language, ("Time", "时间"), envelope.time.clone()));
+    // Untrusted text arrives here (file names, labels, reasons): one line each, bounded.
+    for f in &mut facts {
+        f.value = escape::one_line(&f.value, escape::MAX_VALUE_CHARS);
+    }
+    let title = format!("[{}] {title}", severity_label(envelope.severity, language));
     Notification {
         language,
         severity: envelope.severity,
-        title: format!("[{}] {title}", severity_label(envelope.severity, language)),
+        title: escape::one_line(&title, escape::MAX_TITLE_CHARS),
         facts,
-        link,
+        link: link.as_deref().and_then(escape::web_link),
         link_text: language.pick(("Open", "查看")).to_string(),
         event_id: envelope.id.clone(),
         event_type: envelope.event_type.clone(),
@@ -296,7 +302,7 @@ impl Notification {
             out.push_str(&format!(
                 "**{}**: {}\n",
                 fact.label,
-                escape_markdown(&fact.value)
+                escape::chat_markdown(&fact.value)
             ));
         }
         if let Some(link) = &self.link {
@@ -304,18 +310,16 @@ impl Notification {
         }
         out
     }
-}
 
-/// Keeps values from being read as markdown syntax (an S3 key with `*` or `_`).
-pub fn escape_markdown(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        if matches!(c, '*' | '_' | '`' | '[' | ']' | '#') {
-            out.push('\\');
+    /// The title for a markdown heading (`### title`).
+    pub fn markdown_title(&self) -> String {
+        // The severity tag is ours; the rest may hold a file name.
+        let tag = format!("[{}] ", severity_label(self.severity, self.language));
+        match self.title.strip_prefix(&tag) {
+            Some(rest) => format!("{tag}{}", escape::chat_markdown(rest)),
+            None => escape::chat_markdown(&self.title),
         }
-        out.push(c);
     }
-    out
 }
 
 #[cfg(test)]
@@ -401,10 +405,5 @@ mod tests {
         assert_eq!(n.title, "[信息] 事件 brand.new：clip 1.mp4");
         assert_eq!(n.link, None);
         assert_eq!(n.facts.len(), 2, "subject and time only: {:?}", n.facts);
-    }
-
-    #[test]
-    fn markdown_syntax_in_values_is_escaped() {
-        assert_eq!(escape_markdown("a_b*c[d]"), "a\\_b\\*c\\[d\\]");
     }
 }
