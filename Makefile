@@ -72,9 +72,10 @@ query: tools
 chromium:
 	@tools/report/install-chromium.sh
 
-# The report in headless Chromium and the named queries against the rollups (real stats-aggregator, moto).
+# The report in headless Chromium, the named queries against the rollups (real stats-aggregator,
+# moto), and the demo's build progress.
 report-test: tools chromium
-	tools/with-moto.sh $(VENV_BIN)/python -m pytest -q tools/report/tests
+	tools/with-moto.sh $(VENV_BIN)/python -m pytest -q tools/report/tests tools/demo/tests
 
 browser-test: report-test
 

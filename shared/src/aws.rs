@@ -47,10 +47,12 @@ pub fn s3_client(config: &SdkConfig) -> aws_sdk_s3::Client {
     aws_sdk_s3::Client::from_conf(builder.build())
 }
 
+/// SQS client from the shared configuration.
 pub fn sqs_client(config: &SdkConfig) -> aws_sdk_sqs::Client {
     aws_sdk_sqs::Client::new(config)
 }
 
+/// SNS client from the shared configuration.
 pub fn sns_client(config: &SdkConfig) -> aws_sdk_sns::Client {
     aws_sdk_sns::Client::new(config)
 }
@@ -93,11 +95,15 @@ const RETRYABLE_CODES: &[&str] = &[
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{detail}")]
 pub struct AwsFailure {
+    /// A later attempt may succeed (throttling, timeouts, 5xx, access denied): keep the message.
     pub retryable: bool,
     /// The service said the thing does not exist (HTTP 404 or a `NoSuch*`/`NotFound` code).
     pub not_found: bool,
+    /// HTTP status of the response, when one arrived.
     pub status: Option<u16>,
+    /// The service's error code (`NoSuchKey`, `ThrottlingException`, ...), when it sent one.
     pub code: Option<String>,
+    /// One line for logs and the record's failure: operation, code, message and status.
     pub detail: String,
 }
 

@@ -11,6 +11,7 @@ use futures::stream::{self, StreamExt};
 
 use crate::metrics::MetricSet;
 
+/// Why one SQS record failed, which decides whether it is delivered again or is poison.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RecordError {
     /// Worth another delivery: throttling, timeouts, 5xx, a dependency down.
@@ -22,12 +23,15 @@ pub enum RecordError {
 }
 
 impl RecordError {
+    /// A failure worth another delivery.
     pub fn retryable(reason: impl std::fmt::Display) -> Self {
         RecordError::Retryable(reason.to_string())
     }
+    /// A failure that will repeat on every delivery (a poison message).
     pub fn permanent(reason: impl std::fmt::Display) -> Self {
         RecordError::Permanent(reason.to_string())
     }
+    /// True when another delivery may succeed.
     pub fn is_retryable(&self) -> bool {
         matches!(self, RecordError::Retryable(_))
     }
@@ -35,6 +39,7 @@ impl RecordError {
 
 /// Where poison messages go when they are taken out of the queue early.
 pub trait DeadLetterSink: Send + Sync {
+    /// Moves `message` out of its queue with `reason`; an `Err` leaves it to the redrive policy.
     fn send(
         &self,
         message: &SqsMessage,
@@ -59,6 +64,7 @@ pub struct SqsDeadLetterQueue {
 }
 
 impl SqsDeadLetterQueue {
+    /// Sends to the dead-letter queue at `queue_url`.
     pub fn new(client: aws_sdk_sqs::Client, queue_url: impl Into<String>) -> Self {
         Self {
             client,
@@ -98,11 +104,14 @@ impl DeadLetterSink for SqsDeadLetterQueue {
 /// The dead-letter choice every consumer makes from `DEAD_LETTER_QUEUE_URL`: straight to that
 /// queue when set, else left to the queue's redrive policy.
 pub enum DeadLetters {
+    /// `DEAD_LETTER_QUEUE_URL` is set: poison goes there at once.
     Queue(SqsDeadLetterQueue),
+    /// No URL: poison is reported as failed until `maxReceiveCount` moves it.
     RedrivePolicy(RedrivePolicyOnly),
 }
 
 impl DeadLetters {
+    /// The queue when `queue_url` is set, else the redrive policy.
     pub fn new(client: aws_sdk_sqs::Client, queue_url: Option<String>) -> Self {
         match queue_url {
             Some(url) => DeadLetters::Queue(SqsDeadLetterQueue::new(client, url)),
@@ -154,6 +163,7 @@ impl Deadline {
         Self::after(std::time::Duration::from_secs(86_400))
     }
 
+    /// Time left before the deadline; zero once it has passed.
     pub fn remaining(&self) -> std::time::Duration {
         self.at.saturating_duration_since(std::time::Instant::now())
     }
@@ -176,9 +186,13 @@ impl Deadline {
 /// Counts of one batch, also emitted as EMF metrics.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct BatchSummary {
+    /// Records handled successfully.
     pub processed: usize,
+    /// Records reported in `batchItemFailures` for another delivery.
     pub retryable_failures: usize,
+    /// Poison records, whether moved to the dead-letter queue or left for the redrive policy.
     pub permanent_failures: usize,
+    /// Poison records sent to the dead-letter queue by this invocation.
     pub moved_to_dead_letter_queue: usize,
 }
 
@@ -258,6 +272,7 @@ fn failure(message_id: &str) -> BatchItemFailure {
 }
 
 impl BatchSummary {
+    /// Writes the counts as one EMF record (`RecordsProcessed`, `RecordsRetryable`, ...).
     pub fn emit_metrics(&self, namespace: &str, service: &str) {
         let mut m = MetricSet::new(namespace, service);
         m.count("RecordsProcessed", self.processed as u64)

@@ -13,6 +13,7 @@ use crate::time::BusinessTimeZone;
 /// All problems found while reading the configuration, in the order they were found.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub struct ConfigError {
+    /// One sentence per problem.
     pub problems: Vec<String>,
 }
 
@@ -23,6 +24,7 @@ impl fmt::Display for ConfigError {
 }
 
 impl ConfigError {
+    /// An error with one problem, for checks made outside [`Env`].
     pub fn single(problem: impl Into<String>) -> Self {
         Self {
             problems: vec![problem.into()],
@@ -45,6 +47,7 @@ impl Env {
         Self::from_vars(std::env::vars())
     }
 
+    /// Snapshot of the given variables, so tests need not touch the process environment.
     pub fn from_vars<I, K, V>(vars: I) -> Self
     where
         I: IntoIterator<Item = (K, V)>,
@@ -83,10 +86,12 @@ impl Env {
         }
     }
 
+    /// A variable that may be unset; an empty value counts as unset.
     pub fn optional(&self, name: &str) -> Option<String> {
         self.raw(name).map(str::to_string)
     }
 
+    /// The variable's value, `default` when unset or empty.
     pub fn string_or(&self, name: &str, default: &str) -> String {
         self.raw(name).unwrap_or(default).to_string()
     }
@@ -178,8 +183,9 @@ pub struct Common {
     pub time_zone: BusinessTimeZone,
 }
 
-/// Default and bounds of `BATCH_CONCURRENCY`: one wave for the queues' batch size of 10.
+/// Default of `BATCH_CONCURRENCY`: one wave for the queues' batch size of 10.
 pub const DEFAULT_BATCH_CONCURRENCY: usize = 10;
+/// Upper bound of `BATCH_CONCURRENCY`; a larger value is reported as a configuration problem.
 pub const MAX_BATCH_CONCURRENCY: usize = 100;
 /// Default idempotency lease: longer than any function's timeout in the template (15 minutes).
 pub const DEFAULT_IDEMPOTENCY_LEASE_SECONDS: u64 = 960;

@@ -36,24 +36,35 @@ pub enum Claim {
 /// Proof of a claim: the key and the ETag of the marker this caller wrote.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClaimToken {
+    /// The claimed key, as the caller gave it.
     pub key: String,
     etag: Option<String>,
 }
 
+/// Why a claim, completion or release did not go through.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum IdempotencyError {
+    /// The marker could not be read or written.
     #[error("idempotency store failed for {key}: {reason}")]
     Store {
+        /// The claimed key.
         key: String,
+        /// What the store reported.
         reason: String,
+        /// A later attempt may succeed (throttling, a 5xx); false for an unreadable marker.
         retryable: bool,
     },
     /// The lease ran out and another caller took the claim over before this one finished.
     #[error("the claim on {key} was taken over by another caller after its lease ended")]
-    LostOwnership { key: String },
+    LostOwnership {
+        /// The claimed key.
+        key: String,
+    },
 }
 
 impl IdempotencyError {
+    /// True when another delivery may succeed; a lost claim is retried so the new owner's
+    /// outcome decides.
     pub fn is_retryable(&self) -> bool {
         match self {
             IdempotencyError::Store { retryable, .. } => *retryable,
@@ -74,11 +85,14 @@ impl From<IdempotencyError> for crate::batch::RecordError {
 
 /// The operations of an idempotency store; [`Idempotency`] is the implementation.
 pub trait IdempotencyStore: Send + Sync {
+    /// Tries to take `key`: acquired, already done, or held by another caller.
     fn claim(&self, key: &str) -> impl Future<Output = Result<Claim, IdempotencyError>> + Send;
+    /// Marks the claimed effect as done, so later claims get [`Claim::AlreadyDone`].
     fn complete(
         &self,
         token: &ClaimToken,
     ) -> impl Future<Output = Result<(), IdempotencyError>> + Send;
+    /// Gives the claim up after a failed effect, so a later delivery can claim it at once.
     fn release(
         &self,
         token: &ClaimToken,
@@ -88,8 +102,11 @@ pub trait IdempotencyStore: Send + Sync {
 /// What [`once`] did.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Once<T> {
+    /// The effect ran now, with this result.
     Done(T),
+    /// The effect had already run; it was not repeated.
     AlreadyDone,
+    /// Another caller holds the claim; the effect did not run here.
     InProgress,
 }
 
@@ -320,6 +337,7 @@ impl<S: ObjectStore, C: Clock> IdempotencyStore for Idempotency<S, C> {
 pub type S3IdempotencyStore = Idempotency<crate::results::S3ObjectStore, crate::time::SystemClock>;
 
 impl S3IdempotencyStore {
+    /// Markers under `prefix` in `bucket`, with claims held for `lease`.
     pub fn on_s3(
         client: aws_sdk_s3::Client,
         bucket: impl Into<String>,

@@ -6,13 +6,20 @@
 
 use serde_json::{json, Map, Value};
 
+/// CloudWatch unit of a metric value; the names are CloudWatch's own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Unit {
+    /// A number of things.
     Count,
+    /// A duration in milliseconds.
     Milliseconds,
+    /// A duration in seconds.
     Seconds,
+    /// A size in bytes.
     Bytes,
+    /// A share from 0 to 100.
     Percent,
+    /// A plain number without a unit.
     None,
 }
 
@@ -47,6 +54,7 @@ impl MetricSet {
         }
     }
 
+    /// Adds a dimension; every value of the set is reported per this name and value.
     pub fn dimension(mut self, name: &str, value: &str) -> Self {
         self.dimensions.push((name.to_string(), value.to_string()));
         self
@@ -62,10 +70,12 @@ impl MetricSet {
         self
     }
 
+    /// Adds a count; a name used twice is summed.
     pub fn count(&mut self, name: &str, value: u64) -> &mut Self {
         self.put(name, Unit::Count, value as f64)
     }
 
+    /// True when no value was added, so there is nothing to emit.
     pub fn is_empty(&self) -> bool {
         self.values.is_empty()
     }

@@ -3,27 +3,40 @@
 
 use std::fmt;
 
+/// An AWS partition: a group of regions with its own ARNs, endpoints and service list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Partition {
+    /// The commercial regions (`aws`).
     Aws,
+    /// The China regions (`aws-cn`), which lack several services.
     AwsCn,
+    /// AWS GovCloud (US) (`aws-us-gov`).
     AwsUsGov,
 }
 
 /// Services whose availability differs between partitions and that the suite may call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Service {
+    /// Image and video moderation.
     Rekognition,
+    /// Text detection in documents.
     Textract,
+    /// E-mail sending.
     Ses,
+    /// Text messages through SNS.
     SnsSms,
+    /// Speech to text.
     Transcribe,
+    /// Model endpoints (asynchronous inference): moderation where Rekognition is missing.
     SageMaker,
+    /// Spending figures for cost-guard.
     CostExplorer,
+    /// App Runner services that cost-guard may pause.
     AppRunner,
 }
 
 impl Service {
+    /// The service's name for people, used in error messages.
     pub fn name(self) -> &'static str {
         match self {
             Service::Rekognition => "Rekognition",
@@ -39,6 +52,7 @@ impl Service {
 }
 
 impl Partition {
+    /// The partition a region belongs to, from its name prefix (`cn-`, `us-gov-`, else `aws`).
     pub fn from_region(region: &str) -> Self {
         if region.starts_with("cn-") {
             Partition::AwsCn
@@ -49,6 +63,7 @@ impl Partition {
         }
     }
 
+    /// The partition id as written in ARNs (`aws`, `aws-cn`, `aws-us-gov`).
     pub fn id(self) -> &'static str {
         match self {
             Partition::Aws => "aws",
@@ -57,6 +72,7 @@ impl Partition {
         }
     }
 
+    /// True when the service exists in this partition.
     pub fn has_service(self, service: Service) -> bool {
         match self {
             Partition::AwsCn => !matches!(

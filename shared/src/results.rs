@@ -11,15 +11,20 @@ use crate::aws::classify;
 /// An object read back, with the ETag a later conditional write can name.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredObject {
+    /// The object's bytes.
     pub body: Vec<u8>,
+    /// The ETag, when the store returned one.
     pub etag: Option<String>,
 }
 
 /// One entry of a listing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListedObject {
+    /// The full key, prefix included.
     pub key: String,
+    /// Size in bytes.
     pub size: u64,
+    /// The ETag, when the listing carried one.
     pub etag: Option<String>,
 }
 
@@ -37,7 +42,9 @@ pub enum WriteCondition<'a> {
 /// What a write did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WriteOutcome {
+    /// The object was stored.
     Written {
+        /// The new object's ETag, for a later conditional write.
         etag: Option<String>,
     },
     /// The object exists (Absent), changed or is gone (Matches).
@@ -47,6 +54,7 @@ pub enum WriteOutcome {
 }
 
 impl WriteOutcome {
+    /// True when the object was stored.
     pub fn is_written(&self) -> bool {
         matches!(self, WriteOutcome::Written { .. })
     }
@@ -56,17 +64,21 @@ impl WriteOutcome {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{reason}")]
 pub struct StoreError {
+    /// A later attempt may succeed.
     pub retryable: bool,
+    /// What went wrong, in one line.
     pub reason: String,
 }
 
 impl StoreError {
+    /// A failure that will repeat on every attempt.
     pub fn permanent(reason: impl Into<String>) -> Self {
         Self {
             retryable: false,
             reason: reason.into(),
         }
     }
+    /// A failure a later attempt may get past.
     pub fn retryable(reason: impl Into<String>) -> Self {
         Self {
             retryable: true,
@@ -99,6 +111,8 @@ pub trait ObjectStore: Send + Sync {
         key: &str,
         max_bytes: u64,
     ) -> impl Future<Output = Result<Option<StoredObject>, StoreError>> + Send;
+    /// Writes the object if `condition` holds; a condition that does not hold is an outcome,
+    /// not an error.
     fn put(
         &self,
         key: &str,
@@ -123,6 +137,7 @@ pub struct S3ObjectStore {
 }
 
 impl S3ObjectStore {
+    /// The store on `bucket`.
     pub fn new(client: aws_sdk_s3::Client, bucket: impl Into<String>) -> Self {
         Self {
             client,
@@ -130,6 +145,7 @@ impl S3ObjectStore {
         }
     }
 
+    /// The bucket's name.
     pub fn bucket(&self) -> &str {
         &self.bucket
     }

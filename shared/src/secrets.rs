@@ -19,10 +19,12 @@ use aws_config::SdkConfig;
 pub struct SecretValue(String);
 
 impl SecretValue {
+    /// Wraps a value read from a secret store.
     pub fn new(value: impl Into<String>) -> Self {
         Self(value.into())
     }
 
+    /// The plain value; call it only where the value is used, never to log it.
     pub fn expose(&self) -> &str {
         &self.0
     }
@@ -51,15 +53,19 @@ impl fmt::Display for SecretValue {
     }
 }
 
+/// A secret that could not be read.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("secret {secret_id} could not be read: {reason}")]
 pub struct SecretError {
+    /// The secret's name or ARN (never its value).
     pub secret_id: String,
+    /// Why it could not be read.
     pub reason: String,
 }
 
 /// Where secrets come from; the Secrets Manager adapter is [`SecretsManagerSource`].
 pub trait SecretSource: Send + Sync {
+    /// The current value of `secret_id`.
     fn secret(
         &self,
         secret_id: &str,
@@ -80,6 +86,7 @@ pub const DEFAULT_SECRET_TTL: Duration = Duration::from_secs(300);
 const MAX_CACHED_SECRETS: usize = 64;
 
 impl SecretsManagerSource {
+    /// A source on the shared SDK configuration, caching each value for `ttl`.
     pub async fn new(config: &SdkConfig, ttl: Duration) -> Result<Self, SecretError> {
         Self::from_builder(aws_sdk_secretsmanager::config::Builder::from(config), ttl).await
     }

@@ -32,6 +32,7 @@ pub fn unique(prefix: &str) -> String {
     format!("{prefix}-{n:016x}")
 }
 
+/// Creates a bucket named after `prefix` and returns its name.
 pub async fn create_bucket(s3: &aws_sdk_s3::Client, prefix: &str) -> String {
     let name = unique(prefix);
     s3.create_bucket()
@@ -57,6 +58,7 @@ pub async fn create_queue(sqs: &aws_sdk_sqs::Client, prefix: &str) -> (String, S
     (url, arn)
 }
 
+/// The ARN of the queue at `url`, for subscriptions and event records.
 pub async fn queue_arn(sqs: &aws_sdk_sqs::Client, url: &str) -> String {
     sqs.get_queue_attributes()
         .queue_url(url)
@@ -72,6 +74,7 @@ pub async fn queue_arn(sqs: &aws_sdk_sqs::Client, url: &str) -> String {
         .expect("queue arn")
 }
 
+/// Creates a topic named after `prefix` and returns its ARN.
 pub async fn create_topic(sns: &aws_sdk_sns::Client, prefix: &str) -> String {
     sns.create_topic()
         .name(unique(prefix))
@@ -188,9 +191,11 @@ pub enum Invocation {
 /// Counts of a drained queue.
 #[derive(Debug, Default)]
 pub struct MappingReport {
+    /// Receive rounds made, empty ones included.
     pub rounds: usize,
     /// How many times each body was delivered.
     pub deliveries: BTreeMap<String, u32>,
+    /// Records the function handed back in its partial batch responses, over all rounds.
     pub reported_failures: usize,
 }
 
@@ -198,13 +203,19 @@ pub struct MappingReport {
 /// delete what the partial batch response does not hand back, until the queue is empty.
 /// The queue's own redrive policy moves poison to its dead-letter queue, as on AWS.
 pub struct EventSourceMapping<'a> {
+    /// Client of the local SQS.
     pub sqs: &'a aws_sdk_sqs::Client,
+    /// The queue the mapping reads.
     pub queue_url: String,
+    /// The queue's ARN, set as each record's `eventSourceARN`.
     pub queue_arn: String,
+    /// Rounds after which [`EventSourceMapping::drain`] panics, so a queue that never empties
+    /// fails the test.
     pub max_rounds: usize,
 }
 
 impl<'a> EventSourceMapping<'a> {
+    /// A mapping on the queue at `queue_url` (ARN `queue_arn`), with at most 60 rounds.
     pub fn new(sqs: &'a aws_sdk_sqs::Client, queue_url: &str, queue_arn: &str) -> Self {
         Self {
             sqs,
@@ -308,9 +319,13 @@ pub async fn queue_depth(sqs: &aws_sdk_sqs::Client, url: &str) -> u64 {
 /// Which store operation a fault applies to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StoreOp {
+    /// [`ObjectStore::get`] and [`ObjectStore::get_capped`].
     Get,
+    /// [`ObjectStore::put`].
     Put,
+    /// [`ObjectStore::delete`].
     Delete,
+    /// [`ObjectStore::list`].
     List,
 }
 
@@ -467,6 +482,7 @@ pub struct MemoryPublisher {
 }
 
 impl MemoryPublisher {
+    /// Every event published so far, in order.
     pub fn published(&self) -> Vec<Envelope> {
         self.events
             .lock()
@@ -511,12 +527,15 @@ impl EventPublisher for MemoryPublisher {
 pub struct ManualClock(Arc<Mutex<OffsetDateTime>>);
 
 impl ManualClock {
+    /// A clock showing `t` until it is set or moved.
     pub fn at(t: OffsetDateTime) -> Self {
         Self(Arc::new(Mutex::new(t)))
     }
+    /// Sets the time to `t`.
     pub fn set(&self, t: OffsetDateTime) {
         *self.0.lock().unwrap_or_else(|e| e.into_inner()) = t;
     }
+    /// Moves the time forward by `by`.
     pub fn advance(&self, by: std::time::Duration) {
         let mut t = self.0.lock().unwrap_or_else(|e| e.into_inner());
         *t += by;
@@ -534,6 +553,7 @@ impl Clock for ManualClock {
 pub struct StaticSecrets(pub HashMap<String, String>);
 
 impl StaticSecrets {
+    /// Secrets from `(id, value)` pairs.
     pub fn of(pairs: &[(&str, &str)]) -> Self {
         Self(
             pairs

@@ -8,6 +8,7 @@ use time::{Date, OffsetDateTime};
 /// Where domain code reads "now". Production uses [`SystemClock`]; tests use the testkit's
 /// `ManualClock`.
 pub trait Clock: Send + Sync {
+    /// The current instant.
     fn now(&self) -> OffsetDateTime;
 }
 
@@ -90,6 +91,7 @@ impl Default for BusinessTimeZone {
 }
 
 impl BusinessTimeZone {
+    /// UTC, the default when `SUITE_TIMEZONE` is unset.
     pub fn utc() -> Self {
         Self {
             name: "UTC".into(),
@@ -107,10 +109,12 @@ impl BusinessTimeZone {
         })
     }
 
+    /// The IANA name as configured (`Asia/Shanghai`, `UTC`).
     pub fn name(&self) -> &str {
         &self.name
     }
 
+    /// True for `UTC` and `Etc/UTC`, where business days are UTC days.
     pub fn is_utc(&self) -> bool {
         self.name == "UTC" || self.name == "Etc/UTC"
     }

@@ -152,7 +152,9 @@ mod sdk_mock {
     fn status(code: u16) -> HttpResponse {
         let body = match code {
             403 => "<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>",
-            503 => "<Error><Code>SlowDown</Code><Message>Reduce your request rate</Message></Error>",
+            503 => {
+                "<Error><Code>SlowDown</Code><Message>Reduce your request rate</Message></Error>"
+            }
             _ => "",
         };
         HttpResponse::new(StatusCode::try_from(code).unwrap(), SdkBody::from(body))

@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -23,8 +24,22 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).parents[1] / "report"))
+import build_progress  # noqa: E402
+import query as stats_query  # noqa: E402
+import report as stats_report  # noqa: E402
 from framework import (  # noqa: E402
-    OUT, ROOT, VENV, CargoLambda, LocalAws, Steps, acknowledge, drain, print_table, sqs_event, write_json,
+    OUT,
+    ROOT,
+    VENV,
+    CargoLambda,
+    LocalAws,
+    Steps,
+    acknowledge,
+    drain,
+    print_table,
+    sqs_event,
+    write_json,
 )
 
 FUNCTIONS = ["ai-processor", "notifier", "stats-aggregator", "cost-guard"]
@@ -111,6 +126,11 @@ def main() -> int:
         steps.stand_in(text)
         report["stand_ins"].append(text)
 
+    with steps.step("build every function (cargo build, progress below)") as s:
+        built = [build_progress.build(ROOT, f, OUT / "cargo-build.log") for f in FUNCTIONS]
+        s["detail"] = (f"{len(FUNCTIONS)} functions, {sum(b['compiled'] for b in built)} crate builds, "
+                       f"{sum(b['crates'] - b['compiled'] for b in built)} already built")
+
     with LocalAws():
         resources = provision(steps)
         fns = resources["functions"]
@@ -165,7 +185,7 @@ def main() -> int:
                         env_file.write_text("".join(f"{k}='{v}'\n" for k, v in env.items()))
                         watchers[f] = CargoLambda(env_file, package=f).__enter__()
                     s["detail"] = ", ".join(f"{f}:{w.port}" for f, w in watchers.items())
-                with steps.step("build every function (cargo lambda compiles on the first invoke)") as s:
+                with steps.step("first invoke of every function (nothing to do: empty batches, a read-only report)") as s:
                     # An empty SQS batch and a read-only report: no effects, but each binary is built.
                     warm_up = {"ai-processor": {"Records": []}, "notifier": {"Records": []},
                                "stats-aggregator": {"Records": []}, "cost-guard": {"action": "report"}}
@@ -173,6 +193,7 @@ def main() -> int:
                         watchers[f].invoke(f, warm_up[f])
                     s["detail"] = ", ".join(FUNCTIONS)
                 run_pipeline(steps, report, stand_in, watchers, fns, res, region, s3, sqs, events, media_bucket, results_bucket, webhooks)
+                write_stats_report(steps, report, stand_in, results_bucket, s3, env_overrides["cost-guard"]["COST_BUDGETS"])
             finally:
                 for w in watchers.values():
                     w.__exit__(None, None, None)
@@ -186,7 +207,10 @@ def main() -> int:
     print("\nsummary")
     print_table([[s["step"], "ok" if s["ok"] else "FAILED", f"{s['seconds']:.2f}", s["detail"][:70]] for s in steps.steps],
                 ["step", "result", "seconds", "detail"])
-    print(f"\nreport: {OUT / 'report.json'}")
+    print(f"\nrun summary: {OUT / 'report.json'}")
+    if report.get("stats_report"):
+        print("query the raw events: make query QUERY=uploads_by_verdict_per_day  (or SQL=\"SELECT ... FROM raw_events\")")
+        print(f"report (open it in a browser, it needs no network): {report['stats_report']['page']}")
     return 0 if all(s["ok"] for s in steps.steps) else 1
 
 
@@ -341,19 +365,7 @@ def run_pipeline(steps, report, stand_in, watchers, fns, res, region, s3, sqs, e
 
     with steps.step("cost-guard: scheduled run with sample costs over 80 %") as s:
         stand_in("moto's Cost Explorer answers from sample results loaded through its static-results API")
-        start = now.replace(day=1)
-        days = []
-        d = start
-        while d.date() <= now.date():
-            days.append(d)
-            d += dt.timedelta(days=1)
-        per_day = 8.6 / max(len(days), 1)
-        results = [{"TimePeriod": {"Start": f"{d:%Y-%m-%d}", "End": f"{d + dt.timedelta(days=1):%Y-%m-%d}"}, "Total": {},
-                    "Groups": [{"Keys": ["AWS App Runner"], "Metrics": {"UnblendedCost": {"Amount": f"{per_day * 0.6:.4f}", "Unit": "USD"}}},
-                               {"Keys": ["AWS Lambda"], "Metrics": {"UnblendedCost": {"Amount": f"{per_day * 0.4:.4f}", "Unit": "USD"}}}],
-                    "Estimated": d.date() >= (now - dt.timedelta(days=1)).date()} for d in days]
-        LocalAws.post_static("/moto-api/static/ce/cost-and-usage-results", {"account_id": "123456789012", "results": [
-            {"ResultsByTime": results, "DimensionValueAttributes": [], "GroupDefinitions": [{"Type": "DIMENSION", "Key": "SERVICE"}]}]})
+        queue_sample_costs(now.date().replace(day=1), now.date())
         scheduled = json.loads((ROOT / "events/cost-guard/scheduled.json").read_text())
         scheduled["time"] = now.strftime("%Y-%m-%dT%H:%M:%SZ")
         r = watchers["cost-guard"].invoke("cost-guard", scheduled)
@@ -380,6 +392,41 @@ def run_pipeline(steps, report, stand_in, watchers, fns, res, region, s3, sqs, e
     counts["deliveries"] = len(webhooks.received)
     print("\ndeliveries")
     print_table([[d["channel"], d["title"][:90]] for d in report["deliveries"]], ["channel", "message"])
+
+
+# Sample spend: 8.60 USD spread over the month so far, 60 % App Runner, 40 % Lambda.
+SAMPLE_MONTH_TO_DATE = 8.6
+
+
+def queue_sample_costs(first: dt.date, last: dt.date) -> None:
+    """Queues one Cost Explorer answer (moto's static results): daily spend by service."""
+    today = dt.datetime.now(dt.timezone.utc).date()
+    per_day = SAMPLE_MONTH_TO_DATE / today.day
+    days = [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
+    results = [{"TimePeriod": {"Start": f"{d:%Y-%m-%d}", "End": f"{d + dt.timedelta(days=1):%Y-%m-%d}"}, "Total": {},
+                "Groups": [{"Keys": ["AWS App Runner"], "Metrics": {"UnblendedCost": {"Amount": f"{per_day * 0.6:.4f}", "Unit": "USD"}}},
+                           {"Keys": ["AWS Lambda"], "Metrics": {"UnblendedCost": {"Amount": f"{per_day * 0.4:.4f}", "Unit": "USD"}}}],
+                "Estimated": d >= today - dt.timedelta(days=1)} for d in days]
+    LocalAws.post_static("/moto-api/static/ce/cost-and-usage-results", {"account_id": "123456789012", "results": [
+        {"ResultsByTime": results, "DimensionValueAttributes": [], "GroupDefinitions": [{"Type": "DIMENSION", "Key": "SERVICE"}]}]})
+
+
+def write_stats_report(steps, report, stand_in, results_bucket: str, s3, budgets: str) -> None:
+    """The HTML report of the last 7 days, and a copy of the statistics for `make query`."""
+    with steps.step("report: charts of the rollups, spend and dead letters") as s:
+        today = dt.datetime.now(dt.timezone.utc).date()
+        first = today - dt.timedelta(days=6)
+        stand_in("moto's Cost Explorer answers the report from sample results too (the same daily spend)")
+        queue_sample_costs(min(first, today.replace(day=1)), today)
+        os.environ["RESULTS_BUCKET"] = results_bucket
+        page = stats_report.write_report(ROOT / "target" / "report" / "index.html", first, today, budgets_json=budgets)
+        copy = stats_query.CACHE / results_bucket
+        for earlier in stats_query.CACHE.glob("demo*"):  # each demo makes a new stack; keep only its copy
+            if earlier != copy:
+                shutil.rmtree(earlier)
+        counts = stats_query.copy_bucket(s3, results_bucket, copy)
+        report["stats_report"] = {"page": str(page), "query_copy": str(copy.relative_to(ROOT))}
+        s["detail"] = f"{first} to {today}; {counts['fetched']} statistics objects copied for make query"
 
 
 def queue_depth(sqs, url: str) -> int:

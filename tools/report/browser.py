@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -124,3 +125,18 @@ class Browser:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(base64.b64decode(data))
         return path
+
+
+def main(argv: list[str]) -> int:
+    """`browser.py PAGE.html SHOT.png [WIDTH]`: a full-page screenshot of a local page."""
+    if len(argv) not in (2, 3):
+        print("usage: browser.py PAGE.html SHOT.png [WIDTH]", file=sys.stderr)
+        return 2
+    with Browser(width=int(argv[2]) if len(argv) == 3 else 1100) as browser:
+        browser.open(Path(argv[0]).resolve().as_uri())
+        print(browser.screenshot(Path(argv[1])))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -17,9 +17,18 @@ VERDICTS = {"approved": "通过 approved", "review": "待复核 review", "reject
 OUTCOMES = {"failed": "处理失败 failed", "skipped": "跳过 skipped"}
 VERDICT_COLOURS = {"approved": "#4caf50", "review": "#f5a623", "rejected": "#d0021b", "unknown": "#9b9b9b",
                    "failed": "#6d4c41", "skipped": "#90a4ae"}
-# Top-level rollup fields this page draws; any other section is listed under "other figures".
-KNOWN_SECTIONS = {"schema_version", "period", "hours_with_data", "sources", "events", "uploads", "verdicts",
-                  "transcription", "latency_ms", "notifications", "cost"}
+# Rollup fields this page draws (section -> fields; None: the whole section). Any other field,
+# top-level or inside a known section, is listed under "other figures".
+KNOWN_FIELDS: dict[str, set[str] | None] = {
+    "schema_version": None, "period": None, "hours_with_data": None, "latency_ms": None,
+    "sources": {"objects", "lines", "malformed_lines", "unreadable_objects", "duplicate_events"},
+    "events": {"total", "by_type"},
+    "uploads": {"total", "bytes", "by_outcome", "by_kind", "by_prefix"},
+    "verdicts": {"by_verdict", "by_category"},
+    "transcription": {"jobs", "duration_ms", "minutes", "by_language"},
+    "notifications": {"delivered", "failed", "by_channel"},
+    "cost": {"alerts", "alerts_by_severity", "alerts_by_budget", "actions", "actions_by_action", "actions_by_mode"},
+}
 # Sections other producers add, shown with their own heading when present.
 NAMED_SECTIONS = [
     (("reviews", "review_decisions", "review"), "人工复核决定 · Review decisions"),
@@ -49,6 +58,12 @@ def get(doc: dict | None, *path, default=None):
             return default
         value = value[key]
     return value
+
+
+def mapping(doc: dict | None, *path) -> dict:
+    """The object at `path`, or an empty one when it is missing or not an object."""
+    value = get(doc, *path)
+    return value if isinstance(value, dict) else {}
 
 
 def number(value) -> float:
@@ -86,7 +101,7 @@ def label_totals(docs, *path) -> dict[str, float]:
     """Sums a label map (`{label: count}` or `{label: {field: n}}` read through `path`) over documents."""
     totals: dict[str, float] = {}
     for doc in docs:
-        for label, value in (get(doc, *path, default={}) or {}).items():
+        for label, value in mapping(doc, *path).items():
             totals[label] = totals.get(label, 0.0) + number(value)
     return totals
 
@@ -105,7 +120,7 @@ def figure(chart_id: str, title: str, body: str, empty: str | None, note: str = 
 def uploads_per_hour(inp: ReportInput) -> str:
     hours = [f"{day}T{h:02d}" for day in inp.rollups.days for h in range(24)]
     docs = [inp.rollups.hourly.get(h) for h in hours]
-    verdicts = {v for d in docs for v in (get(d, "verdicts", "by_verdict", default={}) or {})}
+    verdicts = {v for d in docs for v in mapping(d, "verdicts", "by_verdict")}
     series = []
     for v in ordered(verdicts, list(VERDICTS)):
         series.append(svg.Series(v, VERDICTS.get(v, v), [number(get(d, "verdicts", "by_verdict", v)) or None for d in docs],
@@ -147,7 +162,7 @@ def latency_per_day(inp: ReportInput, days: dict[str, dict]) -> str:
 
 
 def transcription_by_language(inp: ReportInput, days: dict[str, dict]) -> str:
-    per_day = {d: get(days.get(d), "transcription", "by_language", default={}) or {} for d in inp.rollups.days}
+    per_day = {d: mapping(days.get(d), "transcription", "by_language") for d in inp.rollups.days}
     languages = sorted({lang for v in per_day.values() for lang in v})
 
     def minutes(entry) -> float | None:
@@ -167,7 +182,7 @@ def deliveries_by_channel(days: dict[str, dict]) -> str:
     delivered: dict[str, float] = {}
     failed: dict[str, float] = {}
     for doc in days.values():
-        for channel, counts in (get(doc, "notifications", "by_channel", default={}) or {}).items():
+        for channel, counts in mapping(doc, "notifications", "by_channel").items():
             delivered[channel] = delivered.get(channel, 0.0) + number(get(counts, "delivered"))
             failed[channel] = failed.get(channel, 0.0) + number(get(counts, "failed"))
     channels = sorted(delivered, key=lambda c: (-(delivered[c] + failed[c]), c))
@@ -303,14 +318,33 @@ def figures_table(section_id: str, title: str, rows: list[tuple[str, float]], em
     return figure(section_id, title, table, None if rows else empty)
 
 
+def unknown_fields(doc: dict) -> dict:
+    """The parts of a rollup document this page does not draw (new producers' fields)."""
+    out: dict = {}
+    for key, value in doc.items():
+        if key not in KNOWN_FIELDS:
+            out[key] = value
+        elif KNOWN_FIELDS[key] is not None and isinstance(value, dict):
+            rest = {k: v for k, v in value.items() if k not in KNOWN_FIELDS[key]}
+            if rest:
+                out[key] = rest
+    return out
+
+
 def extra_sections(days: dict[str, dict]) -> str:
-    """Sections other producers add: named ones with their heading, the rest as "other figures"."""
+    """Fields other producers add: named ones (top level or one level down) with their heading,
+    the rest as "other figures"."""
     summed: dict = {}
     for doc in days.values():
-        add_counts(summed, {k: v for k, v in doc.items() if k not in KNOWN_SECTIONS and isinstance(v, dict)})
+        add_counts(summed, {k: v for k, v in unknown_fields(doc).items() if isinstance(v, dict)})
     out = []
     for names, title in NAMED_SECTIONS:
-        rows = [pair for name in names if name in summed for pair in flatten(summed.pop(name), name)]
+        rows = []
+        for parent in [None, *sorted(summed)]:
+            holder = summed if parent is None else summed.get(parent)
+            for name in names:
+                if isinstance(holder, dict) and isinstance(holder.get(name), dict):
+                    rows += flatten(holder.pop(name), name if parent is None else f"{parent}.{name}")
         out.append(figures_table(f"section-{names[0]}", title, rows, "没有数据。No data in the rollups for this period."))
     rows = [pair for name in sorted(summed) for pair in flatten(summed[name], name)]
     out.append(figures_table("section-other", "其他数字 · Other figures in the rollups", rows,

@@ -20,6 +20,7 @@ approx_percentile, the latter computed exactly). Without a reachable bucket the 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import os
 import shutil
 import sys
@@ -149,22 +150,32 @@ def named_sql(name: str) -> str:
 
 
 def refreshed_copy() -> Path:
-    """Copies the bucket when one is reachable; else the newest earlier copy."""
-    reachable = bool(os.environ.get("AWS_ENDPOINT_URL") or os.environ.get("AWS_PROFILE") or os.environ.get("RESULTS_BUCKET"))
-    if reachable:
-        s3 = source.session().client("s3")
-        bucket = source.results_bucket(s3)
-        dest = CACHE / bucket
-        counts = copy_bucket(s3, bucket, dest)
-        print(f"query: {counts['fetched']} objects copied, {counts['kept']} already here, "
-              f"{counts['removed']} no longer in the bucket", file=sys.stderr)
-        return dest
+    """Copies the bucket when one is reachable; else the newest earlier copy, saying so."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    why = "no local AWS running, no AWS_PROFILE and no RESULTS_BUCKET"
+    if os.environ.get("AWS_ENDPOINT_URL") or os.environ.get("AWS_PROFILE") or os.environ.get("RESULTS_BUCKET"):
+        try:
+            s3 = source.session().client("s3")
+            bucket = source.results_bucket(s3)
+            dest = CACHE / bucket
+            counts = copy_bucket(s3, bucket, dest)
+            print(f"query: {counts['fetched']} objects copied, {counts['kept']} already here, "
+                  f"{counts['removed']} no longer in the bucket", file=sys.stderr)
+            return dest
+        except SystemExit as e:
+            why = str(e).removeprefix("report: ")
+        except ClientError as e:
+            why = f"AWS refused {e.operation_name}: {e.response.get('Error', {}).get('Code')}"
+        except BotoCoreError as e:
+            why = f"AWS could not be reached: {e}"
     copies = [p for p in CACHE.glob("*") if p.is_dir()] if CACHE.exists() else []
     if not copies:
-        raise SystemExit("query: no local AWS running (tools/moto.sh start), no AWS_PROFILE and no earlier copy "
-                         "in target/query/: run `make demo` first, or point RESULTS_BUCKET at a bucket")
+        raise SystemExit(f"query: {why}, and no earlier copy in target/query/: run make demo first, "
+                         "or point RESULTS_BUCKET (and AWS_PROFILE) at a results bucket")
     newest = max(copies, key=lambda p: p.stat().st_mtime)
-    print("query: no bucket reachable; using the last copy of the demo's statistics", file=sys.stderr)
+    made = dt.datetime.fromtimestamp(newest.stat().st_mtime, dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    print(f"query: {why}; using the last copy of the statistics, made {made}", file=sys.stderr)
     return newest
 
 

@@ -64,6 +64,22 @@ def write_report(out: Path, start: dt.date, end: dt.date, budgets_json: str | No
     return out
 
 
+def write_report_or_explain(out: Path, start: dt.date, end: dt.date, now: dt.datetime) -> Path:
+    """write_report, with AWS problems said in a sentence instead of a traceback."""
+    from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+
+    try:
+        return write_report(out, start, end, now=now)
+    except NoCredentialsError as e:
+        raise SystemExit("report: no AWS credentials and no local AWS running: start the local AWS "
+                         "(eval \"$(tools/moto.sh start)\") and run make demo, or set AWS_PROFILE") from e
+    except ClientError as e:
+        error = e.response.get("Error", {})
+        raise SystemExit(f"report: AWS refused {e.operation_name}: {error.get('Code')} {error.get('Message', '')}".rstrip()) from e
+    except BotoCoreError as e:
+        raise SystemExit(f"report: AWS could not be reached: {e}") from e
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--from", dest="first", default=os.environ.get("FROM") or None, help="first day, YYYY-MM-DD (UTC)")
@@ -76,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
         start, end = day_range(args.first, args.last, args.days, now.date())
     except ValueError as e:
         raise SystemExit(f"report: {e} (days are written YYYY-MM-DD)") from e
-    out = write_report(Path(args.out), start, end, now=now)
+    out = write_report_or_explain(Path(args.out), start, end, now)
     print(f"report: {start} – {end} written to {out}")
     return 0
 

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use shared::config::{ConfigError, Env};
+use shared::config::{Common, ConfigError, Env};
 use shared::partition::{Partition, Service};
 
 use crate::budgets::Budgets;
@@ -56,15 +56,18 @@ pub const DEFAULT_TOP_SERVICES: usize = 5;
 
 #[derive(Debug, Clone)]
 pub struct Config {
+    /// The variables every function shares: results bucket (state and action records under
+    /// `cost-guard/`), claim lease, business time zone (where a daily budget's day starts),
+    /// metrics namespace.
+    pub common: Common,
     pub partition: Partition,
-    pub results_bucket: String,
+    /// Required here: the guard exists to publish.
     pub events_topic_arn: String,
     pub budgets: Budgets,
     pub mode: Mode,
     pub allow_list: Vec<Resource>,
     /// Percent of the monthly budget at which actions start.
     pub action_level: u32,
-    pub metrics_namespace: String,
     /// How many services the report and alerts list by spend.
     pub top_services: usize,
 }
@@ -78,13 +81,12 @@ impl Config {
     /// (`NOTIFIER_FUNCTION_NAME`) in the allow-list: pausing either would silence the alerts
     /// about the pause, so such a list is a deployment mistake, not something to skip quietly.
     pub fn from_env(mut env: Env, partition: Partition) -> Result<Self, ConfigError> {
-        let results_bucket = env.required("RESULTS_BUCKET");
-        let events_topic_arn = env.required("EVENTS_TOPIC_ARN");
+        let common = Common::read(&mut env, crate::SOURCE);
+        let events_topic_arn = common.require_events_topic(&mut env);
         let budgets_json = env.required("COST_BUDGETS");
         let mode = env.parse_or("COST_GUARD_MODE", Mode::DryRun);
         let action_level: u32 = env.parse_or("COST_GUARD_ACTION_LEVEL", DEFAULT_ACTION_LEVEL);
         let top_services: usize = env.parse_or("COST_GUARD_TOP_SERVICES", DEFAULT_TOP_SERVICES);
-        let metrics_namespace = env.string_or("METRICS_NAMESPACE", "MediaSuite");
         let own_function = env.optional("AWS_LAMBDA_FUNCTION_NAME");
         let notifier_function = env.optional("NOTIFIER_FUNCTION_NAME");
         let allow_list_arns = env.list_or("COST_GUARD_ALLOW_LIST", &[]);
@@ -173,14 +175,13 @@ impl Config {
             other: None,
         });
         env.finish(Config {
+            common,
             partition,
-            results_bucket,
             events_topic_arn,
             budgets,
             mode,
             allow_list,
             action_level,
-            metrics_namespace,
             top_services,
         })
     }
@@ -254,6 +255,41 @@ mod tests {
         assert!(all.contains("not-an-arn"), "{all}");
         assert!(all.contains("NOTIFIER_FUNCTION_NAME must be set"), "{all}");
         assert_eq!(err.problems.len(), 5, "{all}");
+    }
+
+    #[test]
+    fn a_wildcard_in_the_allow_list_is_a_config_error_naming_it() {
+        let err = Config::from_env(
+            env(&[
+                ("NOTIFIER_FUNCTION_NAME", "notifier"),
+                (
+                    "COST_GUARD_ALLOW_LIST",
+                    "arn:aws:lambda:us-east-1:123456789012:function:media-*,\
+                     arn:aws:ecs:*:123456789012:service/web/api",
+                ),
+            ]),
+            Partition::Aws,
+        )
+        .unwrap_err();
+        assert_eq!(err.problems.len(), 2, "{err}");
+        assert!(
+            err.problems[0].starts_with("COST_GUARD_ALLOW_LIST: allow-list entry \"arn:aws:lambda:us-east-1:123456789012:function:media-*\": wildcards (* or ?) are not allowed, found in the resource \"function:media-*\""),
+            "{err}"
+        );
+        assert!(
+            err.problems[1].contains("found in the region \"*\""),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn the_business_time_zone_is_read_and_checked() {
+        let c =
+            Config::from_env(env(&[("SUITE_TIMEZONE", "Asia/Shanghai")]), Partition::Aws).unwrap();
+        assert_eq!(c.common.time_zone.name(), "Asia/Shanghai");
+        let err = Config::from_env(env(&[("SUITE_TIMEZONE", "Mars/Olympus")]), Partition::Aws)
+            .unwrap_err();
+        assert!(err.to_string().contains("SUITE_TIMEZONE"), "{err}");
     }
 
     #[test]

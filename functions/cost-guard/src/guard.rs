@@ -1,24 +1,28 @@
 //! One run: fetch spend, compare with budgets, announce crossings, act at the action level.
 
 use serde::Serialize;
-use serde_json::json;
-use shared::events::{types, Envelope, EventPublisher, Severity};
-use time::OffsetDateTime;
+use shared::events::contracts::cost::{self, ActionReason, CostThreshold, PeriodKind};
+use shared::events::{Envelope, EventPublisher, Severity};
+use shared::idempotency::Idempotency;
+use shared::results::ObjectStore;
+use shared::time::Clock;
+use time::{Date, OffsetDateTime};
 
-use crate::actions::{pause_once, restore_all, ActionOutcome, ActionReason, ActionReport, Targets};
-use crate::alerts::{announce_once, Announcement};
+use crate::actions::{ActionOutcome, ActionReport, Actor, Targets};
+use crate::alerts::{announce_once, Announcement, Crossing, CLAIMS_PREFIX};
 use crate::budgets::{percent_of, round, severity_for, BudgetKind};
 use crate::config::{Config, Mode};
-use crate::invocation::Invocation;
-use crate::ports::{ActionTarget, CostSource, StateStore};
-use crate::spend::{day_string, Calendar, ServiceSpend, Spend};
-use crate::{GuardError, SOURCE};
+use crate::error::GuardError;
+use crate::inbound::Invocation;
+use crate::ports::{ActionTarget, CostSource, TaggedSetting};
+use crate::spend::{day_string, Calendar, Spend};
+use crate::SOURCE;
 
 /// The month-end forecast, or why there is none.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ForecastReport {
     pub available: bool,
-    /// Spend before today plus Cost Explorer's forecast from today to the month's end.
+    /// Spend before the forecast's first day plus Cost Explorer's forecast to the month's end.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub month_end: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -58,6 +62,8 @@ pub struct Report {
     pub mode: Mode,
     pub as_of: String,
     pub partition: String,
+    /// The business time zone whose days and months the budgets follow.
+    pub time_zone: String,
     pub currency: String,
     pub month: String,
     /// Billed Cost Explorer requests made by this run (GetCostAndUsage pages + GetCostForecast).
@@ -75,7 +81,7 @@ pub struct Report {
     pub errors: Vec<String>,
 }
 
-/// The guard with its ports.
+/// The guard with its ports; `state` is the results bucket.
 pub struct Guard<C, S, P, L, E, A> {
     pub config: Config,
     pub costs: C,
@@ -84,12 +90,26 @@ pub struct Guard<C, S, P, L, E, A> {
     pub targets: Targets<L, E, A>,
 }
 
+/// The instant of one run: every claim a run makes is dated by the run's own `now`.
+#[derive(Clone, Copy)]
+struct RunInstant(OffsetDateTime);
+
+impl Clock for RunInstant {
+    fn now(&self) -> OffsetDateTime {
+        self.0
+    }
+}
+
 /// One budget's comparison before announcing.
 struct Evaluated {
     kind: BudgetKind,
     period: String,
+    /// Business days `[first, end)` of the period.
+    days: (Date, Date),
     spend: f64,
     amount: f64,
+    /// Whether the spend includes days Cost Explorer may still revise.
+    estimated: bool,
     thresholds_level: Option<u32>,
     severity: Option<Severity>,
 }
@@ -97,19 +117,29 @@ struct Evaluated {
 impl<C, S, P, L, E, A> Guard<C, S, P, L, E, A>
 where
     C: CostSource,
-    S: StateStore,
+    S: ObjectStore + Clone,
     P: EventPublisher,
-    L: ActionTarget,
-    E: ActionTarget,
+    L: TaggedSetting,
+    E: TaggedSetting,
     A: ActionTarget,
 {
+    fn actor(&self, now: OffsetDateTime) -> Actor<'_, S, P, L, E, A> {
+        Actor {
+            store: &self.state,
+            publisher: &self.events,
+            targets: &self.targets,
+            now,
+            lease: self.config.common.idempotency_lease,
+        }
+    }
+
     pub async fn run(
         &self,
         invocation: Invocation,
         now: OffsetDateTime,
     ) -> Result<Report, GuardError> {
         let config = &self.config;
-        let calendar = Calendar::for_day(now.date());
+        let calendar = Calendar::at(now, &config.common.time_zone);
         let mode = match invocation {
             Invocation::DryRun => Mode::DryRun,
             // Restoring always acts, whatever the mode is now.
@@ -121,6 +151,7 @@ where
             mode,
             as_of: shared::time::rfc3339(now),
             partition: config.partition.id().to_string(),
+            time_zone: config.common.time_zone.name().to_string(),
             currency: config.budgets.currency.clone(),
             month: calendar.month_period(),
             cost_explorer_requests: 0,
@@ -133,7 +164,7 @@ where
             errors: Vec::new(),
         };
         if invocation == Invocation::Restore {
-            report.actions = restore_all(&self.state, &self.events, &self.targets).await?;
+            report.actions = self.actor(now).restore_all().await?;
             collect_action_errors(&mut report);
             return Ok(report);
         }
@@ -142,14 +173,19 @@ where
             .costs
             .daily_costs_by_service(calendar.query_start(), calendar.query_end())
             .await
-            .map_err(|e| {
-                tracing::error!(requests = e.requests, error = %e, "Cost Explorer query failed");
-                e
+            .inspect_err(|e| {
+                tracing::error!(requests = e.requests, error = %e, "Cost Explorer query failed")
             })?;
-        let forecast = self
-            .costs
-            .forecast(calendar.today, calendar.next_month_start)
-            .await;
+        let forecast = if calendar.forecast_start() < calendar.next_month_start {
+            self.costs
+                .forecast(calendar.forecast_start(), calendar.next_month_start)
+                .await
+        } else {
+            crate::ports::ForecastQuery {
+                forecast: Err("the month ends before Cost Explorer's next day".into()),
+                requests: 0,
+            }
+        };
         report.cost_explorer_requests = costs.requests + forecast.requests;
         tracing::info!(
             cost_explorer_requests = report.cost_explorer_requests,
@@ -160,10 +196,16 @@ where
         let forecast = self.forecast_report(&spend, forecast.forecast)?;
 
         let read_only = invocation == Invocation::Report;
-        let top = &spend.by_service[..spend.by_service.len().min(config.top_services)];
+        let claims = Idempotency::new(
+            self.state.clone(),
+            CLAIMS_PREFIX,
+            config.common.idempotency_lease,
+            RunInstant(now),
+        );
         for evaluated in self.evaluate(&spend, &forecast, &calendar) {
+            let payload = self.payload(&evaluated, &spend, &forecast, &calendar);
             let budget_report = self
-                .announce(evaluated, top, &spend, &forecast, read_only, now)
+                .announce(evaluated, payload, &claims, read_only, now)
                 .await;
             if let Some(error) = &budget_report.error {
                 report
@@ -183,6 +225,7 @@ where
                 action_level: config.action_level,
                 currency: spend.currency.clone(),
             };
+            let actor = self.actor(now);
             for resource in &config.allow_list {
                 if read_only {
                     report.actions.push(ActionReport {
@@ -197,18 +240,10 @@ where
                     });
                     continue;
                 }
-                let action = pause_once(
-                    &self.state,
-                    &self.events,
-                    &self.targets,
-                    resource,
-                    mode,
-                    &report.month,
-                    &reason,
-                    now,
-                )
-                .await;
-                match action {
+                match actor
+                    .pause_once(resource, mode, &report.month, &reason)
+                    .await
+                {
                     Ok(action) => report.actions.push(action),
                     Err(e) => report
                         .errors
@@ -235,7 +270,7 @@ where
                         expected: spend.currency.clone(),
                     });
                 }
-                let month_end = round(spend.before_today + amount.value, 6);
+                let month_end = round(spend.before_forecast + amount.value, 6);
                 Ok(ForecastReport {
                     available: true,
                     month_end: Some(month_end),
@@ -268,49 +303,65 @@ where
     ) -> Vec<Evaluated> {
         let budgets = &self.config.budgets;
         let month = calendar.month_period();
-        let by_thresholds = |kind: BudgetKind, period: String, spend: f64, amount: f64| {
+        let month_days = (calendar.month_start, calendar.next_month_start);
+        let month_estimated = !spend.estimated_days.is_empty();
+        let by_thresholds = |kind: BudgetKind,
+                             period: String,
+                             days: (Date, Date),
+                             estimated: bool,
+                             spend: f64,
+                             amount: f64| {
             let level = budgets.level_for(percent_of(spend, amount));
             Evaluated {
                 kind,
                 period,
+                days,
                 spend,
                 amount,
+                estimated,
                 thresholds_level: level,
                 severity: level.map(severity_for),
             }
         };
-        let mut out = vec![by_thresholds(
+        let monthly = |kind, spend, amount| {
+            by_thresholds(
+                kind,
+                month.clone(),
+                month_days,
+                month_estimated,
+                spend,
+                amount,
+            )
+        };
+        let mut out = vec![monthly(
             BudgetKind::Monthly,
-            month.clone(),
             spend.month_to_date,
             budgets.monthly,
         )];
         if let Some(daily) = budgets.daily {
             for day in [calendar.yesterday(), calendar.today] {
-                let amount = spend.on(day).unwrap_or(0.0);
+                let recorded = spend.day(day);
+                let estimated = day >= calendar.today || recorded.is_none_or(|d| d.estimated);
                 out.push(by_thresholds(
                     BudgetKind::Daily,
                     day_string(day),
-                    amount,
+                    (day, day.next_day().unwrap_or(day)),
+                    estimated,
+                    recorded.map_or(0.0, |d| d.amount),
                     daily,
                 ));
             }
         }
         for (service, amount) in &budgets.services {
-            out.push(by_thresholds(
-                BudgetKind::Service {
-                    service: service.clone(),
-                },
-                month.clone(),
-                spend.of_service(service),
-                *amount,
-            ));
+            let kind = BudgetKind::Service {
+                service: service.clone(),
+            };
+            out.push(monthly(kind, spend.of_service(service), *amount));
         }
         if let Some(other) = budgets.other {
             let named: f64 = budgets.services.keys().map(|s| spend.of_service(s)).sum();
-            out.push(by_thresholds(
+            out.push(monthly(
                 BudgetKind::Other,
-                month.clone(),
                 round(spend.month_to_date - named, 6),
                 other,
             ));
@@ -319,35 +370,75 @@ where
             let reached =
                 percent_of(month_end, budgets.monthly) >= f64::from(budgets.forecast_threshold);
             out.push(Evaluated {
-                kind: BudgetKind::Forecast,
-                period: month,
-                spend: month_end,
-                amount: budgets.monthly,
                 thresholds_level: reached.then_some(budgets.forecast_threshold),
                 severity: reached.then_some(Severity::Warning),
+                ..monthly(BudgetKind::Forecast, month_end, budgets.monthly)
             });
         }
         out
     }
 
-    async fn announce(
+    /// The `cost.threshold` payload of a budget that reached a threshold.
+    fn payload(
         &self,
-        evaluated: Evaluated,
-        top: &[ServiceSpend],
+        evaluated: &Evaluated,
         spend: &Spend,
         forecast: &ForecastReport,
+        calendar: &Calendar,
+    ) -> Option<CostThreshold> {
+        let threshold = evaluated.thresholds_level?;
+        let (first, end) = evaluated.days;
+        let (period_start, period_end) = calendar.bounds(first, end);
+        let (budget_kind, service) = match &evaluated.kind {
+            BudgetKind::Monthly => (cost::BudgetKind::Monthly, None),
+            BudgetKind::Daily => (cost::BudgetKind::Daily, None),
+            BudgetKind::Service { service } => (cost::BudgetKind::Service, Some(service.clone())),
+            BudgetKind::Other => (cost::BudgetKind::Other, None),
+            BudgetKind::Forecast => (cost::BudgetKind::Forecast, None),
+        };
+        let top = self.config.top_services.min(spend.by_service.len());
+        Some(CostThreshold {
+            budget: evaluated.kind.id(),
+            budget_kind,
+            service,
+            period: evaluated.period.clone(),
+            period_kind: if evaluated.kind == BudgetKind::Daily {
+                PeriodKind::Day
+            } else {
+                PeriodKind::Month
+            },
+            time_zone: calendar.zone.name().to_string(),
+            period_start,
+            period_end,
+            threshold,
+            percent: percent_of(evaluated.spend, evaluated.amount),
+            spent: evaluated.spend,
+            limit: evaluated.amount,
+            currency: spend.currency.clone(),
+            forecast: forecast.month_end,
+            month_to_date: spend.month_to_date,
+            top_services: spend.by_service[..top].to_vec(),
+            estimated: evaluated.estimated,
+            utc_measure: calendar.utc_measure(first, end),
+        })
+    }
+
+    async fn announce<I: shared::idempotency::IdempotencyStore>(
+        &self,
+        evaluated: Evaluated,
+        payload: Option<CostThreshold>,
+        claims: &I,
         read_only: bool,
         now: OffsetDateTime,
     ) -> BudgetReport {
         let budget = evaluated.kind.id();
-        let percent = percent_of(evaluated.spend, evaluated.amount);
         let mut report = BudgetReport {
             budget: budget.clone(),
             kind: evaluated.kind.clone(),
             period: evaluated.period.clone(),
             spend: evaluated.spend,
             amount: evaluated.amount,
-            percent,
+            percent: percent_of(evaluated.spend, evaluated.amount),
             level: evaluated.thresholds_level,
             severity: evaluated.severity,
             announcement: Announcement::None,
@@ -355,43 +446,23 @@ where
             event_id: None,
             error: None,
         };
-        let (Some(level), Some(severity)) = (evaluated.thresholds_level, evaluated.severity) else {
+        let (Some(payload), Some(severity)) = (payload, evaluated.severity) else {
             return report;
         };
-        let event = Envelope::new(
-            types::COST_THRESHOLD,
+        let event = Envelope::of(
+            &payload,
             SOURCE,
             &format!("cost-budget:{budget}"),
             severity,
-            &format!("{}/{level}", evaluated.period),
-            json!({
-                "budget": budget,
-                "budget_kind": evaluated.kind,
-                "period": evaluated.period,
-                "level": level,
-                "percent": percent,
-                "spend": evaluated.spend,
-                "budget_amount": evaluated.amount,
-                "currency": spend.currency,
-                "month_to_date": spend.month_to_date,
-                "top_services": top,
-                "forecast": forecast,
-                "complete_days": spend.complete_days,
-                "estimated_days": spend.estimated_days,
-            }),
+            &format!("{}/{}", evaluated.period, payload.threshold),
         );
-        match announce_once(
-            &self.state,
-            &self.events,
-            &budget,
-            &evaluated.period,
-            level,
-            &event,
-            read_only,
-            now,
-        )
-        .await
-        {
+        let crossing = Crossing {
+            budget_id: &budget,
+            period: &evaluated.period,
+            level: payload.threshold,
+            event: &event,
+        };
+        match announce_once(&self.state, claims, &self.events, &crossing, read_only, now).await {
             Ok((announcement, previous)) => {
                 report.announcement = announcement;
                 report.previously_announced = previous;
@@ -417,3 +488,6 @@ fn collect_action_errors(report: &mut Report) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

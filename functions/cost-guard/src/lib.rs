@@ -5,80 +5,102 @@
 //! each threshold crossing once per budget period (`cost.threshold`), and at the action level
 //! pauses allow-listed resources (`cost.action`), for real only in `enforce` mode.
 //!
-//! Modules: [`invocation`] (what an event asks for), [`config`] and [`budgets`] (validated at
+//! Modules: [`inbound`] (what an event asks for), [`config`] and [`budgets`] (validated at
 //! init), [`spend`] (month to date from daily costs), [`alerts`] (announce once, S3 state),
-//! [`actions`] (pause and restore with records), [`guard`] (one run), [`ports`] (traits) and
-//! [`adapters`] (Cost Explorer, S3, Lambda, ECS, App Runner).
+//! [`actions`] (pause and restore with records), [`tagged`] (the tag-the-previous-value flow
+//! of Lambda and ECS), [`guard`] (one run), [`error`], [`ports`] (traits) and [`adapters`]
+//! (Cost Explorer, S3, Lambda, ECS, App Runner).
 
 pub mod actions;
 pub mod adapters;
 pub mod alerts;
 pub mod budgets;
 pub mod config;
+pub mod error;
 pub mod guard;
-pub mod invocation;
+pub mod inbound;
 pub mod ports;
 pub mod resources;
 pub mod spend;
+pub mod state;
+pub mod tagged;
 
+#[cfg(test)]
+mod fakes;
+
+use aws_config::SdkConfig;
+use lambda_runtime::LambdaEvent;
 use serde_json::Value;
-use shared::events::{EventPublisher, PublishError};
+use shared::events::{EventPublisher, SnsEventPublisher};
 use shared::metrics::{MetricSet, Unit};
+use shared::results::{ObjectStore, S3ObjectStore};
+use shared::time::{Clock, SystemClock};
 use time::OffsetDateTime;
+use tracing::Instrument;
 
+use crate::actions::Targets;
+use crate::adapters::{
+    cost_explorer_config, AppRunnerTarget, CostExplorerSource, EcsTarget, LambdaTarget,
+};
+use crate::config::Config;
+
+pub use error::GuardError;
 pub use guard::{Guard, Report};
-pub use invocation::Invocation;
+pub use inbound::Invocation;
 
 /// The `source` of the events this function publishes, and its service name in logs.
 pub const SOURCE: &str = "cost-guard";
 
-#[derive(Debug, thiserror::Error)]
-pub enum GuardError {
-    #[error(transparent)]
-    Invocation(#[from] invocation::InvocationError),
-    #[error(transparent)]
-    Costs(#[from] ports::CostSourceError),
-    #[error(transparent)]
-    Currency(#[from] spend::CurrencyMismatch),
-    #[error("Cost Explorer forecast is in {found}, the budgets are in {expected}")]
-    ForecastCurrency { found: String, expected: String },
-    #[error(transparent)]
-    Store(#[from] ports::StoreError),
-    #[error("state: {0}")]
-    State(String),
-    #[error(transparent)]
-    Publish(#[from] PublishError),
-    #[error("the run finished with {} problem(s): {}", .0.len(), .0.join("; "))]
-    Incomplete(Vec<String>),
+/// The guard wired to AWS.
+pub type AwsGuard = Guard<
+    CostExplorerSource,
+    S3ObjectStore,
+    SnsEventPublisher,
+    LambdaTarget,
+    EcsTarget,
+    AppRunnerTarget,
+>;
+
+/// What the handler runs: the guard and the clock that dates each run.
+pub struct App<K: Clock = SystemClock> {
+    pub guard: AwsGuard,
+    pub clock: K,
 }
 
-impl GuardError {
-    /// Short category for the Lambda error type.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            GuardError::Invocation(_) => "CostGuard.UnsupportedInvocation",
-            GuardError::Costs(_) => "CostGuard.CostExplorer",
-            GuardError::Currency(_) | GuardError::ForecastCurrency { .. } => {
-                "CostGuard.CurrencyMismatch"
-            }
-            GuardError::Store(_) | GuardError::State(_) => "CostGuard.State",
-            GuardError::Publish(_) => "CostGuard.Publish",
-            GuardError::Incomplete(_) => "CostGuard.Incomplete",
-        }
+/// Builds the clients once, at init.
+pub fn build(config: &Config, sdk: &SdkConfig) -> App {
+    let guard = Guard {
+        costs: CostExplorerSource::new(aws_sdk_costexplorer::Client::from_conf(
+            cost_explorer_config(sdk, config.partition).build(),
+        )),
+        state: S3ObjectStore::new(shared::aws::s3_client(sdk), &config.common.results_bucket),
+        events: SnsEventPublisher::new(shared::aws::sns_client(sdk), &config.events_topic_arn),
+        targets: Targets {
+            lambda: LambdaTarget::new(aws_sdk_lambda::Client::new(sdk)),
+            ecs: EcsTarget::new(aws_sdk_ecs::Client::new(sdk)),
+            app_runner: AppRunnerTarget::new(aws_sdk_apprunner::Client::new(sdk)),
+        },
+        config: config.clone(),
+    };
+    App {
+        guard,
+        clock: SystemClock,
     }
 }
 
-impl From<GuardError> for lambda_runtime::Diagnostic {
-    fn from(error: GuardError) -> Self {
-        lambda_runtime::Diagnostic {
-            error_type: error.kind().to_string(),
-            error_message: error.to_string(),
-        }
-    }
+/// The Lambda handler: one run at the clock's time, inside the invocation's log span.
+pub async fn handler<K: Clock>(
+    app: &App<K>,
+    event: LambdaEvent<Value>,
+) -> Result<Value, GuardError> {
+    let span = shared::logging::invocation_span(SOURCE, &event.context);
+    handle(&app.guard, &event.payload, app.clock.now())
+        .instrument(span)
+        .await
 }
 
-/// The handler: parses the event, runs the guard at `now`, logs the report and its metrics,
-/// and returns the report. Fails when the event is not understood or the run had problems.
+/// Parses the event, runs the guard at `now`, logs the report and its metrics, and returns
+/// the report. Fails when the event is not understood or the run had problems.
 pub async fn handle<C, S, P, L, E, A>(
     guard: &Guard<C, S, P, L, E, A>,
     event: &Value,
@@ -86,17 +108,17 @@ pub async fn handle<C, S, P, L, E, A>(
 ) -> Result<Value, GuardError>
 where
     C: ports::CostSource,
-    S: ports::StateStore,
+    S: ObjectStore + Clone,
     P: EventPublisher,
-    L: ports::ActionTarget,
-    E: ports::ActionTarget,
+    L: ports::TaggedSetting,
+    E: ports::TaggedSetting,
     A: ports::ActionTarget,
 {
     let invocation = Invocation::parse(event).inspect_err(|e| tracing::error!(error = %e))?;
     let report = guard.run(invocation, now).await?;
     let report_json = serde_json::to_value(&report).unwrap_or(Value::Null);
     tracing::info!(report = %report_json, "cost-guard report");
-    metrics(&report, &guard.config.metrics_namespace).emit();
+    metrics(&report, &guard.config.common.metrics_namespace).emit();
     if report.errors.is_empty() {
         Ok(report_json)
     } else {

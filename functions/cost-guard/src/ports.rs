@@ -1,9 +1,9 @@
-//! The guard's ports: where costs come from, where state is kept, what it can pause.
-//! Events go through `shared::events::EventPublisher`. No AWS types here.
+//! The guard's ports: where costs come from and what it can pause. State lives in the results
+//! bucket behind `shared::results::ObjectStore`; events go through
+//! `shared::events::EventPublisher`. No AWS types here.
 
 use std::future::Future;
 
-use serde::{Deserialize, Serialize};
 use time::Date;
 
 use crate::resources::Resource;
@@ -65,60 +65,8 @@ pub trait CostSource: Send + Sync {
     fn forecast(&self, start: Date, end: Date) -> impl Future<Output = ForecastQuery> + Send;
 }
 
-/// A stored document and the version (ETag) a conditional replace must name.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Stored {
-    pub body: Vec<u8>,
-    pub version: String,
-}
-
-/// Outcome of a conditional write.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Written {
-    /// Written; the new version.
-    Done(String),
-    /// Someone else created or changed the document first.
-    Conflict,
-}
-
-#[derive(Debug, Clone, thiserror::Error)]
-#[error("state store failed for {key}: {reason}")]
-pub struct StoreError {
-    pub key: String,
-    pub reason: String,
-}
-
-/// Small documents with conditional writes, so concurrent runs cannot both win.
-pub trait StateStore: Send + Sync {
-    fn read(&self, key: &str) -> impl Future<Output = Result<Option<Stored>, StoreError>> + Send;
-    /// Writes only if no document exists under `key`.
-    fn create(
-        &self,
-        key: &str,
-        body: Vec<u8>,
-    ) -> impl Future<Output = Result<Written, StoreError>> + Send;
-    /// Writes only if the document is still at `version`.
-    fn replace(
-        &self,
-        key: &str,
-        body: Vec<u8>,
-        version: &str,
-    ) -> impl Future<Output = Result<Written, StoreError>> + Send;
-    /// Keys under `prefix`.
-    fn list(&self, prefix: &str) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
-}
-
 /// What a resource was like before the guard paused it; restore returns it to this.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "kebab-case")]
-pub enum Previous {
-    /// Lambda reserved concurrency; `None` when the function had none reserved.
-    ReservedConcurrency { value: Option<i32> },
-    /// ECS service desired task count.
-    DesiredCount { value: i32 },
-    /// App Runner service was running.
-    Running,
-}
+pub use shared::events::contracts::cost::Previous;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PauseOutcome {
@@ -145,6 +93,16 @@ pub struct ActionError {
     pub reason: String,
 }
 
+impl ActionError {
+    pub fn new(resource: &Resource, action: &str, reason: impl std::fmt::Display) -> Self {
+        Self {
+            arn: resource.arn.clone(),
+            action: action.to_string(),
+            reason: reason.to_string(),
+        }
+    }
+}
+
 /// Something the guard can pause and restore (one adapter per kind of resource).
 pub trait ActionTarget: Send + Sync {
     /// Pauses the resource, recording its previous state on the resource where the service
@@ -160,4 +118,44 @@ pub trait ActionTarget: Send + Sync {
         resource: &Resource,
         recorded: Option<&Previous>,
     ) -> impl Future<Output = Result<RestoreOutcome, ActionError>> + Send;
+}
+
+/// A call to a resource's service that failed; the reason is one line for the report.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct CallFailed(pub String);
+
+/// A number the guard turns down to pause a resource (Lambda reserved concurrency, ECS
+/// desired count) and whose value before the pause it keeps in a tag on the resource, so a
+/// restore finds it even when the guard's own record is gone. The flow (tag the previous
+/// value once, else use the record) is [`crate::tagged`]; adapters only make the calls.
+pub trait TaggedSetting: Send + Sync {
+    /// The value of tag `key` on the resource, if it has one.
+    fn read_tag(
+        &self,
+        resource: &Resource,
+        key: &str,
+    ) -> impl Future<Output = Result<Option<String>, CallFailed>> + Send;
+    fn write_tag(
+        &self,
+        resource: &Resource,
+        key: &str,
+        value: &str,
+    ) -> impl Future<Output = Result<(), CallFailed>> + Send;
+    fn remove_tag(
+        &self,
+        resource: &Resource,
+        key: &str,
+    ) -> impl Future<Output = Result<(), CallFailed>> + Send;
+    /// The setting now.
+    fn current(
+        &self,
+        resource: &Resource,
+    ) -> impl Future<Output = Result<Previous, CallFailed>> + Send;
+    /// Changes the setting to `value` (of this resource's kind).
+    fn set(
+        &self,
+        resource: &Resource,
+        value: &Previous,
+    ) -> impl Future<Output = Result<(), CallFailed>> + Send;
 }

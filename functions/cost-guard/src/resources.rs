@@ -4,24 +4,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ResourceKind {
-    LambdaFunction,
-    EcsService,
-    AppRunnerService,
-}
-
-impl ResourceKind {
-    /// What the guard does to a resource of this kind.
-    pub fn pause_action(self) -> &'static str {
-        match self {
-            ResourceKind::LambdaFunction => "set-reserved-concurrency-to-zero",
-            ResourceKind::EcsService => "scale-desired-count-to-zero",
-            ResourceKind::AppRunnerService => "pause-service",
-        }
-    }
-}
+pub use shared::events::contracts::cost::ResourceKind;
 
 /// One allow-listed resource.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -58,6 +41,22 @@ impl Resource {
             ));
         }
         let (partition, service, resource) = (parts[1], parts[2], parts[5]);
+        // The list is also the IAM policy's resource list (infra/template.yaml): a wildcard
+        // would let the guard pause, and its role change, resources nobody named.
+        for (part, text) in [
+            ("partition", partition),
+            ("service", service),
+            ("region", parts[3]),
+            ("account", parts[4]),
+            ("resource", resource),
+        ] {
+            if text.contains(['*', '?']) {
+                return Err(bad(&format!(
+                    "wildcards (* or ?) are not allowed, found in the {part} {text:?}; \
+                     name every function or service in full"
+                )));
+            }
+        }
         let made = |kind, name: &str, cluster: Option<&str>| Resource {
             arn: arn.to_string(),
             kind,
@@ -125,5 +124,25 @@ mod tests {
         assert!(q.0.contains("qualified"), "{q}");
         assert!(Resource::parse("arn:aws:s3:::bucket").is_err());
         assert!(Resource::parse("transcoder").is_err());
+    }
+
+    #[test]
+    fn wildcards_are_refused_wherever_they_are() {
+        for arn in [
+            "arn:aws:lambda:us-east-1:123456789012:function:*",
+            "arn:aws:lambda:us-east-1:123456789012:function:media-*",
+            "arn:aws:lambda:us-east-1:*:function:transcoder",
+            "arn:aws:lambda:*:123456789012:function:transcoder",
+            "arn:aws:ecs:us-east-1:123456789012:service/web/*",
+            "arn:aws:apprunner:us-east-1:123456789012:service/site/?",
+        ] {
+            let err = Resource::parse(arn).unwrap_err();
+            assert!(
+                err.0.contains("wildcards (* or ?) are not allowed"),
+                "{arn}: {err}"
+            );
+        }
+        let err = Resource::parse("arn:aws:lambda:us-east-1:*:function:f").unwrap_err();
+        assert!(err.0.contains("in the account \"*\""), "{err}");
     }
 }

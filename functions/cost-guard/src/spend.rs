@@ -3,20 +3,38 @@
 use std::collections::BTreeMap;
 
 use serde::Serialize;
-use time::{Date, Duration, Month};
+use shared::events::contracts::cost::{ServiceSpend, UtcMeasure};
+use shared::time::BusinessTimeZone;
+use time::{Date, Duration, Month, OffsetDateTime};
 
 use crate::budgets::round;
 use crate::ports::DayCosts;
 
-/// The dates a run looks at, all UTC (Cost Explorer days are UTC days).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The dates a run looks at. Days are business days in the suite's time zone
+/// (`SUITE_TIMEZONE`); Cost Explorer labels its daily figures with UTC dates, and a business
+/// day is measured by the UTC day of the same date (the one that overlaps it most for any
+/// offset within 12 hours), which [`Calendar::utc_measure`] names when the two differ.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Calendar {
+    /// The business day of the run.
     pub today: Date,
     pub month_start: Date,
     pub next_month_start: Date,
+    /// The UTC date of the run: Cost Explorer's "today".
+    pub utc_today: Date,
+    pub zone: BusinessTimeZone,
 }
 
 impl Calendar {
+    /// The calendar of a run at `now` in `zone`.
+    pub fn at(now: OffsetDateTime, zone: &BusinessTimeZone) -> Self {
+        let mut calendar = Self::for_day(zone.local_date(now));
+        calendar.utc_today = now.to_offset(time::UtcOffset::UTC).date();
+        calendar.zone = zone.clone();
+        calendar
+    }
+
+    /// The calendar of business day `today` in UTC.
     pub fn for_day(today: Date) -> Self {
         let month_start = today.replace_day(1).unwrap_or(today);
         let next_month_start = if today.month() == Month::December {
@@ -29,6 +47,8 @@ impl Calendar {
             today,
             month_start,
             next_month_start,
+            utc_today: today,
+            zone: BusinessTimeZone::utc(),
         }
     }
 
@@ -47,6 +67,12 @@ impl Calendar {
         self.today + Duration::days(1)
     }
 
+    /// Where the forecast starts: today, or Cost Explorer's today when UTC is a day ahead
+    /// (west of UTC in the evening), since Cost Explorer forecasts only from its own today.
+    pub fn forecast_start(&self) -> Date {
+        self.today.max(self.utc_today)
+    }
+
     /// `2026-05`
     pub fn month_period(&self) -> String {
         format!(
@@ -54,6 +80,36 @@ impl Calendar {
             self.today.year(),
             u8::from(self.today.month())
         )
+    }
+
+    /// Start and end (exclusive) of business days `[first, end)` as RFC 3339 in the business
+    /// time zone's offset: `2026-11-30T00:00:00+08:00`.
+    pub fn bounds(&self, first: Date, end: Date) -> (String, String) {
+        let local = |t: OffsetDateTime| {
+            let t = t.to_offset(self.zone.offset_at(t));
+            t.format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_else(|_| shared::time::rfc3339(t))
+        };
+        (
+            local(self.zone.day_start(first)),
+            local(self.zone.day_start(end)),
+        )
+    }
+
+    /// The UTC window Cost Explorer measures for business days `[first, end)`, when it is not
+    /// the business period itself.
+    pub fn utc_measure(&self, first: Date, end: Date) -> Option<UtcMeasure> {
+        let utc_start = first.midnight().assume_utc();
+        let utc_end = end.midnight().assume_utc();
+        let business_start = self.zone.day_start(first);
+        if utc_start == business_start && utc_end == self.zone.day_start(end) {
+            return None;
+        }
+        Some(UtcMeasure {
+            start: shared::time::rfc3339(utc_start),
+            end: shared::time::rfc3339(utc_end),
+            offset_minutes: (utc_start - business_start).whole_minutes() as i32,
+        })
     }
 }
 
@@ -80,20 +136,14 @@ pub struct DaySpend {
     pub estimated: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ServiceSpend {
-    pub service: String,
-    pub amount: f64,
-}
-
 /// The spend the budgets are compared with.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Spend {
     pub currency: String,
     pub month_to_date: f64,
-    /// Month-to-date spend before today: the part a forecast starting today adds to.
+    /// Month-to-date spend before the forecast's first day: the part the forecast adds to.
     #[serde(skip)]
-    pub before_today: f64,
+    pub before_forecast: f64,
     /// Month to date, highest first.
     pub by_service: Vec<ServiceSpend>,
     /// Every day returned, including yesterday from the previous month on the 1st.
@@ -146,9 +196,9 @@ impl Spend {
             .filter(|(d, _)| in_month(d))
             .map(|(_, (a, _))| a)
             .sum();
-        let before_today: f64 = per_day
+        let before_forecast: f64 = per_day
             .iter()
-            .filter(|(d, _)| in_month(d) && **d < calendar.today)
+            .filter(|(d, _)| in_month(d) && **d < calendar.forecast_start())
             .map(|(_, (a, _))| a)
             .sum();
         let mut complete_days = Vec::new();
@@ -175,7 +225,7 @@ impl Spend {
         Ok(Self {
             currency: currency.to_string(),
             month_to_date: round(month_to_date, 6),
-            before_today: round(before_today, 6),
+            before_forecast: round(before_forecast, 6),
             by_service,
             days: per_day
                 .into_iter()
@@ -191,11 +241,12 @@ impl Spend {
     }
 
     pub fn on(&self, date: Date) -> Option<f64> {
+        self.day(date).map(|d| d.amount)
+    }
+
+    pub fn day(&self, date: Date) -> Option<&DaySpend> {
         let wanted = day_string(date);
-        self.days
-            .iter()
-            .find(|d| d.date == wanted)
-            .map(|d| d.amount)
+        self.days.iter().find(|d| d.date == wanted)
     }
 
     pub fn of_service(&self, service: &str) -> f64 {
@@ -236,6 +287,104 @@ mod tests {
         assert_eq!(c.month_period(), "2026-12");
     }
 
+    fn zone(name: &str) -> BusinessTimeZone {
+        BusinessTimeZone::parse(name).unwrap()
+    }
+
+    #[test]
+    fn in_shanghai_the_business_day_starts_eight_hours_before_cost_explorers() {
+        // 2026-11-30T20:00Z is already 1 December, 04:00, in Shanghai.
+        let c = Calendar::at(
+            time::macros::datetime!(2026-11-30 20:00 UTC),
+            &zone("Asia/Shanghai"),
+        );
+        assert_eq!(
+            (c.today, c.utc_today),
+            (date!(2026 - 12 - 01), date!(2026 - 11 - 30))
+        );
+        assert_eq!(c.month_period(), "2026-12");
+        assert_eq!(c.yesterday(), date!(2026 - 11 - 30));
+        assert_eq!(c.forecast_start(), date!(2026 - 12 - 01));
+        let day = date!(2026 - 11 - 30);
+        assert_eq!(
+            c.bounds(day, day + Duration::days(1)),
+            (
+                "2026-11-30T00:00:00+08:00".to_string(),
+                "2026-12-01T00:00:00+08:00".to_string()
+            )
+        );
+        let measure = c.utc_measure(day, day + Duration::days(1)).unwrap();
+        assert_eq!(
+            (
+                measure.start.as_str(),
+                measure.end.as_str(),
+                measure.offset_minutes
+            ),
+            ("2026-11-30T00:00:00Z", "2026-12-01T00:00:00Z", 480)
+        );
+        // One minute before midnight in Shanghai it is still the 30th there.
+        let before = Calendar::at(
+            time::macros::datetime!(2026-11-30 15:59 UTC),
+            &zone("Asia/Shanghai"),
+        );
+        assert_eq!(
+            (before.today, before.month_period().as_str()),
+            (date!(2026 - 11 - 30), "2026-11")
+        );
+    }
+
+    #[test]
+    fn west_of_utc_in_the_evening_the_forecast_starts_at_cost_explorers_today() {
+        let c = Calendar::at(
+            time::macros::datetime!(2026-12-01 02:00 UTC),
+            &zone("America/New_York"),
+        );
+        assert_eq!(
+            (c.today, c.utc_today),
+            (date!(2026 - 11 - 30), date!(2026 - 12 - 01))
+        );
+        assert_eq!(c.month_period(), "2026-11");
+        assert_eq!(c.forecast_start(), date!(2026 - 12 - 01));
+    }
+
+    #[test]
+    fn across_a_dst_change_the_day_is_23_hours_and_the_offset_moves() {
+        // Europe/Berlin leaves summer time on 2026-10-25: that day has 25 hours, and the
+        // spring day 2026-03-29 has 23.
+        let c = Calendar::at(
+            time::macros::datetime!(2026-10-25 12:00 UTC),
+            &zone("Europe/Berlin"),
+        );
+        let autumn = date!(2026 - 10 - 25);
+        assert_eq!(
+            c.bounds(autumn, autumn + Duration::days(1)),
+            (
+                "2026-10-25T00:00:00+02:00".to_string(),
+                "2026-10-26T00:00:00+01:00".to_string()
+            )
+        );
+        assert_eq!(
+            c.utc_measure(autumn, autumn + Duration::days(1))
+                .unwrap()
+                .offset_minutes,
+            120
+        );
+        let spring = date!(2026 - 03 - 29);
+        let (start, end) = c.zone.day_bounds(spring);
+        assert_eq!((end - start).whole_hours(), 23);
+        assert_eq!(
+            c.utc_measure(spring, spring + Duration::days(1))
+                .unwrap()
+                .offset_minutes,
+            60
+        );
+        let utc = Calendar::at(
+            time::macros::datetime!(2026-10-25 12:00 UTC),
+            &BusinessTimeZone::utc(),
+        );
+        assert_eq!(utc.utc_measure(autumn, autumn + Duration::days(1)), None);
+    }
+
     #[test]
     fn month_to_date_excludes_last_month_and_marks_incomplete_days() {
         let c = Calendar::for_day(date!(2026 - 05 - 03));
@@ -251,7 +400,7 @@ mod tests {
         ];
         let s = Spend::from_days(&days, "USD", &c).unwrap();
         assert_eq!(s.month_to_date, 2.75);
-        assert_eq!(s.before_today, 2.5);
+        assert_eq!(s.before_forecast, 2.5);
         assert_eq!(s.by_service[0].service, "AWS Lambda");
         assert_eq!(s.of_service("Amazon S3"), 0.75);
         assert_eq!(s.complete_days, vec!["2026-05-01"]);

@@ -30,12 +30,13 @@ use aws_sdk_s3::operation::put_object::PutObjectError;
 use aws_sdk_sns::operation::publish::{PublishError, PublishOutput};
 use aws_smithy_mocks::{mock, mock_client, MockResponseInterceptor, Rule, RuleMode};
 use common::{at, schedule_event, Fixture};
-use cost_guard::adapters::{CostExplorerSource, LambdaTarget, S3StateStore};
+use cost_guard::adapters::{CostExplorerSource, LambdaTarget};
 use cost_guard::handle;
 use serde_json::json;
 use shared::events::{Envelope, SnsEventPublisher};
+use shared::results::S3ObjectStore;
 
-const MONTH_STATE: &str = "cost-guard/state/";
+const CLAIMS: &str = "cost-guard/claims/";
 const ACTIONS: &str = "cost-guard/actions/2026-05/enforce/";
 
 fn day(date: &str, next: &str, services: &[(&str, f64)]) -> ResultByTime {
@@ -171,7 +172,11 @@ async fn cost_explorer_sns_and_s3_failing_part_way_lose_and_repeat_nothing_via_s
     // pause record land in moto, but the run is told they failed.
     let lost_claim = mock!(aws_sdk_s3::Client::put_object)
         .match_requests(|r| {
-            r.key() == Some("cost-guard/state/other/2026-05.json") && r.if_none_match().is_some()
+            r.key().is_some_and(|k| k.starts_with(CLAIMS))
+                && r.if_none_match().is_some()
+                && r.body().bytes().is_some_and(|b| {
+                    String::from_utf8_lossy(b).contains(r#""key":"other/2026-05/"#)
+                })
         })
         .sequence()
         .error(s3_slow_down)
@@ -238,7 +243,7 @@ async fn cost_explorer_sns_and_s3_failing_part_way_lose_and_repeat_nothing_via_s
             ],
         ),
     );
-    guard.state = S3StateStore::new(s3, &f.bucket);
+    guard.state = S3ObjectStore::new(s3, &f.bucket);
     guard.events = SnsEventPublisher::new(sns, &f.topic_arn);
     guard.targets.lambda = LambdaTarget::new(lambda);
 
@@ -376,8 +381,10 @@ async fn cost_explorer_sns_and_s3_failing_part_way_lose_and_repeat_nothing_via_s
         tags.tags().unwrap()["cost-guard:previous-reserved-concurrency"],
         "7"
     );
-    // No claim is left pending in the state documents.
-    for key in f.keys(MONTH_STATE).await {
+    // No claim is left pending.
+    let claims = f.keys(CLAIMS).await;
+    assert_eq!(claims.len(), 6, "one per crossing announced");
+    for key in claims {
         let body =
             f.s3.get_object()
                 .bucket(&f.bucket)
@@ -391,7 +398,7 @@ async fn cost_explorer_sns_and_s3_failing_part_way_lose_and_repeat_nothing_via_s
                 .expect("body")
                 .into_bytes();
         let state: serde_json::Value = serde_json::from_slice(&body).expect("state json");
-        assert!(state.get("pending").is_none(), "{key}: {state}");
+        assert_eq!(state["state"], "completed", "{key}: {state}");
     }
     assert_eq!(
         (

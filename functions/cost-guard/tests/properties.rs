@@ -205,12 +205,13 @@ proptest! {
 
     #[test]
     fn any_allow_list_entry_is_a_resource_or_a_reason(
-        text in "\\PC{0,60}|arn:(aws|aws-cn|x):(lambda|ecs|apprunner|s3):[a-z0-9-]{0,12}:[0-9]{0,12}:(function|service)[:/](\\PC|/|:|\\.\\./){0,30}",
+        text in "\\PC{0,60}|arn:(aws|aws-cn|x):(lambda|ecs|apprunner|s3):[a-z0-9*-]{0,12}:[0-9*]{0,12}:(function|service)[:/](\\PC|/|:|\\.\\./|\\*){0,30}",
     ) {
         match Resource::parse(&text) {
             Ok(r) => {
                 prop_assert_eq!(&r.arn, &text);
                 prop_assert!(!r.name.is_empty() && !r.name.contains('/') && !r.name.contains(':'));
+                prop_assert!(!text.contains(['*', '?']), "a wildcard was accepted: {text}");
             }
             Err(e) => prop_assert!(e.0.contains("allow-list entry")),
         }

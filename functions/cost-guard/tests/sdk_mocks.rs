@@ -144,15 +144,12 @@ async fn month_end_forecast_over_budget_is_announced_via_sdk_mock_because_moto_l
         .expect("forecast alert");
     assert_eq!(forecast_event.severity, Severity::Warning);
     assert_eq!(forecast_event.data["percent"], 105.0);
-    assert_eq!(forecast_event.data["level"], 100);
+    assert_eq!(forecast_event.data["threshold"], 100);
     let monthly = events
         .iter()
         .find(|e| e.subject == "cost-budget:monthly")
         .expect("monthly alert");
-    assert_eq!(
-        monthly.data["forecast"]["month_end"], 10.5,
-        "alerts carry the forecast"
-    );
+    assert_eq!(monthly.data["forecast"], 10.5, "alerts carry the forecast");
 }
 
 #[tokio::test]
@@ -244,9 +241,9 @@ async fn cny_amounts_in_aws_cn_via_sdk_mock_because_moto_static_ce_results_reach
         .find(|e| e.subject == "cost-budget:monthly")
         .expect("monthly alert");
     assert_eq!(monthly.data["currency"], "CNY");
-    assert_eq!(monthly.data["spend"], 60.0);
+    assert_eq!(monthly.data["spent"], 60.0);
     assert_eq!(
-        (monthly.severity, monthly.data["level"].as_u64()),
+        (monthly.severity, monthly.data["threshold"].as_u64()),
         (Severity::Warning, Some(80))
     );
     let forecast_event = events
@@ -254,7 +251,7 @@ async fn cny_amounts_in_aws_cn_via_sdk_mock_because_moto_static_ce_results_reach
         .find(|e| e.subject == "cost-budget:forecast")
         .expect("forecast alert");
     assert_eq!(
-        forecast_event.data["spend"], 75.0,
+        forecast_event.data["spent"], 75.0,
         "40 before today + 35 forecast"
     );
 
@@ -386,5 +383,5 @@ async fn a_failed_publish_leaves_the_crossing_for_the_next_run_via_sdk_mock_beca
     assert_eq!(report["budgets"][0]["previously_announced"], json!(null));
     let events = f.events().await;
     assert_eq!(events.len(), 1, "{events:#?}");
-    assert_eq!(events[0].data["level"], 80);
+    assert_eq!(events[0].data["threshold"], 80);
 }

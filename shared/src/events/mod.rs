@@ -21,25 +21,38 @@ pub trait EventPayload: Serialize + serde::de::DeserializeOwned {
 
 /// Event type names. Consumers also accept types not listed here.
 pub mod types {
+    /// An upload was analysed and got a verdict.
     pub const MEDIA_ANALYZED: &str = "media.analyzed";
+    /// An upload's verdict is review (warning) or rejected (critical).
     pub const MEDIA_FLAGGED: &str = "media.flagged";
+    /// An upload's analysis failed for good at one stage.
     pub const MEDIA_FAILED: &str = "media.failed";
+    /// An upload is not of a kind the suite analyses, so it was skipped.
     pub const MEDIA_SKIPPED: &str = "media.skipped";
+    /// An upload's transcript is stored in the results bucket.
     pub const TRANSCRIPT_READY: &str = "transcript.ready";
+    /// Spending crossed a budget threshold.
     pub const COST_THRESHOLD: &str = "cost.threshold";
+    /// cost-guard paused (or, in dry run, would pause) a resource to limit spending.
     pub const COST_ACTION: &str = "cost.action";
+    /// A day's summary of the platform's activity, from stats-aggregator.
     pub const STATS_DIGEST: &str = "stats.digest";
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+/// How urgent an event is; notification routing and subscription filters select on it.
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
+    /// Routine; for the record.
     Info,
+    /// Someone should look soon (content waiting for review, for example).
     Warning,
+    /// Needs attention now (rejected content, for example).
     Critical,
 }
 
 impl Severity {
+    /// The wire name (`info`, `warning`, `critical`), as in the JSON and the SNS attribute.
     pub fn as_str(self) -> &'static str {
         match self {
             Severity::Info => "info",
@@ -72,34 +85,59 @@ impl FromStr for Severity {
 /// One domain event. Unknown fields are ignored on read so producers can add fields.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Envelope {
+    /// Envelope format version; only [`ENVELOPE_VERSION`] is read.
     pub version: u32,
+    /// Stable id: the same input gives the same id, so consumers de-duplicate on it.
     pub id: String,
+    /// The event type (JSON `type`), one of [`types`] or another producer's.
     #[serde(rename = "type")]
     pub event_type: String,
+    /// The producing function (`ai-processor`, `cost-guard`, ...).
     pub source: String,
+    /// When the event was created, RFC 3339 UTC.
     pub time: String,
+    /// What the event is about: `s3://bucket/key` or another resource id.
     pub subject: String,
+    /// How urgent the event is.
     pub severity: Severity,
+    /// The type-specific payload; read it with [`Envelope::payload`].
     #[serde(default)]
     pub data: serde_json::Value,
 }
 
+/// Why a message body is not a usable event (the same body always fails the same way).
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum EnvelopeError {
+    /// Not JSON, a missing or mistyped field, or a payload of another type.
     #[error("not a domain event envelope: {0}")]
     Malformed(String),
+    /// A `version` this code does not read (a newer producer).
     #[error("envelope version {found} is not supported (this consumer reads version {supported})")]
-    UnsupportedVersion { found: u64, supported: u32 },
+    UnsupportedVersion {
+        /// The message's version.
+        found: u64,
+        /// The version this code reads.
+        supported: u32,
+    },
+    /// An SNS message other than a `Notification` (a subscription confirmation, ...).
     #[error(
         "an SNS message of Type {0:?}, not a \"Notification\": only notifications carry events"
     )]
     NotAnSnsNotification(String),
+    /// An SNS notification whose `Message` is missing or not JSON.
     #[error("the SNS notification's Message is not an envelope: {0}")]
     SnsMessageNotJson(String),
+    /// The id is too long or has characters unsafe in keys, paths or headers.
     #[error("event id {0:?} is not an id (at most {MAX_EVENT_ID_CHARS} letters, digits, '.', '_', ':', '-')")]
     NotAnId(String),
+    /// A text field has control characters (a line break would forge a header line).
     #[error("event {id:?}: `{field}` contains control characters")]
-    ControlCharacters { id: String, field: &'static str },
+    ControlCharacters {
+        /// The event's id.
+        id: String,
+        /// The envelope field that has them.
+        field: &'static str,
+    },
 }
 
 /// Longest event id accepted; the suite's own ids are 32 hex characters.
@@ -198,6 +236,7 @@ impl Envelope {
         Self::from_value(value)
     }
 
+    /// An envelope from parsed JSON, with the same checks as [`Envelope::parse`].
     pub fn from_value(value: serde_json::Value) -> Result<Self, EnvelopeError> {
         let version = value
             .get("version")
@@ -258,6 +297,7 @@ impl Envelope {
         Ok(())
     }
 
+    /// The envelope as the JSON message body that is published.
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).expect("an envelope always serialises")
     }
@@ -279,17 +319,22 @@ pub fn stable_id(parts: &[&str]) -> String {
 /// Where domain events go. The SNS adapter is [`SnsEventPublisher`].
 #[allow(async_fn_in_trait)]
 pub trait EventPublisher: Send + Sync {
+    /// Publishes one event; a failure is returned so the caller can have it retried.
     fn publish(
         &self,
         event: &Envelope,
     ) -> impl std::future::Future<Output = Result<(), PublishError>> + Send;
 }
 
+/// An event that could not be published.
 #[derive(Debug, thiserror::Error)]
 #[error("publishing {event_type} event {id} failed: {reason}")]
 pub struct PublishError {
+    /// The event's id.
     pub id: String,
+    /// The event's type.
     pub event_type: String,
+    /// What the publisher reported.
     pub reason: String,
 }
 
@@ -302,6 +347,7 @@ pub struct SnsEventPublisher {
 }
 
 impl SnsEventPublisher {
+    /// Publishes to the topic `topic_arn`.
     pub fn new(client: aws_sdk_sns::Client, topic_arn: impl Into<String>) -> Self {
         Self {
             client,

@@ -29,10 +29,12 @@ def test_fields_of_unexpected_shapes_read_as_no_data():
     odd = {
         "2026-11-24": {"schema_version": 1, "verdicts": "broken", "uploads": {"by_outcome": None, "total": "many"},
                        "transcription": {"by_language": {"en-US": 5, "zh-CN": {"duration_ms": 120000}}},
-                       "latency_ms": {"p50": "fast", "p90": None}, "notifications": {"by_channel": []}},
+                       "latency_ms": {"p50": "fast", "p90": None}, "notifications": {"by_channel": [{"x": 1}]}},
         "2026-11-25": {},
     }
-    html = render(odd, {"2026-11-24T03": {"verdicts": {"by_verdict": {"approved": "x", "review": 2}}}})
+    html = render(odd, {"2026-11-24T03": {"verdicts": {"by_verdict": {"approved": "x", "review": 2}}},
+                        "2026-11-24T04": {"verdicts": {"by_verdict": [{"approved": 1}], "by_category": ["Violence"]}},
+                        "2026-11-24T05": [], "2026-11-24T06": {"uploads": 7, "verdicts": None}})
     assert 'data-series="review" data-x="2026-11-24T03" data-value="2"' in html
     assert 'data-series="zh-CN" data-x="2026-11-24" data-value="2"' in html  # minutes from duration_ms
     assert 'data-empty="true"' in section(html, "latency-per-day")
@@ -42,14 +44,19 @@ def test_fields_of_unexpected_shapes_read_as_no_data():
 def test_sections_other_producers_add_are_shown_when_present():
     docs = {"2026-11-24": {"reviews": {"decisions": 3, "by_decision": {"approve": 2, "reject": 1}},
                            "deletions": {"total": 4}, "moderation_appeals": {"opened": 1},
-                           "uploads": {"by_outcome": {"skipped": 2}}},
+                           "uploads": {"by_outcome": {"skipped": 2}, "skipped_by_reason": {"too_large": 2}},
+                           "notifications": {"review_decisions": {"approve": 5}}},
             "2026-11-25": {"reviews": {"decisions": 1, "by_decision": {"approve": 1}}}}
     html = render(docs)
     reviews = section(html, "section-reviews")
     assert 'data-path="reviews.decisions" data-value="4"' in reviews
     assert 'data-path="reviews.by_decision.approve" data-value="3"' in reviews
     assert 'data-path="deletions.total" data-value="4"' in section(html, "section-deletions")
-    assert 'data-path="moderation_appeals.opened" data-value="1"' in section(html, "section-other")
+    assert 'data-path="notifications.review_decisions.approve" data-value="5"' in reviews
+    other = section(html, "section-other")
+    assert 'data-path="moderation_appeals.opened" data-value="1"' in other
+    assert 'data-path="uploads.skipped_by_reason.too_large" data-value="2"' in other
+    assert "by_outcome" not in other
 
 
 def test_no_documents_is_a_page_of_sentences():

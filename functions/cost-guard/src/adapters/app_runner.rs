@@ -1,23 +1,15 @@
 //! App Runner: pause and resume a service (App Runner keeps its configuration while paused).
 
-use aws_sdk_apprunner::error::DisplayErrorContext;
 use aws_sdk_apprunner::types::ServiceStatus;
 use aws_sdk_apprunner::Client;
 
+use super::call_failed;
 use crate::ports::{ActionError, ActionTarget, PauseOutcome, Previous, RestoreOutcome};
 use crate::resources::Resource;
 
 #[derive(Clone)]
 pub struct AppRunnerTarget {
     client: Client,
-}
-
-fn failed(resource: &Resource, action: &str, reason: impl std::fmt::Display) -> ActionError {
-    ActionError {
-        arn: resource.arn.clone(),
-        action: action.to_string(),
-        reason: reason.to_string(),
-    }
 }
 
 impl AppRunnerTarget {
@@ -36,11 +28,13 @@ impl AppRunnerTarget {
             .service_arn(&resource.arn)
             .send()
             .await
-            .map_err(|e| failed(resource, action, DisplayErrorContext(e)))?;
+            .map_err(|e| ActionError::new(resource, action, call_failed("DescribeService")(e)))?;
         described
             .service()
             .map(|s| s.status().clone())
-            .ok_or_else(|| failed(resource, action, "DescribeService returned no service"))
+            .ok_or_else(|| {
+                ActionError::new(resource, action, "DescribeService returned no service")
+            })
     }
 }
 
@@ -58,7 +52,7 @@ impl ActionTarget for AppRunnerTarget {
             .service_arn(&resource.arn)
             .send()
             .await
-            .map_err(|e| failed(resource, action, DisplayErrorContext(e)))?;
+            .map_err(|e| ActionError::new(resource, action, call_failed("PauseService")(e)))?;
         Ok(PauseOutcome::Paused {
             previous: Previous::Running,
         })
@@ -81,7 +75,7 @@ impl ActionTarget for AppRunnerTarget {
             .service_arn(&resource.arn)
             .send()
             .await
-            .map_err(|e| failed(resource, action, DisplayErrorContext(e)))?;
+            .map_err(|e| ActionError::new(resource, action, call_failed("ResumeService")(e)))?;
         Ok(RestoreOutcome::Restored {
             to: Previous::Running,
         })

@@ -1,12 +1,12 @@
 //! Cost Explorer: daily unblended cost grouped by service, and the month-end forecast.
 
 use aws_config::SdkConfig;
-use aws_sdk_costexplorer::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_costexplorer::operation::get_cost_forecast::GetCostForecastError;
 use aws_sdk_costexplorer::types::{
     DateInterval, Granularity, GroupDefinition, GroupDefinitionType, Metric,
 };
 use aws_sdk_costexplorer::Client;
+use shared::aws::classify;
 use shared::partition::Partition;
 use time::Date;
 
@@ -48,25 +48,6 @@ fn interval(start: Date, end: Date) -> Result<DateInterval, String> {
         .end(day_string(end))
         .build()
         .map_err(|e| e.to_string())
-}
-
-/// One line: the service's error code and message, or the HTTP status when the body is not
-/// an AWS error (a proxy page), or the transport failure.
-fn describe<E: ProvideErrorMetadata + std::error::Error + 'static>(err: &SdkError<E>) -> String {
-    match err {
-        SdkError::ServiceError(service) => {
-            let e = service.err();
-            match (e.code(), e.message()) {
-                (Some(code), Some(message)) => format!("{code}: {message}"),
-                (Some(code), None) => code.to_string(),
-                _ => format!(
-                    "HTTP {} without an AWS error in the body",
-                    service.raw().status().as_u16()
-                ),
-            }
-        }
-        other => DisplayErrorContext(other).to_string(),
-    }
 }
 
 fn parse_amount(text: Option<&str>) -> Result<f64, String> {
@@ -111,7 +92,7 @@ impl CostSource for CostExplorerSource {
                 .set_next_page_token(token.take())
                 .send()
                 .await
-                .map_err(|e| failed(requests, format!("GetCostAndUsage: {}", describe(&e))))?;
+                .map_err(|e| failed(requests, classify("GetCostAndUsage", e).detail))?;
             for result in output.results_by_time() {
                 let start_text = result.time_period().map(|p| p.start()).unwrap_or("");
                 let date = parse_day(start_text).ok_or_else(|| {
@@ -184,12 +165,18 @@ impl CostSource for CostExplorerSource {
                 }),
                 None => Err("GetCostForecast returned no total".to_string()),
             },
-            Err(e) => Err(match e.as_service_error() {
-                Some(GetCostForecastError::DataUnavailableException(_)) => {
-                    format!("not enough cost history to forecast yet ({})", describe(&e))
-                }
-                _ => format!("GetCostForecast: {}", describe(&e)),
-            }),
+            Err(e) => {
+                let too_early = matches!(
+                    e.as_service_error(),
+                    Some(GetCostForecastError::DataUnavailableException(_))
+                );
+                let detail = classify("GetCostForecast", e).detail;
+                Err(if too_early {
+                    format!("not enough cost history to forecast yet ({detail})")
+                } else {
+                    detail
+                })
+            }
         };
         ForecastQuery {
             forecast,

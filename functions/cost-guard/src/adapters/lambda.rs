@@ -1,15 +1,11 @@
-//! Lambda: pause by setting reserved concurrency to 0; the previous value is kept in a tag.
+//! Lambda: a function's reserved concurrency and its tags (the pause flow is
+//! [`crate::tagged`]: reserved concurrency 0, previous value in a tag).
 
-use aws_sdk_lambda::error::DisplayErrorContext;
 use aws_sdk_lambda::Client;
 
-use crate::ports::{ActionError, ActionTarget, PauseOutcome, Previous, RestoreOutcome};
+use super::call_failed;
+use crate::ports::{CallFailed, Previous, TaggedSetting};
 use crate::resources::Resource;
-
-/// Tag holding the reserved concurrency before the guard set it to 0 (`none` when there was
-/// none reserved).
-pub const PREVIOUS_CONCURRENCY_TAG: &str = "cost-guard:previous-reserved-concurrency";
-const UNRESERVED: &str = "none";
 
 #[derive(Clone)]
 pub struct LambdaTarget {
@@ -20,126 +16,84 @@ impl LambdaTarget {
     pub fn new(client: Client) -> Self {
         Self { client }
     }
+}
 
-    /// The previous value recorded on the function, if the guard paused it and did not restore.
-    async fn recorded_on_function(
-        &self,
-        resource: &Resource,
-        action: &str,
-    ) -> Result<Option<Option<i32>>, ActionError> {
+impl TaggedSetting for LambdaTarget {
+    async fn read_tag(&self, resource: &Resource, key: &str) -> Result<Option<String>, CallFailed> {
         let tags = self
             .client
             .list_tags()
             .resource(&resource.arn)
             .send()
             .await
-            .map_err(|e| failed(resource, action, DisplayErrorContext(e)))?;
-        let Some(value) = tags.tags().and_then(|t| t.get(PREVIOUS_CONCURRENCY_TAG)) else {
-            return Ok(None);
-        };
-        if value == UNRESERVED {
-            return Ok(Some(None));
-        }
-        value.parse::<i32>().map(|n| Some(Some(n))).map_err(|_| {
-            failed(
-                resource,
-                action,
-                format!("tag {PREVIOUS_CONCURRENCY_TAG}={value:?} is not a number"),
-            )
-        })
-    }
-}
-
-fn failed(resource: &Resource, action: &str, reason: impl std::fmt::Display) -> ActionError {
-    ActionError {
-        arn: resource.arn.clone(),
-        action: action.to_string(),
-        reason: reason.to_string(),
-    }
-}
-
-impl ActionTarget for LambdaTarget {
-    async fn pause(&self, resource: &Resource) -> Result<PauseOutcome, ActionError> {
-        let action = resource.kind.pause_action();
-        let previous = match self.recorded_on_function(resource, action).await? {
-            Some(previous) => previous,
-            None => {
-                let previous = self
-                    .client
-                    .get_function_concurrency()
-                    .function_name(&resource.arn)
-                    .send()
-                    .await
-                    .map_err(|e| failed(resource, action, DisplayErrorContext(e)))?
-                    .reserved_concurrent_executions();
-                let tag = previous.map_or(UNRESERVED.to_string(), |n| n.to_string());
-                self.client
-                    .tag_resource()
-                    .resource(&resource.arn)
-                    .tags(PREVIOUS_CONCURRENCY_TAG, tag)
-                    .send()
-                    .await
-                    .map_err(|e| failed(resource, action, DisplayErrorContext(e)))?;
-                previous
-            }
-        };
-        self.client
-            .put_function_concurrency()
-            .function_name(&resource.arn)
-            .reserved_concurrent_executions(0)
-            .send()
-            .await
-            .map_err(|e| failed(resource, action, DisplayErrorContext(e)))?;
-        Ok(PauseOutcome::Paused {
-            previous: Previous::ReservedConcurrency { value: previous },
-        })
+            .map_err(call_failed("ListTags"))?;
+        Ok(tags.tags().and_then(|t| t.get(key)).cloned())
     }
 
-    async fn restore(
+    async fn write_tag(
         &self,
         resource: &Resource,
-        recorded: Option<&Previous>,
-    ) -> Result<RestoreOutcome, ActionError> {
-        let action = "restore";
-        let previous = match self.recorded_on_function(resource, action).await? {
-            Some(previous) => previous,
-            None => match recorded {
-                Some(Previous::ReservedConcurrency { value }) => *value,
-                _ => {
-                    return Ok(RestoreOutcome::NothingToRestore {
-                        reason: format!("no {PREVIOUS_CONCURRENCY_TAG} tag and no recorded value"),
-                    })
-                }
-            },
-        };
-        match previous {
-            None => {
+        key: &str,
+        value: &str,
+    ) -> Result<(), CallFailed> {
+        self.client
+            .tag_resource()
+            .resource(&resource.arn)
+            .tags(key, value)
+            .send()
+            .await
+            .map_err(call_failed("TagResource"))?;
+        Ok(())
+    }
+
+    async fn remove_tag(&self, resource: &Resource, key: &str) -> Result<(), CallFailed> {
+        self.client
+            .untag_resource()
+            .resource(&resource.arn)
+            .tag_keys(key)
+            .send()
+            .await
+            .map_err(call_failed("UntagResource"))?;
+        Ok(())
+    }
+
+    async fn current(&self, resource: &Resource) -> Result<Previous, CallFailed> {
+        let value = self
+            .client
+            .get_function_concurrency()
+            .function_name(&resource.arn)
+            .send()
+            .await
+            .map_err(call_failed("GetFunctionConcurrency"))?
+            .reserved_concurrent_executions();
+        Ok(Previous::ReservedConcurrency { value })
+    }
+
+    async fn set(&self, resource: &Resource, value: &Previous) -> Result<(), CallFailed> {
+        match value {
+            Previous::ReservedConcurrency { value: None } => {
                 self.client
                     .delete_function_concurrency()
                     .function_name(&resource.arn)
                     .send()
                     .await
-                    .map_err(|e| failed(resource, action, DisplayErrorContext(e)))?;
+                    .map_err(call_failed("DeleteFunctionConcurrency"))?;
             }
-            Some(n) => {
+            Previous::ReservedConcurrency { value: Some(n) } => {
                 self.client
                     .put_function_concurrency()
                     .function_name(&resource.arn)
-                    .reserved_concurrent_executions(n)
+                    .reserved_concurrent_executions(*n)
                     .send()
                     .await
-                    .map_err(|e| failed(resource, action, DisplayErrorContext(e)))?;
+                    .map_err(call_failed("PutFunctionConcurrency"))?;
+            }
+            other => {
+                return Err(CallFailed(format!(
+                    "{other:?} is not a reserved concurrency"
+                )))
             }
         }
-        self.client
-            .untag_resource()
-            .resource(&resource.arn)
-            .tag_keys(PREVIOUS_CONCURRENCY_TAG)
-            .send()
-            .await
-            .map_err(|e| failed(resource, action, DisplayErrorContext(e)))?;
-        Ok(RestoreOutcome::Restored {
-            to: Previous::ReservedConcurrency { value: previous },
-        })
+        Ok(())
     }
 }

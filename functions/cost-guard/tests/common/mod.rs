@@ -10,7 +10,6 @@ use aws_sdk_costexplorer::error::BoxError;
 use cost_guard::actions::Targets;
 use cost_guard::adapters::{
     cost_explorer_config, AppRunnerTarget, CostExplorerSource, EcsTarget, LambdaTarget,
-    S3StateStore,
 };
 use cost_guard::config::Config;
 use cost_guard::ports::CostSource;
@@ -19,10 +18,11 @@ use serde_json::{json, Value};
 use shared::config::Env;
 use shared::events::{Envelope, SnsEventPublisher};
 use shared::partition::Partition;
+use shared::results::S3ObjectStore;
 use shared::testkit;
 
 pub type MotoGuard<C = CostExplorerSource> =
-    Guard<C, S3StateStore, SnsEventPublisher, LambdaTarget, EcsTarget, AppRunnerTarget>;
+    Guard<C, S3ObjectStore, SnsEventPublisher, LambdaTarget, EcsTarget, AppRunnerTarget>;
 
 /// Sends Cost Explorer requests as a test's own moto account: moto keeps one queue of
 /// static results per account, so parallel tests cannot take each other's results.
@@ -128,7 +128,7 @@ impl Fixture {
     pub fn guard_with<C: CostSource>(&self, costs: C, config: Config) -> MotoGuard<C> {
         Guard {
             costs,
-            state: S3StateStore::new(self.s3.clone(), &self.bucket),
+            state: S3ObjectStore::new(self.s3.clone(), &self.bucket),
             events: SnsEventPublisher::new(shared::aws::sns_client(&self.sdk), &self.topic_arn),
             targets: Targets {
                 lambda: LambdaTarget::new(aws_sdk_lambda::Client::new(&self.sdk)),
@@ -146,7 +146,7 @@ impl Fixture {
     /// Queues GetCostAndUsage results in moto for this test's account.
     pub async fn load_cost_results(&self, results: Vec<Value>) {
         let endpoint = std::env::var("AWS_ENDPOINT_URL").expect("AWS_ENDPOINT_URL");
-        let response = reqwest::Client::new()
+        let response = http()
             .post(format!(
                 "{endpoint}/moto-api/static/ce/cost-and-usage-results"
             ))
@@ -268,6 +268,13 @@ impl Fixture {
     }
 }
 
+/// A client for moto's own APIs; reqwest is built without a default TLS crypto provider (the
+/// workspace links one rustls stack, aws-lc), so the process installs it first.
+fn http() -> reqwest::Client {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    reqwest::Client::new()
+}
+
 /// moto's Lambda checks that the role exists in its IAM; the workspace has no IAM SDK crate,
 /// so this one call goes to moto's IAM query API directly (moto does not verify signatures).
 async fn create_role(sdk: &SdkConfig) -> String {
@@ -275,7 +282,7 @@ async fn create_role(sdk: &SdkConfig) -> String {
     let region = sdk.region().map(|r| r.to_string()).unwrap_or_default();
     let name = testkit::unique("cost-guard-test-role");
     let policy = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
-    let body = reqwest::Client::new()
+    let body = http()
         .post(format!("{endpoint}/"))
         .header(
             "Authorization",
