@@ -6,11 +6,15 @@ use serde_json::Value;
 use shared::events::{types, Envelope, Severity};
 
 use shared::events::contracts::alarm::AlarmStateChanged;
+use shared::events::contracts::cost::{CostAction, CostThreshold};
+use shared::events::EventPayload;
 
 use crate::escape;
 use crate::language::Language;
 
 mod alarm;
+mod cost;
+mod digest;
 
 /// One labelled fact of a notification.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -155,12 +159,49 @@ fn money(value: &Value, currency: Option<&str>) -> Option<String> {
     })
 }
 
+/// The notification of an event: typed renderers for the types the suite produces, the
+/// generic one for anything else (or a payload that does not parse, logged).
 pub fn render(envelope: &Envelope, language: Language) -> Notification {
-    if let Ok(alarm) = envelope.payload::<AlarmStateChanged>() {
-        let (title, facts, link) = alarm::render(&alarm, language);
-        return finish(envelope, language, title, facts, link);
+    let typed = match envelope.event_type.as_str() {
+        AlarmStateChanged::TYPE => envelope
+            .payload::<AlarmStateChanged>()
+            .map(|p| alarm::render(&p, language)),
+        CostThreshold::TYPE => envelope
+            .payload::<CostThreshold>()
+            .map(|p| with_link(cost::threshold(&p, language), envelope)),
+        CostAction::TYPE => envelope
+            .payload::<CostAction>()
+            .map(|p| with_link(cost::action(&p, language), envelope)),
+        types::STATS_DIGEST => match digest::render(&envelope.data, language) {
+            Some(rendered) => Ok(with_link(rendered, envelope)),
+            None => return generic(envelope, language),
+        },
+        _ => return generic(envelope, language),
+    };
+    match typed {
+        Ok((title, facts, link)) => finish(envelope, language, title, facts, link),
+        Err(e) => {
+            tracing::warn!(event_id = %envelope.id, event_type = %envelope.event_type, error = %e, "payload does not match its contract; rendered generically");
+            generic(envelope, language)
+        }
     }
-    generic(envelope, language)
+}
+
+/// Adds the event's link (a `link` / `url` field), for renderers whose payload has none typed.
+fn with_link(
+    (title, facts): (String, Vec<Fact>),
+    envelope: &Envelope,
+) -> (String, Vec<Fact>, Option<String>) {
+    (title, facts, data_link(envelope))
+}
+
+fn data_link(envelope: &Envelope) -> Option<String> {
+    let data = envelope.data.as_object()?;
+    LINK_FIELDS
+        .iter()
+        .filter_map(|k| data.get(*k).and_then(Value::as_str))
+        .find(|s| is_web_link(s))
+        .map(str::to_string)
 }
 
 /// The notification with the severity tag before the title and the time as the last fact.
@@ -232,11 +273,7 @@ fn generic(envelope: &Envelope, language: Language) -> Notification {
     }];
     let mut link = None;
     if let Some(data) = data {
-        link = LINK_FIELDS
-            .iter()
-            .filter_map(|k| data.get(*k).and_then(Value::as_str))
-            .find(|s| is_web_link(s))
-            .map(str::to_string);
+        link = data_link(envelope);
         for (key, label_en, label_zh) in KNOWN_FIELDS {
             let Some(value) = data.get(*key) else {
                 continue;
