@@ -55,6 +55,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         adapters,
         settings.delivery,
         Arc::new(notifier::ports::SystemClock),
+        Arc::new(notifier::rate_limit::SharedRateLimit::per_minute(
+            MemoryObjectStore::default(),
+            notifier::ports::SystemClock,
+        )),
     )?;
 
     let mut event = SqsEvent::default();

@@ -43,6 +43,7 @@ use crate::delivery_metrics::DeliveryMetrics;
 use crate::error::NotifierError;
 use crate::notifier::Notifier;
 use crate::ports::{Clock, SystemClock};
+use crate::rate_limit::SharedRateLimit;
 use crate::routing::Routing;
 
 /// Delivery markers per (event, channel) in the results bucket.
@@ -84,14 +85,18 @@ pub async fn build_with_secrets<S: SecretSource + 'static>(
     let http = channels::http_client(config.delivery.attempt_timeout)
         .map_err(NotifierError::HttpClient)?;
     let adapters = channels::build(&routing.channels, secrets, &sns, &http);
-    let mut notifier = Notifier::new(routing, adapters, config.delivery, clock.clone())?;
+    let common = &config.common;
+    let slots = Arc::new(SharedRateLimit::per_minute(
+        S3ObjectStore::new(s3.clone(), &common.results_bucket),
+        clock.clone(),
+    ));
+    let mut notifier = Notifier::new(routing, adapters, config.delivery, clock.clone(), slots)?;
     if let Some(queue_url) = &config.stats_ingest_queue_url {
         notifier = notifier.with_reports(Arc::new(SqsDeliveryReports::new(
             sqs.clone(),
             queue_url.clone(),
         )));
     }
-    let common = &config.common;
     Ok(App {
         notifier,
         markers: Idempotency::new(

@@ -13,12 +13,13 @@ use shared::idempotency::{once, IdempotencyError, IdempotencyStore, Once};
 use tokio::time::Instant;
 
 use crate::config::DeliveryTuning;
-use crate::delivery::{deliver, Delivery};
+use crate::delivery::{deliver, Delivery, Throttle};
 use crate::delivery_metrics::DeliveryMetrics;
 use crate::delivery_reports::report;
 use crate::inbound::envelope_from_body;
-use crate::ports::{Attempt, Clock, DeliveryReports, NoDeliveryReports, NotificationChannel};
-use crate::rate_limit::RateLimiter;
+use crate::ports::{
+    Attempt, Clock, DeliveryReports, NoDeliveryReports, NotificationChannel, SendSlots,
+};
 use crate::render::render;
 use crate::routing::{ChannelSpec, Routing};
 
@@ -38,7 +39,6 @@ impl From<IdempotencyError> for ChannelFailure {
 struct RoutedChannel {
     spec: ChannelSpec,
     adapter: Arc<dyn NotificationChannel>,
-    limiter: Option<RateLimiter>,
 }
 
 pub struct Notifier {
@@ -47,6 +47,7 @@ pub struct Notifier {
     tuning: DeliveryTuning,
     clock: Arc<dyn Clock>,
     reports: Arc<dyn DeliveryReports>,
+    slots: Arc<dyn SendSlots>,
 }
 
 impl Notifier {
@@ -56,6 +57,7 @@ impl Notifier {
         mut adapters: HashMap<String, Arc<dyn NotificationChannel>>,
         tuning: DeliveryTuning,
         clock: Arc<dyn Clock>,
+        slots: Arc<dyn SendSlots>,
     ) -> Result<Self, ConfigError> {
         let mut channels = HashMap::new();
         let mut problems = Vec::new();
@@ -67,7 +69,6 @@ impl Notifier {
                         RoutedChannel {
                             spec: spec.clone(),
                             adapter,
-                            limiter: spec.rate_limit_per_minute.map(RateLimiter::per_minute),
                         },
                     );
                 }
@@ -83,6 +84,7 @@ impl Notifier {
             tuning,
             clock,
             reports: Arc::new(NoDeliveryReports),
+            slots,
         })
     }
 
@@ -242,7 +244,14 @@ impl Notifier {
             match deliver(
                 routed.adapter.as_ref(),
                 attempt,
-                routed.limiter.as_ref(),
+                routed
+                    .spec
+                    .rate_limit_per_minute
+                    .map(|per_minute| Throttle {
+                        slots: self.slots.as_ref(),
+                        channel: &routed.spec.name,
+                        per_minute,
+                    }),
                 &self.tuning,
                 self.clock.as_ref(),
                 deadline,
@@ -341,12 +350,14 @@ mod tests {
 
     use super::*;
     use crate::ports::{DeliveryError, SystemClock};
+    use crate::rate_limit::SharedRateLimit;
 
     /// A channel that records the event ids it was sent and answers from a script
     /// (then success).
     #[derive(Default)]
     struct FakeChannel {
         sent: Mutex<Vec<String>>,
+        sent_at: Mutex<Vec<std::time::SystemTime>>,
         script: Mutex<VecDeque<Result<(), DeliveryError>>>,
     }
 
@@ -354,6 +365,7 @@ mod tests {
         fn answering(script: Vec<Result<(), DeliveryError>>) -> Arc<Self> {
             Arc::new(Self {
                 sent: Mutex::default(),
+                sent_at: Mutex::default(),
                 script: Mutex::new(script.into()),
             })
         }
@@ -367,6 +379,10 @@ mod tests {
             let answer = self.script.lock().unwrap().pop_front().unwrap_or(Ok(()));
             if answer.is_ok() {
                 self.sent.lock().unwrap().push(attempt.envelope.id.clone());
+                self.sent_at
+                    .lock()
+                    .unwrap()
+                    .push(std::time::SystemTime::now());
             }
             Box::pin(async move { answer })
         }
@@ -409,6 +425,23 @@ mod tests {
     }"#;
 
     fn notifier(ops: Arc<FakeChannel>, chat: Arc<FakeChannel>) -> Notifier {
+        notifier_with(
+            RULES,
+            ops,
+            chat,
+            Arc::new(SharedRateLimit::per_minute(
+                MemoryObjectStore::default(),
+                SystemClock,
+            )),
+        )
+    }
+
+    fn notifier_with(
+        rules: &str,
+        ops: Arc<FakeChannel>,
+        chat: Arc<FakeChannel>,
+        slots: Arc<dyn SendSlots>,
+    ) -> Notifier {
         let tuning = DeliveryTuning {
             max_attempts: 1,
             ..DeliveryTuning::default()
@@ -418,10 +451,11 @@ mod tests {
             ("chat".to_string(), chat as Arc<dyn NotificationChannel>),
         ]);
         Notifier::new(
-            Routing::parse(RULES).unwrap(),
+            Routing::parse(rules).unwrap(),
             adapters,
             tuning,
             Arc::new(SystemClock),
+            slots,
         )
         .unwrap()
     }
@@ -720,5 +754,74 @@ mod tests {
         let delivered: NotificationDelivered = sent[2].payload().unwrap();
         assert_eq!(delivered.channel, "chat");
         assert_eq!(delivered.event_id, Envelope::parse(&flagged).unwrap().id);
+    }
+
+    /// Issue 18.4: five instances (separate notifiers sharing only the results bucket) each
+    /// get a batch; 60 messages in all go to one DingTalk robot allowing 20 per window. No
+    /// window carries more than 20, and every message is delivered. Windows of one second
+    /// stand in for minutes so the test takes seconds.
+    #[tokio::test]
+    async fn five_instances_bursting_sixty_messages_keep_one_robots_limit_and_lose_nothing() {
+        const RULES_ONE_ROBOT: &str = r#"{
+            "channels": {
+                "ops": {"kind": "dingtalk", "secret_id": "ops", "rate_limit_per_minute": 20},
+                "chat": {"kind": "slack", "secret_id": "chat"}
+            },
+            "rules": [{"types": ["media.*"], "channels": ["ops"]}]
+        }"#;
+        let window = Duration::from_secs(1);
+        let bucket = MemoryObjectStore::default();
+        let robot = FakeChannel::answering(vec![]);
+        let store = markers();
+        let instances: Vec<Notifier> = (0..5)
+            .map(|_| {
+                notifier_with(
+                    RULES_ONE_ROBOT,
+                    robot.clone(),
+                    FakeChannel::answering(vec![]),
+                    Arc::new(SharedRateLimit::new(bucket.clone(), SystemClock, window)),
+                )
+            })
+            .collect();
+        let bodies: Vec<String> = (0..60)
+            .map(|i| body("media.flagged", Severity::Warning, &i.to_string()))
+            .collect();
+        let runs = instances.iter().enumerate().map(|(i, n)| {
+            let mine: Vec<&str> = bodies[i * 12..(i + 1) * 12]
+                .iter()
+                .map(String::as_str)
+                .collect();
+            let store = &store;
+            async move {
+                n.handle_batch(
+                    batch(&mine),
+                    store,
+                    &MemoryDeadLetters::default(),
+                    10,
+                    in_ten_seconds(),
+                    &DeliveryMetrics::default(),
+                )
+                .await
+            }
+        });
+        for (response, _) in futures::future::join_all(runs).await {
+            assert!(
+                failed(&response).is_empty(),
+                "nothing comes back: {response:?}"
+            );
+        }
+        let mut sent = robot.sent();
+        sent.sort();
+        sent.dedup();
+        assert_eq!(sent.len(), 60, "every message delivered once");
+        let mut per_window: HashMap<u128, usize> = HashMap::new();
+        for t in robot.sent_at.lock().unwrap().iter() {
+            let since = t.duration_since(std::time::UNIX_EPOCH).unwrap();
+            *per_window
+                .entry(since.as_nanos() / window.as_nanos())
+                .or_default() += 1;
+        }
+        assert!(per_window.len() >= 3, "{per_window:?}");
+        assert!(per_window.values().all(|n| *n <= 20), "{per_window:?}");
     }
 }

@@ -92,3 +92,16 @@ impl DeliveryReports for NoDeliveryReports {
         Box::pin(async { Ok(()) })
     }
 }
+
+/// Send slots of rate-limited channels, shared by every instance of the function.
+pub trait SendSlots: Send + Sync {
+    /// Takes one send of `channel` (at most `per_minute` a minute) in the earliest minute that
+    /// starts no later than `latest`; returns when the send may go, or `None` when no minute
+    /// before `latest` has room.
+    fn reserve<'a>(
+        &'a self,
+        channel: &'a str,
+        per_minute: u32,
+        latest: time::OffsetDateTime,
+    ) -> BoxFuture<'a, Result<Option<time::OffsetDateTime>, String>>;
+}
