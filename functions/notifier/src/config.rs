@@ -44,6 +44,9 @@ pub struct Config {
     /// The variables every function shares (`RESULTS_BUCKET`, `BATCH_CONCURRENCY`, ...).
     pub common: Common,
     pub rules: RulesSource,
+    /// `NOTIFIER_RULES_TTL_SECONDS`: how long rules read from S3 are used before the object is
+    /// checked again (its ETag), so a changed file takes effect within this time.
+    pub rules_ttl: Duration,
     pub delivery: DeliveryTuning,
     /// `STATS_INGEST_QUEUE_URL`: where delivery reports go; unset, none are sent.
     pub stats_ingest_queue_url: Option<String>,
@@ -110,9 +113,11 @@ impl Config {
         if max_attempts == 0 {
             env.problem("NOTIFIER_MAX_ATTEMPTS must be at least 1");
         }
+        let rules_ttl: u64 = env.parse_or("NOTIFIER_RULES_TTL_SECONDS", 60);
         let config = Config {
             common,
             rules,
+            rules_ttl: Duration::from_secs(rules_ttl),
             stats_ingest_queue_url: env.optional("STATS_INGEST_QUEUE_URL"),
             alarm_topic_arn: env.optional("ALARM_TOPIC_ARN"),
             delivery: DeliveryTuning {

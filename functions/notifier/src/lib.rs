@@ -22,6 +22,7 @@ pub mod ports;
 pub mod rate_limit;
 pub mod render;
 pub mod routing;
+pub mod rules;
 pub mod signing;
 
 use std::sync::Arc;
@@ -31,9 +32,8 @@ use aws_config::SdkConfig;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::LambdaEvent;
 use shared::batch::{DeadLetters, Deadline};
-use shared::config::ConfigError;
 use shared::idempotency::Idempotency;
-use shared::results::{ObjectStore, S3ObjectStore};
+use shared::results::S3ObjectStore;
 use shared::secrets::{SecretSource, SecretsManagerSource, DEFAULT_SECRET_TTL};
 use tracing::Instrument;
 
@@ -43,23 +43,35 @@ use crate::delivery_metrics::DeliveryMetrics;
 use crate::error::NotifierError;
 use crate::notifier::Notifier;
 use crate::ports::{Clock, SystemClock};
+use crate::ports::{DeliveryReports, NoDeliveryReports, SendSlots};
 use crate::rate_limit::SharedRateLimit;
 use crate::routing::Routing;
+use crate::rules::{BuildNotifier, Check, RulesCache};
 
 /// Delivery markers per (event, channel) in the results bucket.
 type Markers = Idempotency<S3ObjectStore, Arc<dyn Clock>>;
 
+/// Where the rules in force come from.
+enum Rules {
+    /// `NOTIFIER_RULES`: parsed at init.
+    Inline(Arc<Notifier>),
+    /// `NOTIFIER_RULES_S3_URI`: read on first use, checked again after the TTL.
+    S3(RulesCache<S3ObjectStore, Arc<dyn Clock>>),
+}
+
 /// Everything built once at init and shared by every invocation.
 pub struct App {
-    notifier: Notifier,
+    rules: Rules,
     markers: Markers,
     dead_letters: DeadLetters,
     batch_concurrency: usize,
     metrics_namespace: String,
+    safety_margin: Duration,
     clock: Arc<dyn Clock>,
 }
 
-/// Builds the function once at init: Secrets Manager for the channels' secrets.
+/// Builds the function once at init: Secrets Manager for the channels' secrets. No network:
+/// rules in S3 are read on first use.
 pub async fn build(config: &Config, sdk: &SdkConfig) -> Result<App, NotifierError> {
     let secrets = Arc::new(SecretsManagerSource::new(sdk, DEFAULT_SECRET_TTL).await?);
     build_with_secrets(config, sdk, secrets).await
@@ -75,30 +87,52 @@ pub async fn build_with_secrets<S: SecretSource + 'static>(
     let sns = shared::aws::sns_client(sdk);
     let sqs = shared::aws::sqs_client(sdk);
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let routing = match &config.rules {
-        RulesSource::Inline(json) => Routing::parse(json)?,
-        RulesSource::S3 { bucket, key } => {
-            load_routing(&S3ObjectStore::new(s3.clone(), bucket), bucket, key).await?
-        }
-    };
-    routing.check_no_loop(&config.consumed_topics())?;
+    let common = &config.common;
+    // One HTTP client for the process: connections are reused across records and invocations.
     let http = channels::http_client(config.delivery.attempt_timeout)
         .map_err(NotifierError::HttpClient)?;
-    let adapters = channels::build(&routing.channels, secrets, &sns, &http);
-    let common = &config.common;
-    let slots = Arc::new(SharedRateLimit::per_minute(
+    let slots: Arc<dyn SendSlots> = Arc::new(SharedRateLimit::per_minute(
         S3ObjectStore::new(s3.clone(), &common.results_bucket),
         clock.clone(),
     ));
-    let mut notifier = Notifier::new(routing, adapters, config.delivery, clock.clone(), slots)?;
-    if let Some(queue_url) = &config.stats_ingest_queue_url {
-        notifier = notifier.with_reports(Arc::new(SqsDeliveryReports::new(
-            sqs.clone(),
-            queue_url.clone(),
-        )));
-    }
+    let reports: Arc<dyn DeliveryReports> = match &config.stats_ingest_queue_url {
+        Some(url) => Arc::new(SqsDeliveryReports::new(sqs.clone(), url.clone())),
+        None => Arc::new(NoDeliveryReports),
+    };
+    let consumed: Vec<String> = config
+        .consumed_topics()
+        .into_iter()
+        .map(str::to_string)
+        .collect();
+    let (tuning, build_clock) = (config.delivery, clock.clone());
+    let build_notifier: BuildNotifier = Box::new(move |routing: Routing| {
+        let consumed: Vec<&str> = consumed.iter().map(String::as_str).collect();
+        routing.check_no_loop(&consumed)?;
+        let adapters = channels::build(&routing.channels, secrets.clone(), &sns, &http);
+        Ok(Notifier::new(
+            routing,
+            adapters,
+            tuning,
+            build_clock.clone(),
+            slots.clone(),
+        )?
+        .with_reports(reports.clone()))
+    });
+    let rules = match &config.rules {
+        RulesSource::Inline(json) => {
+            Rules::Inline(Arc::new(build_notifier(Routing::parse(json)?)?))
+        }
+        RulesSource::S3 { bucket, key } => Rules::S3(RulesCache::new(
+            S3ObjectStore::new(s3.clone(), bucket),
+            bucket.clone(),
+            key.clone(),
+            config.rules_ttl,
+            clock.clone(),
+            build_notifier,
+        )),
+    };
     Ok(App {
-        notifier,
+        rules,
         markers: Idempotency::new(
             S3ObjectStore::new(s3, &common.results_bucket),
             IDEMPOTENCY_PREFIX,
@@ -108,29 +142,9 @@ pub async fn build_with_secrets<S: SecretSource + 'static>(
         dead_letters: DeadLetters::new(sqs, common.dead_letter_queue_url.clone()),
         batch_concurrency: common.batch_concurrency,
         metrics_namespace: common.metrics_namespace.clone(),
+        safety_margin: config.delivery.safety_margin,
         clock,
     })
-}
-
-/// Reads the routing document `key` from `store` (naming `bucket` in errors) and validates it.
-pub async fn load_routing<S: ObjectStore>(
-    store: &S,
-    bucket: &str,
-    key: &str,
-) -> Result<Routing, ConfigError> {
-    let unreadable = |why: String| {
-        ConfigError::single(format!(
-            "routing rules s3://{bucket}/{key} could not be read: {why}"
-        ))
-    };
-    let object = store
-        .get(key)
-        .await
-        .map_err(|e| unreadable(e.reason))?
-        .ok_or_else(|| unreadable("no such object".into()))?;
-    let text =
-        String::from_utf8(object.body).map_err(|_| unreadable("the object is not UTF-8".into()))?;
-    Routing::parse(&text)
 }
 
 /// The Lambda handler: delivers every record, reports the ones to deliver again.
@@ -155,7 +169,53 @@ pub fn remaining_time(deadline_ms: u64, now: SystemTime) -> Duration {
         .unwrap_or(Duration::ZERO)
 }
 
+/// Every record back to the queue: nothing can be delivered without rules.
+fn retry_all(event: &SqsEvent) -> SqsBatchResponse {
+    let mut response = SqsBatchResponse::default();
+    for record in &event.records {
+        let mut failure = aws_lambda_events::event::sqs::BatchItemFailure::default();
+        failure.item_identifier = record.message_id.clone().unwrap_or_default();
+        response.batch_item_failures.push(failure);
+    }
+    response
+}
+
 impl App {
+    /// The notifier of the rules in force; `None` (logged, counted) when no valid rules were
+    /// ever read.
+    async fn notifier(&self) -> Option<Arc<Notifier>> {
+        let cache = match &self.rules {
+            Rules::Inline(notifier) => return Some(notifier.clone()),
+            Rules::S3(cache) => cache,
+        };
+        let invalid = || {
+            let mut m = shared::metrics::MetricSet::new(&self.metrics_namespace, "notifier");
+            m.count("RoutingRulesInvalid", 1);
+            m.emit();
+        };
+        match cache.current().await {
+            Ok((notifier, check)) => {
+                match check {
+                    Check::Reloaded => tracing::info!(
+                        version = notifier.rules_version().unwrap_or("unknown"),
+                        "routing rules loaded"
+                    ),
+                    Check::KeptLastGood(problem) => {
+                        tracing::error!(%problem, "the routing rules in S3 are not usable; the last good rules stay in force");
+                        invalid();
+                    }
+                    Check::Fresh | Check::Unchanged => {}
+                }
+                Some(notifier)
+            }
+            Err(problem) => {
+                tracing::error!(%problem, "no usable routing rules; every record is returned to the queue");
+                invalid();
+                None
+            }
+        }
+    }
+
     /// The SQS handler: delivers every record, reports the ones to deliver again.
     pub async fn handle(
         &self,
@@ -165,12 +225,14 @@ impl App {
         async move {
             let remaining =
                 remaining_time(event.context.deadline, SystemTime::from(self.clock.now()));
-            let deadline =
-                Deadline::after(remaining.saturating_sub(self.notifier.tuning().safety_margin));
+            let deadline = Deadline::after(remaining.saturating_sub(self.safety_margin));
+            let notifier = match self.notifier().await {
+                Some(notifier) => notifier,
+                None => return Ok(retry_all(&event.payload)),
+            };
             let metrics = DeliveryMetrics::default();
             let records = event.payload.records.len();
-            let (response, summary) = self
-                .notifier
+            let (response, summary) = notifier
                 .handle_batch(
                     event.payload,
                     &self.markers,

@@ -48,6 +48,8 @@ pub struct Notifier {
     clock: Arc<dyn Clock>,
     reports: Arc<dyn DeliveryReports>,
     slots: Arc<dyn SendSlots>,
+    /// The ETag of the routing document these rules came from, when read from S3.
+    rules_version: Option<String>,
 }
 
 impl Notifier {
@@ -85,7 +87,22 @@ impl Notifier {
             clock,
             reports: Arc::new(NoDeliveryReports),
             slots,
+            rules_version: None,
         })
+    }
+
+    /// Records which version of the routing document these rules are.
+    pub fn with_rules_version(mut self, version: Option<String>) -> Self {
+        self.rules_version = version;
+        self
+    }
+
+    pub fn rules_version(&self) -> Option<&str> {
+        self.rules_version.as_deref()
+    }
+
+    pub fn routing(&self) -> &Routing {
+        &self.routing
     }
 
     /// Sends a report of every delivery and failure to `reports` (the stats-ingest queue).

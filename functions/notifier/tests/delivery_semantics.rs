@@ -304,54 +304,113 @@ async fn rules_are_read_from_s3_and_secrets_from_secrets_manager() {
     );
 }
 
+/// Issue 19.3: rules in S3 are read on first use, not at init; with no usable rules every
+/// record goes back to the queue and the problems are logged.
 #[tokio::test]
-async fn bad_rules_in_s3_fail_init_with_every_problem() {
+async fn bad_rules_in_s3_return_every_record_and_log_every_problem() {
+    let capture = LogCapture::default();
+    let subscriber = tracing_subscriber::fmt()
+        .json()
+        .with_writer(capture.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
     let local = local().await;
     let rules =
         json!({"channels": {"x": {"kind": "fax"}}, "rules": [{"types": ["*"], "channels": ["y"]}]});
+    put_rules(&local, "rules.json", &rules).await;
+    let body = envelope("media.flagged", "critical", json!({})).to_string();
+    for key in ["rules.json", "absent.json"] {
+        let settings = rules_from_s3(&local, key);
+        let app = notifier::build_with_secrets(&settings, &local.sdk, secrets(&[]))
+            .await
+            .expect("init reads no rules");
+        let response = app
+            .handle(invocation(
+                sqs_event(std::slice::from_ref(&body)),
+                Duration::from_secs(10),
+            ))
+            .await
+            .unwrap();
+        assert_eq!(failed_ids(&response), vec!["m0"], "{key}");
+    }
+    let logs = capture.text();
+    assert!(
+        logs.contains("channel \\\"x\\\": kind \\\"fax\\\" is not known"),
+        "{logs}"
+    );
+    assert!(
+        logs.contains("rule 1: channel \\\"y\\\" is not defined"),
+        "{logs}"
+    );
+    assert!(logs.contains("absent.json could not be read"), "{logs}");
+}
+
+async fn put_rules(local: &Local, key: &str, rules: &Value) {
     local
         .s3
         .put_object()
         .bucket(&local.bucket)
-        .key("rules.json")
+        .key(key)
         .body(rules.to_string().into_bytes().into())
         .send()
         .await
         .unwrap();
-    let uri = format!("s3://{}/rules.json", local.bucket);
-    let settings = notifier::config::Config::from_env(shared::config::Env::from_vars([
-        ("NOTIFIER_RULES_S3_URI", uri.as_str()),
-        ("RESULTS_BUCKET", local.bucket.as_str()),
-    ]))
-    .unwrap();
-    let err = notifier::build_with_secrets(&settings, &local.sdk, secrets(&[]))
-        .await
-        .err()
-        .unwrap()
-        .to_string();
-    assert!(
-        err.contains("channel \"x\": kind \"fax\" is not known"),
-        "{err}"
-    );
-    assert!(
-        err.contains("rule 1: channel \"y\" is not defined"),
-        "{err}"
-    );
+}
 
-    let missing = notifier::config::Config::from_env(shared::config::Env::from_vars([
+fn rules_from_s3(local: &Local, key: &str) -> notifier::config::Config {
+    notifier::config::Config::from_env(shared::config::Env::from_vars([
         (
             "NOTIFIER_RULES_S3_URI",
-            format!("s3://{}/absent.json", local.bucket),
+            format!("s3://{}/{key}", local.bucket),
         ),
         ("RESULTS_BUCKET", local.bucket.clone()),
+        ("NOTIFIER_RULES_TTL_SECONDS", "1".to_string()),
     ]))
+    .unwrap()
+}
+
+/// Issue 19.3: a changed rules file takes effect after the TTL without a new instance; a
+/// broken one keeps the last good rules.
+#[tokio::test]
+async fn changed_rules_in_s3_take_effect_after_the_ttl_and_broken_ones_keep_the_last_good() {
+    let local = local().await;
+    let first = HttpStub::start(|_, _| Reply::new(200, "{}")).await;
+    let second = HttpStub::start(|_, _| Reply::new(200, "{}")).await;
+    let rules = |secret: &str| {
+        json!({"channels": {"h": {"kind": "webhook", "secret_id": secret}},
+               "rules": [{"types": ["*"], "channels": ["h"]}]})
+    };
+    put_rules(&local, "rules.json", &rules("first")).await;
+    let app = notifier::build_with_secrets(
+        &rules_from_s3(&local, "rules.json"),
+        &local.sdk,
+        secrets(&[("first", first.url("/1")), ("second", second.url("/2"))]),
+    )
+    .await
     .unwrap();
-    let err = notifier::build_with_secrets(&missing, &local.sdk, secrets(&[]))
-        .await
-        .err()
-        .unwrap()
-        .to_string();
-    assert!(err.contains("absent.json could not be read"), "{err}");
+    let deliver = || async {
+        let body = envelope("media.flagged", "critical", json!({})).to_string();
+        let response = app
+            .handle(invocation(sqs_event(&[body]), Duration::from_secs(10)))
+            .await
+            .unwrap();
+        assert!(failed_ids(&response).is_empty());
+    };
+    deliver().await;
+    put_rules(&local, "rules.json", &rules("second")).await;
+    deliver().await; // within the TTL: still the first rules
+    assert_eq!((first.requests().len(), second.requests().len()), (2, 0));
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    deliver().await;
+    assert_eq!((first.requests().len(), second.requests().len()), (2, 1));
+    put_rules(&local, "rules.json", &json!({"channels": {}, "rules": []})).await;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    deliver().await;
+    assert_eq!(
+        (first.requests().len(), second.requests().len()),
+        (2, 2),
+        "the broken file left the last good rules in force"
+    );
 }
 
 #[tokio::test]
