@@ -56,7 +56,7 @@ enum Rules {
     /// `NOTIFIER_RULES`: parsed at init.
     Inline(Arc<Notifier>),
     /// `NOTIFIER_RULES_S3_URI`: read on first use, checked again after the TTL.
-    S3(RulesCache<S3ObjectStore, Arc<dyn Clock>>),
+    S3(Box<RulesCache<S3ObjectStore, Arc<dyn Clock>>>),
 }
 
 /// Everything built once at init and shared by every invocation.
@@ -122,14 +122,14 @@ pub async fn build_with_secrets<S: SecretSource + 'static>(
         RulesSource::Inline(json) => {
             Rules::Inline(Arc::new(build_notifier(Routing::parse(json)?)?))
         }
-        RulesSource::S3 { bucket, key } => Rules::S3(RulesCache::new(
+        RulesSource::S3 { bucket, key } => Rules::S3(Box::new(RulesCache::new(
             S3ObjectStore::new(s3.clone(), bucket),
             bucket.clone(),
             key.clone(),
             config.rules_ttl,
             clock.clone(),
             build_notifier,
-        )),
+        ))),
     };
     Ok(App {
         rules,
