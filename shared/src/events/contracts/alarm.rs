@@ -131,3 +131,26 @@ pub struct AlarmStateChanged {
 impl EventPayload for AlarmStateChanged {
     const TYPE: &'static str = "alarm.state_changed";
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn states_are_spelled_as_cloudwatch_does_and_conditions_are_tagged() {
+        assert_eq!(
+            serde_json::to_value(AlarmState::InsufficientData).unwrap(),
+            "INSUFFICIENT_DATA"
+        );
+        let composite = AlarmCondition::Composite {
+            rule: "ALARM(\"a\")".into(),
+            triggering_children: vec!["a".into()],
+        };
+        let json = serde_json::to_value(&composite).unwrap();
+        assert_eq!(json["kind"], "composite");
+        assert_eq!(
+            serde_json::from_value::<AlarmCondition>(json).unwrap(),
+            composite
+        );
+    }
+}

@@ -48,3 +48,31 @@ pub struct NotificationFailed {
 impl EventPayload for NotificationFailed {
     const TYPE: &'static str = "notification.failed";
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::events::{Envelope, Severity};
+
+    #[test]
+    fn a_delivery_report_carries_the_channel_where_stats_counts_it() {
+        let payload = NotificationDelivered {
+            event_id: "e1".into(),
+            event_type: "media.flagged".into(),
+            channel: "ops-dingtalk".into(),
+            kind: "dingtalk".into(),
+            attempts: 1,
+        };
+        let e = Envelope::of(
+            &payload,
+            "notifier",
+            "s3://m/a.mp4",
+            Severity::Info,
+            "e1/ops",
+        );
+        assert_eq!(e.event_type, "notification.delivered");
+        assert_eq!(e.data["channel"], "ops-dingtalk");
+        assert_eq!(e.payload::<NotificationDelivered>().unwrap(), payload);
+        assert!(e.payload::<NotificationFailed>().is_err());
+    }
+}
