@@ -502,3 +502,52 @@ async fn deliveries_and_failures_are_reported_to_the_stats_ingest_queue() {
     assert_eq!(reports[1]["data"]["retryable"], false);
     assert_eq!(reports[1]["data"]["reason"], "HTTP 404: no_service");
 }
+
+/// Issue 18.4 against the local S3: five limiters (five instances) share counters in the
+/// results bucket through conditional writes; 60 sends at one robot allowing 20 per window
+/// are all granted, none in a window beyond its 20. One-second windows stand in for minutes.
+#[tokio::test]
+async fn five_instances_share_one_robots_limit_through_the_results_bucket() {
+    use notifier::ports::{SendSlots, SystemClock};
+    use notifier::rate_limit::SharedRateLimit;
+    use shared::results::S3ObjectStore;
+    let local = local().await;
+    let window = Duration::from_secs(1);
+    let instances: Vec<_> = (0..5)
+        .map(|_| {
+            SharedRateLimit::new(
+                S3ObjectStore::new(local.s3.clone(), &local.bucket),
+                SystemClock,
+                window,
+            )
+        })
+        .collect();
+    let latest = time::OffsetDateTime::now_utc() + Duration::from_secs(30);
+    let bursts = instances.iter().map(|limits| async move {
+        let mut slots = Vec::new();
+        for _ in 0..12 {
+            slots.push(
+                limits
+                    .reserve("ops-dingtalk", 20, latest)
+                    .await
+                    .unwrap()
+                    .unwrap(),
+            );
+        }
+        slots
+    });
+    let slots: Vec<time::OffsetDateTime> = futures::future::join_all(bursts)
+        .await
+        .into_iter()
+        .flatten()
+        .collect();
+    assert_eq!(slots.len(), 60);
+    let mut per_window = std::collections::BTreeMap::new();
+    for slot in &slots {
+        *per_window
+            .entry(slot.unix_timestamp_nanos() / window.as_nanos() as i128)
+            .or_insert(0) += 1;
+    }
+    assert!(per_window.values().all(|n| *n <= 20), "{per_window:?}");
+    assert!(per_window.len() >= 3, "{per_window:?}");
+}
