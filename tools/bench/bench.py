@@ -20,11 +20,9 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
-from runtime_emulator import FunctionProcess  # noqa: E402
+from tools.bench.runtime_emulator import FunctionProcess
+from tools.suite import FUNCTIONS, ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
-FUNCTIONS = ["ai-processor", "notifier", "stats-aggregator", "cost-guard"]
 MEMORY_MB = {"ai-processor": 256, "notifier": 256, "stats-aggregator": 512, "cost-guard": 128}
 TARGETS = {"init_ms": 20.0, "peak_rss_mb": 32.0, "zip_mb": 8.0}
 COLD_STARTS = int(os.environ.get("BENCH_COLD_STARTS", "10"))
@@ -59,7 +57,7 @@ def local_environment() -> dict[str, dict[str, str]]:
     provision = ROOT / "tools" / "provision.py"
     venv_python = Path(os.environ.get("SUITE_VENV", ROOT / ".venv")) / "bin" / "python"
     if provision.exists():
-        r = run([str(venv_python), str(provision), "--prefix", f"bench{int(time.time())}", "--out", str(out)])
+        r = run([str(venv_python), "-m", "tools.provision", "--prefix", f"bench{int(time.time())}", "--out", str(out)])
         if r.returncode == 0:
             data = json.loads(out.read_text())
             envs = {name: dict(f.get("environment", {})) for name, f in data.get("functions", {}).items()}
@@ -98,7 +96,7 @@ def measure_function(function: str, env: dict[str, str]) -> dict:
             kb = fp.peak_rss_kb()
             if kb:
                 rss.append(kb / 1024)
-        except Exception as e:  # noqa: BLE001 - reported, not fatal
+        except Exception as e:  # reported, not fatal
             errors.append(str(e))
         finally:
             fp.stop()
@@ -110,7 +108,7 @@ def measure_function(function: str, env: dict[str, str]) -> dict:
             r = fp.invoke(sample.read_bytes())
             warm.append({"event": sample.name, "latency_ms": round(r["latency_ms"], 2), "ok": r["ok"]})
         warm_rss = (fp.peak_rss_kb() or 0) / 1024
-    except Exception as e:  # noqa: BLE001
+    except Exception as e:  # reported, not fatal
         errors.append(str(e))
         warm_rss = None
     finally:
@@ -151,7 +149,7 @@ def throughput() -> list[dict]:
             results.append({"name": f"{crate}/{example}", "error": "program not present"})
             continue
         r = run(["cargo", "run", "--quiet", "--profile", "measure", "-p", crate, "--example", example, "--", *args], capture_output=True)
-        lines = [l for l in r.stdout.splitlines() if l.strip().startswith(("{", "["))]
+        lines = [line for line in r.stdout.splitlines() if line.strip().startswith(("{", "["))]
         if r.returncode != 0 or not lines:
             results.append({"name": f"{crate}/{example}", "error": (r.stderr or "no output")[-2000:]})
             continue
@@ -173,7 +171,7 @@ def judge(name: str, value: float | None, target: float) -> str:
 def main() -> int:
     out_dir = target_dir() / "bench"
     out_dir.mkdir(parents=True, exist_ok=True)
-    r = run(["cargo", "build", "--release", *sum((["-p", f] for f in FUNCTIONS), [])])
+    r = run(["cargo", "build", "--release", *(arg for f in FUNCTIONS for arg in ("-p", f))])
     if r.returncode != 0:
         log("release build failed")
         return 1

@@ -22,11 +22,11 @@ API = "/2018-06-01/runtime"
 
 class _State:
     def __init__(self) -> None:
-        self.events: "queue.Queue[tuple[str, bytes]]" = queue.Queue()
+        self.events: queue.Queue[tuple[str, bytes]] = queue.Queue()
         self.first_next_at: float | None = None
         self.first_next = threading.Event()
         self.handed_out: dict[str, float] = {}
-        self.results: "queue.Queue[dict]" = queue.Queue()
+        self.results: queue.Queue[dict] = queue.Queue()
         self.init_error: str | None = None
 
 
@@ -171,6 +171,7 @@ class FunctionProcess:
 
 if __name__ == "__main__":
     import argparse
+    from pathlib import Path
 
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("bootstrap")
@@ -179,6 +180,6 @@ if __name__ == "__main__":
     a = p.parse_args()
     fp = FunctionProcess(a.bootstrap, a.name, {})
     try:
-        print(json.dumps({"init_ms": fp.wait_ready(), **fp.invoke(open(a.event_file, "rb").read()), "peak_rss_kb": fp.peak_rss_kb()}))
+        print(json.dumps({"init_ms": fp.wait_ready(), **fp.invoke(Path(a.event_file).read_bytes()), "peak_rss_kb": fp.peak_rss_kb()}))
     finally:
         fp.stop()

@@ -21,14 +21,9 @@ import threading
 import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
-sys.path.insert(0, str(Path(__file__).parents[1] / "report"))
-import build_progress  # noqa: E402
-import query as stats_query  # noqa: E402
-import report as stats_report  # noqa: E402
-from framework import (  # noqa: E402
+from tools.demo import build_progress
+from tools.demo.framework import (
     OUT,
     ROOT,
     VENV,
@@ -41,8 +36,10 @@ from framework import (  # noqa: E402
     sqs_event,
     write_json,
 )
+from tools.report import query as stats_query
+from tools.report import report as stats_report
+from tools.suite import FUNCTIONS
 
-FUNCTIONS = ["ai-processor", "notifier", "stats-aggregator", "cost-guard"]
 ENDPOINT = "demo-moderation"
 
 # Sample uploads: key, content type, bytes, what the moderation stand-in answers (None: no moderation).
@@ -108,9 +105,9 @@ def provision(steps: Steps) -> dict:
     out = OUT / "resources.json"
     with steps.step("provision the local AWS from infra/template.yaml") as s:
         subprocess.run(
-            [str(VENV / "bin" / "python"), str(ROOT / "tools/provision.py"), "--prefix", f"demo{int(time.time()) % 100000}",
+            [str(VENV / "bin" / "python"), "-m", "tools.provision", "--prefix", f"demo{int(time.time()) % 100000}",
              "--param", "ModerationBackend=sagemaker", "--param", f"SageMakerEndpointName={ENDPOINT}", "--out", str(out)],
-            check=True, stdout=subprocess.DEVNULL,
+            cwd=ROOT, check=True, stdout=subprocess.DEVNULL,
         )
         resources = json.loads(out.read_text())
         s["detail"] = f"{len(resources['resources'])} resources"
@@ -312,14 +309,14 @@ def run_pipeline(steps, report, stand_in, watchers, fns, res, region, s3, sqs, e
             try:
                 events.put_events(Entries=[{"Source": "aws.transcribe", "DetailType": "Transcribe Job State Change",
                                             "Detail": json.dumps(detail)}])
-            except Exception as e:  # noqa: BLE001 - moto fails on rule targets it does not implement
+            except Exception as e:  # moto fails on rule targets it does not implement
                 steps.note(f"moto's PutEvents answered {type(e).__name__} (it cannot invoke the schedules' Lambda targets)")
             if not wait_for_depth(sqs, jobs_q["queue_url"], before + 1):
                 stand_in("moto's EventBridge did not route the Transcribe event; "
                          "the demo puts the event EventBridge would deliver on ai-jobs itself")
                 sqs.send_message(QueueUrl=jobs_q["queue_url"], MessageBody=json.dumps({
                     "version": "0", "id": str(uuid.uuid4()), "detail-type": "Transcribe Job State Change",
-                    "source": "aws.transcribe", "account": "123456789012", "time": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    "source": "aws.transcribe", "account": "123456789012", "time": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
                     "region": region, "resources": [], "detail": detail}))
             sent += 1
         n, rounds, failed = feed("ai-processor", jobs_q)
@@ -340,7 +337,7 @@ def run_pipeline(steps, report, stand_in, watchers, fns, res, region, s3, sqs, e
         counts["notifications_failed"] = failed
         s["detail"] = f"{n} events, {len(webhooks.received) - before} deliveries, {failed} failed"
 
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     with steps.step("stats-aggregator: hourly and daily rollups (scheduled events)") as s:
         # The events above are in the current hour, which has not ended: send the scheduled
         # events as EventBridge will at the next firing of each rule (HH+1:05 and 00:20).
@@ -400,7 +397,7 @@ SAMPLE_MONTH_TO_DATE = 8.6
 
 def queue_sample_costs(first: dt.date, last: dt.date) -> None:
     """Queues one Cost Explorer answer (moto's static results): daily spend by service."""
-    today = dt.datetime.now(dt.timezone.utc).date()
+    today = dt.datetime.now(dt.UTC).date()
     per_day = SAMPLE_MONTH_TO_DATE / today.day
     days = [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
     results = [{"TimePeriod": {"Start": f"{d:%Y-%m-%d}", "End": f"{d + dt.timedelta(days=1):%Y-%m-%d}"}, "Total": {},
@@ -414,7 +411,7 @@ def queue_sample_costs(first: dt.date, last: dt.date) -> None:
 def write_stats_report(steps, report, stand_in, results_bucket: str, s3, budgets: str) -> None:
     """The HTML report of the last 7 days, and a copy of the statistics for `make query`."""
     with steps.step("report: charts of the rollups, spend and dead letters") as s:
-        today = dt.datetime.now(dt.timezone.utc).date()
+        today = dt.datetime.now(dt.UTC).date()
         first = today - dt.timedelta(days=6)
         stand_in("moto's Cost Explorer answers the report from sample results too (the same daily spend)")
         queue_sample_costs(min(first, today.replace(day=1)), today)

@@ -62,7 +62,7 @@ class LocalAws:
     def __init__(self) -> None:
         self.started = False
 
-    def __enter__(self) -> "LocalAws":
+    def __enter__(self) -> LocalAws:
         already = subprocess.run([str(ROOT / "tools/moto.sh"), "env"], capture_output=True, text=True)
         out = already.stdout
         if already.returncode != 0:
@@ -107,7 +107,7 @@ class CargoLambda:
     def bin(self) -> str:
         return str(VENV / "bin" / "cargo-lambda")
 
-    def __enter__(self) -> "CargoLambda":
+    def __enter__(self) -> CargoLambda:
         self.proc = subprocess.Popen(
             [self.bin(), "lambda", "watch", "--ignore-changes", "--invoke-address", "127.0.0.1",
              "--invoke-port", str(self.port), "--env-file", str(self.env_file), "--package", self.package],
@@ -196,12 +196,12 @@ def acknowledge(sqs, queue_url: str, messages: list[dict], response: dict) -> in
 
 
 def print_table(rows: list[list[str]], header: list[str]) -> None:
-    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
-    line = "  ".join(h.ljust(w) for h, w in zip(header, widths))
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows, strict=False)]
+    line = "  ".join(h.ljust(w) for h, w in zip(header, widths, strict=False))
     print(line)
     print("  ".join("-" * w for w in widths))
     for row in rows:
-        print("  ".join(str(x).ljust(w) for x, w in zip(row, widths)))
+        print("  ".join(str(x).ljust(w) for x, w in zip(row, widths, strict=False)))
 
 
 def write_json(path: Path, value) -> None:

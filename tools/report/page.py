@@ -10,8 +10,8 @@ import datetime as dt
 from dataclasses import dataclass
 from html import escape
 
-import svg
-from source import Budgets, Rollups, Spend, month_to_date
+from tools.report import svg
+from tools.report.source import Budgets, Rollups, Spend, month_to_date
 
 VERDICTS = {"approved": "通过 approved", "review": "待复核 review", "rejected": "拒绝 rejected", "unknown": "未知 unknown"}
 OUTCOMES = {"failed": "处理失败 failed", "skipped": "跳过 skipped"}
@@ -132,7 +132,7 @@ def uploads_per_hour(inp: ReportInput) -> str:
     labels = [h[5:10] if h.endswith("T00") else "" for h in hours] if len(hours) > 24 else [f"{h[11:]}:00" for h in hours]
     chart = svg.Chart(hours, series, unit="uploads", category_labels=labels)
     empty = None if any(s for s in series) else "此期间没有上传。No uploads in this period."
-    title = "每小时上传（按审核结果）· Uploads per hour by verdict"
+    title = "每小时上传 (按审核结果) · Uploads per hour by verdict"
     return figure("uploads-per-hour", title, svg.vertical_bars(chart, title), empty)
 
 
@@ -157,7 +157,7 @@ def latency_per_day(inp: ReportInput, days: dict[str, dict]) -> str:
     partial = [d for d in inp.rollups.days if d in days and d not in inp.rollups.daily]
     note = ("Upload to analysis; percentiles from the daily rollups' DDSketch (within 1 %). 上传到分析完成的时间。"
             + (f" Days without a daily rollup yet (no percentiles): {', '.join(partial)}." if partial else ""))
-    title = "处理延迟 p50 / p90 / p99（每天）· Processing latency per day"
+    title = "处理延迟 p50 / p90 / p99 (每天) · Processing latency per day"
     return figure("latency-per-day", title, svg.lines(chart, title), empty, note)
 
 
@@ -174,7 +174,7 @@ def transcription_by_language(inp: ReportInput, days: dict[str, dict]) -> str:
     series = [svg.Series(lang, lang, [minutes(per_day[d].get(lang)) for d in inp.rollups.days]) for lang in languages]
     chart = svg.Chart(inp.rollups.days, series, unit="min", category_labels=[d[5:] for d in inp.rollups.days])
     empty = None if any(v for s in series for v in s.values) else "没有转写。No transcription in this period."
-    title = "转写分钟数（按语言）· Transcription minutes by language"
+    title = "转写分钟数 (按语言) · Transcription minutes by language"
     return figure("transcription-by-language", title, svg.vertical_bars(chart, title), empty)
 
 
@@ -220,7 +220,7 @@ def spend_per_day(inp: ReportInput) -> str:
     estimated = sorted(d for d in spend.estimated_days if d in days)
     note = f"Cost Explorer, unblended cost by service. Estimated days 估算: {', '.join(estimated)}." if estimated else \
         "Cost Explorer, unblended cost by service."
-    title = "每日费用（按服务）· Spend per day by service"
+    title = "每日费用 (按服务) · Spend per day by service"
     return figure("spend-per-day", title, svg.vertical_bars(chart, title), empty, note)
 
 
@@ -278,7 +278,7 @@ def budgets_chart(inp: ReportInput) -> str:
         note = (f"Budgets from {inp.budgets_origin}; thresholds {', '.join(f'{t} %' for t in b.thresholds)}; "
                 f"forecast alert at {b.forecast_threshold} % of the monthly budget. Forecast: {inp.spend.forecast_source}.")
     title = "预算使用 · Spend against budgets"
-    return figure("budgets", title, svg.horizontal_bars(chart, title, axis_max=max([125.0] + percents)) + table, empty, note)
+    return figure("budgets", title, svg.horizontal_bars(chart, title, axis_max=max([125.0, *percents])) + table, empty, note)
 
 
 def reached(b: Budgets, percent: float, limit: int) -> str:
@@ -406,9 +406,9 @@ def render(inp: ReportInput) -> str:
     return (
         '<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8">'
         "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; img-src data:\">"
-        f"<title>媒体套件报告 · Media suite report {first} – {last}</title><style>{STYLE}</style></head><body>"
+        f"<title>媒体套件报告 · Media suite report {first} to {last}</title><style>{STYLE}</style></head><body>"
         f"<h1>媒体套件报告 · Media suite report</h1>"
-        f'<p class="meta">{first} – {last} (UTC) · {escape(found)} · bucket {escape(inp.bucket)} · '
+        f'<p class="meta">{first} to {last} (UTC) · {escape(found)} · bucket {escape(inp.bucket)} · '
         f"generated {escape(inp.generated_at)}</p>{banner}{problems_html}"
         + "".join(sections) + "</body></html>\n"
     )

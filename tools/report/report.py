@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """`make report`: the suite's statistics as one self-contained HTML page.
 
-  tools/report/report.py [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--days N] [--out FILE]
+  python -m tools.report.report [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--days N] [--out FILE]
 
 Reads the rollup documents of the results bucket (RESULTS_BUCKET, else the local stack's),
 spend from Cost Explorer, budgets from COST_BUDGETS (else the local stack's cost-guard, else
@@ -17,19 +17,14 @@ import os
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
-import page  # noqa: E402
-import source  # noqa: E402
+from tools.report import page, source
 
 DEFAULT_OUT = source.ROOT / "target" / "report" / "index.html"
 
 
 def day_range(first: str | None, last: str | None, days: int | None, today: dt.date) -> tuple[dt.date, dt.date]:
     end = dt.date.fromisoformat(last) if last else today
-    if first:
-        start = dt.date.fromisoformat(first)
-    else:
-        start = end - dt.timedelta(days=(days or 7) - 1)
+    start = dt.date.fromisoformat(first) if first else end - dt.timedelta(days=(days or 7) - 1)
     if start > end:
         raise SystemExit(f"report: the range starts ({start}) after it ends ({end})")
     if (end - start).days > 92:
@@ -93,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as e:
         raise SystemExit(f"report: {e} (days are written YYYY-MM-DD)") from e
     out = write_report_or_explain(Path(args.out), start, end, now)
-    print(f"report: {start} – {end} written to {out}")
+    print(f"report: {start} to {end} written to {out}")
     return 0
 
 

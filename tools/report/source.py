@@ -113,7 +113,7 @@ def _get_json(s3, bucket: str, key: str) -> tuple[dict | None, str | None]:
         body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
     except s3.exceptions.NoSuchKey:
         return None, None
-    except Exception as e:  # noqa: BLE001 - an unreadable document is reported, the rest goes on
+    except Exception as e:  # an unreadable document is reported, the rest goes on
         return None, f"could not be read ({type(e).__name__})"
     try:
         doc = json.loads(body)
@@ -167,7 +167,7 @@ def read_spend(ce, first: dt.date, last: dt.date, today: dt.date) -> Spend:
             token = page.get("NextPageToken")
             if not token:
                 break
-    except Exception as e:  # noqa: BLE001 - no permission, no Cost Explorer in the partition, ...
+    except Exception as e:  # no permission, no Cost Explorer in the partition, ...
         spend.problem = f"Cost Explorer could not be read ({type(e).__name__})"
         return spend
     for page in pages:
@@ -189,7 +189,7 @@ def read_spend(ce, first: dt.date, last: dt.date, today: dt.date) -> Spend:
                 Metric="UNBLENDED_COST", Granularity="MONTHLY")
             spend.forecast = month_to_date(spend, today) + float(forecast["Total"]["Amount"])
             spend.forecast_source = "Cost Explorer"
-    except Exception as e:  # noqa: BLE001 - refused with too little history, or not implemented locally
+    except Exception as e:  # refused with too little history, or not implemented locally
         spend.forecast_source = f"linear estimate: Cost Explorer's forecast was not available ({type(e).__name__})"
     if spend.forecast is None:
         days_in_month = (month_end - today.replace(day=1)).days
@@ -216,7 +216,7 @@ def read_budgets(lambda_client=None, given: str | None = None) -> tuple[Budgets 
             config = lambda_client.get_function_configuration(FunctionName=os.environ["COST_GUARD_FUNCTION"])
             text = config.get("Environment", {}).get("Variables", {}).get("COST_BUDGETS")
             origin = "the deployed cost-guard's configuration"
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:  # any failure to read the configuration is reported as a sentence
             return None, f"the cost-guard configuration could not be read ({type(e).__name__})"
     if not text:
         return None, "no budgets known: set COST_BUDGETS or COST_GUARD_FUNCTION"
@@ -249,5 +249,5 @@ def dead_letter_depths(sqs, bucket: str) -> tuple[dict[str, int], str | None]:
             depths[name.removeprefix(prefix)] = int(attrs.get("ApproximateNumberOfMessages", 0)) + int(
                 attrs.get("ApproximateNumberOfMessagesNotVisible", 0))
         return depths, None
-    except Exception as e:  # noqa: BLE001
+    except Exception as e:  # any failure to read the queues is reported as a sentence
         return {}, f"the dead-letter queues could not be read ({type(e).__name__})"

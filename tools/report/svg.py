@@ -192,7 +192,7 @@ def lines(chart: Chart, title: str, height: int = 260) -> str:
     plot_w, plot_h = WIDTH - left - right, height - top - bottom
     n = max(len(chart.categories), 1)
     values = [v for s in chart.series for v in s.values if v is not None]
-    top_value = nice_max(max(values + [0]))
+    top_value = nice_max(max([*values, 0]))
     scale = plot_h / top_value
     slot = plot_w / n
     labels = chart.category_labels or chart.categories
@@ -200,7 +200,7 @@ def lines(chart: Chart, title: str, height: int = 260) -> str:
     for j, s in enumerate(chart.series):
         colour = chart.colour(j)
         segment: list[str] = []
-        for i, value in enumerate(s.values + [None]):
+        for i, value in enumerate([*s.values, None]):
             if value is None:
                 if len(segment) > 1:
                     parts.append(f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{" ".join(segment)}"/>')

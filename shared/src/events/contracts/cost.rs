@@ -53,6 +53,7 @@ pub struct UtcMeasure {
 pub struct ServiceSpend {
     /// Cost Explorer's `SERVICE` name, e.g. `AWS Lambda`.
     pub service: String,
+    /// Month-to-date spend of the service, in the payload's currency.
     pub amount: f64,
 }
 
@@ -62,17 +63,20 @@ pub struct ServiceSpend {
 pub struct CostThreshold {
     /// Stable id of the budget: `monthly`, `daily`, `service-aws-app-runner`, `other`, `forecast`.
     pub budget: String,
+    /// What the budget measures.
     pub budget_kind: BudgetKind,
     /// The service of a [`BudgetKind::Service`] budget.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service: Option<String>,
     /// The business period: `2026-11-30` (day) or `2026-11` (month).
     pub period: String,
+    /// Whether `period` is a day or a month.
     pub period_kind: PeriodKind,
     /// IANA name of the business time zone the period is in.
     pub time_zone: String,
-    /// Start and end (exclusive) of the period in the business time zone (RFC 3339 with offset).
+    /// Start of the period in the business time zone (RFC 3339 with offset).
     pub period_start: String,
+    /// End of the period, exclusive (RFC 3339 with offset).
     pub period_end: String,
     /// The threshold crossed, percent of the limit.
     pub threshold: u32,
@@ -106,8 +110,11 @@ impl EventPayload for CostThreshold {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ResourceKind {
+    /// Paused by setting its reserved concurrency to 0.
     LambdaFunction,
+    /// Paused by scaling its desired task count to 0.
     EcsService,
+    /// Paused with App Runner's own pause (not in `aws-cn`).
     AppRunnerService,
 }
 
@@ -127,9 +134,15 @@ impl ResourceKind {
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum Previous {
     /// Lambda reserved concurrency; `None` when the function had none reserved.
-    ReservedConcurrency { value: Option<i32> },
+    ReservedConcurrency {
+        /// Reserved concurrent executions, if any were reserved.
+        value: Option<i32>,
+    },
     /// ECS service desired task count.
-    DesiredCount { value: i32 },
+    DesiredCount {
+        /// Desired number of tasks.
+        value: i32,
+    },
     /// The App Runner service was running.
     Running,
 }
@@ -137,12 +150,15 @@ pub enum Previous {
 /// Why cost-guard paused: month-to-date spend against the action level.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ActionReason {
+    /// Month-to-date spend of all services.
     pub monthly_spend: f64,
+    /// The monthly budget.
     pub monthly_budget: f64,
     /// Month-to-date spend as a percentage of the monthly budget.
     pub percent: f64,
     /// `COST_GUARD_ACTION_LEVEL`: the percentage at which actions start.
     pub action_level: u32,
+    /// ISO currency of the amounts.
     pub currency: String,
 }
 
@@ -156,6 +172,7 @@ pub struct CostAction {
     pub dry_run: bool,
     /// ARN of the resource.
     pub resource: String,
+    /// What kind of resource, which says what the pause changed.
     pub resource_kind: ResourceKind,
     /// Function or service name, for people.
     pub resource_name: String,
@@ -220,7 +237,13 @@ mod tests {
     #[test]
     fn previous_settings_are_tagged_by_kind() {
         let json = serde_json::to_value(Previous::ReservedConcurrency { value: None }).unwrap();
-        assert_eq!(json, serde_json::json!({"kind": "reserved-concurrency", "value": null}));
-        assert_eq!(ResourceKind::EcsService.pause_action(), "scale-desired-count-to-zero");
+        assert_eq!(
+            json,
+            serde_json::json!({"kind": "reserved-concurrency", "value": null})
+        );
+        assert_eq!(
+            ResourceKind::EcsService.pause_action(),
+            "scale-desired-count-to-zero"
+        );
     }
 }
