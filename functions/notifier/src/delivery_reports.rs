@@ -135,6 +135,8 @@ mod tests {
             now + time::Duration::minutes(1),
         );
         assert_ne!(later.unwrap().id, failed.id, "each failed attempt counts");
+        // What stats reads: events/contracts/notification.{delivered,failed}.json.
+        shared::testkit::contract::check(&[delivered, failed]);
     }
 
     #[test]

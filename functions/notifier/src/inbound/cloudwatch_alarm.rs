@@ -308,6 +308,7 @@ mod tests {
             e.id,
             "same transition, same id"
         );
+        shared::testkit::contract::check(&[e]);
     }
 
     #[test]

@@ -443,4 +443,29 @@ mod tests {
         assert_eq!(n.link, None);
         assert_eq!(n.facts.len(), 2, "subject and time only: {:?}", n.facts);
     }
+
+    /// Every producer's contract fixture (`events/contracts/`) renders in both languages with
+    /// a title that names neither a file nor an id; suite types get their typed renderer.
+    #[test]
+    fn every_contract_fixture_renders_without_file_names_or_ids_in_the_title() {
+        for (event_type, envelope) in shared::testkit::contract::fixtures() {
+            for language in [Language::En, Language::Zh] {
+                let n = render(&envelope, language);
+                assert!(!n.title.contains(&envelope.id), "{event_type}: {}", n.title);
+                assert!(!n.title.contains(".json"), "{event_type}: {}", n.title);
+                let typed = matches!(
+                    event_type.as_str(),
+                    "cost.threshold" | "cost.action" | "stats.digest" | "alarm.state_changed"
+                );
+                if typed {
+                    assert!(
+                        !n.title.contains(&format!("Event {event_type}"))
+                            && !n.title.contains(&format!("事件 {event_type}")),
+                        "{event_type} fell back to the generic renderer: {}",
+                        n.title
+                    );
+                }
+            }
+        }
+    }
 }
