@@ -1,8 +1,6 @@
 //! Configuration from environment variables, read once at init; every problem reported at once.
 
-use std::time::Duration;
-
-use shared::config::{ConfigError, Env};
+use shared::config::{Common, ConfigError, Env};
 use shared::partition::{Partition, Service};
 
 use crate::policy::ModerationPolicy;
@@ -16,7 +14,10 @@ pub enum BackendConfig {
         role_arn: String,
     },
     SageMaker {
+        /// Real-time endpoint for images (and videos when there is no asynchronous one).
         endpoint_name: String,
+        /// `SAGEMAKER_ASYNC_ENDPOINT_NAME`: asynchronous endpoint for videos.
+        async_endpoint_name: Option<String>,
     },
 }
 
@@ -31,17 +32,16 @@ impl BackendConfig {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
+    /// The variables every function shares (`RESULTS_BUCKET`, `DEAD_LETTER_QUEUE_URL`, ...).
+    pub common: Common,
     pub media_bucket: String,
-    pub results_bucket: String,
     pub events_topic_arn: String,
     pub backend: BackendConfig,
     pub transcribe_languages: Vec<String>,
     pub policy: ModerationPolicy,
     pub emit_skip_events: bool,
-    pub dead_letter_queue_url: Option<String>,
-    pub batch_concurrency: usize,
-    pub metrics_namespace: String,
-    pub idempotency_lease: Duration,
+    /// Poison from the `ai-jobs` queue goes here (its own dead-letter queue).
+    pub ai_jobs_dead_letter_queue_url: Option<String>,
 }
 
 pub const DEFAULT_LANGUAGES: [&str; 2] = ["zh-CN", "en-US"];
@@ -51,10 +51,10 @@ const INSTEAD_OF_REKOGNITION: &str =
 
 impl Config {
     pub fn from_env(mut env: Env, partition: Partition) -> Result<Self, ConfigError> {
+        let common = Common::read(&mut env, crate::processor::SOURCE);
         let media_bucket = env.required("MEDIA_BUCKET");
-        let results_bucket = env.required("RESULTS_BUCKET");
-        let events_topic_arn = env.required("EVENTS_TOPIC_ARN");
-        if !media_bucket.is_empty() && media_bucket == results_bucket {
+        let events_topic_arn = common.require_events_topic(&mut env);
+        if !media_bucket.is_empty() && media_bucket == common.results_bucket {
             env.problem(
                 "RESULTS_BUCKET must differ from MEDIA_BUCKET, so results never trigger analysis",
             );
@@ -84,6 +84,7 @@ impl Config {
             }
             Some("sagemaker") => BackendConfig::SageMaker {
                 endpoint_name: env.required("SAGEMAKER_ENDPOINT_NAME"),
+                async_endpoint_name: env.optional("SAGEMAKER_ASYNC_ENDPOINT_NAME"),
             },
             Some(other) => {
                 env.problem(format!(
@@ -91,6 +92,7 @@ impl Config {
                 ));
                 BackendConfig::SageMaker {
                     endpoint_name: String::new(),
+                    async_endpoint_name: None,
                 }
             }
         };
@@ -115,27 +117,18 @@ impl Config {
             }),
         };
 
-        let emit_skip_events = env.parse_or("EMIT_SKIP_EVENTS", false);
-        let dead_letter_queue_url = env.optional("DEAD_LETTER_QUEUE_URL");
-        let batch_concurrency: usize = env.parse_or("BATCH_CONCURRENCY", 8);
-        if batch_concurrency == 0 {
-            env.problem("BATCH_CONCURRENCY must be at least 1");
-        }
-        let metrics_namespace = env.string_or("METRICS_NAMESPACE", "MediaSuite");
-        let lease_seconds: u64 = env.parse_or("IDEMPOTENCY_LEASE_SECONDS", 900);
+        let emit_skip_events = env.parse_or("EMIT_SKIP_EVENTS", true);
+        let ai_jobs_dead_letter_queue_url = env.optional("AI_JOBS_DEAD_LETTER_QUEUE_URL");
 
         let config = Config {
+            common,
             media_bucket,
-            results_bucket,
             events_topic_arn,
             backend,
             transcribe_languages,
             policy,
             emit_skip_events,
-            dead_letter_queue_url,
-            batch_concurrency,
-            metrics_namespace,
-            idempotency_lease: Duration::from_secs(lease_seconds),
+            ai_jobs_dead_letter_queue_url,
         };
         env.finish(config)
     }
@@ -186,11 +179,12 @@ mod tests {
         assert_eq!(
             config.backend,
             BackendConfig::SageMaker {
-                endpoint_name: "moderation".into()
+                endpoint_name: "moderation".into(),
+                async_endpoint_name: None,
             }
         );
         assert_eq!(config.transcribe_languages, vec!["zh-CN", "en-US"]);
-        assert_eq!(config.batch_concurrency, 8);
+        assert_eq!(config.common.batch_concurrency, 10);
     }
 
     #[test]
@@ -211,7 +205,7 @@ mod tests {
             "missing REKOGNITION_ROLE_ARN",
             "\"english\" is not a language code",
             "MODERATION_THRESHOLDS must be a JSON object",
-            "BATCH_CONCURRENCY must be at least 1",
+            "BATCH_CONCURRENCY=0 is out of range",
         ] {
             assert!(text.contains(expected), "{expected} not in {text}");
         }

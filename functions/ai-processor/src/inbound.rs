@@ -10,9 +10,12 @@
 //! `requestParameters` and a zoned `eventTime`, which moto's records lack.
 
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
+use aws_lambda_events::event::sqs::SqsEvent;
 use serde::Deserialize;
 use serde_json::Value;
 use time::OffsetDateTime;
+
+use crate::model::ObjectRef;
 
 /// One created object named by an S3 event record.
 #[derive(Debug, Clone, PartialEq)]
@@ -23,6 +26,31 @@ pub struct ObjectCreated {
     pub version_id: Option<String>,
     pub etag: Option<String>,
     pub size: Option<i64>,
+    pub event_time: Option<OffsetDateTime>,
+}
+
+impl ObjectCreated {
+    /// The object the event names (the version, when the bucket is versioned).
+    pub fn object(&self) -> ObjectRef {
+        ObjectRef {
+            bucket: self.bucket.clone(),
+            key: self.key.clone(),
+            version_id: self.version_id.clone(),
+        }
+    }
+}
+
+/// One deleted object (or version) named by an S3 event record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ObjectRemoved {
+    pub bucket: String,
+    pub key: String,
+    /// The deleted version, or the id of the delete marker that was created.
+    pub version_id: Option<String>,
+    /// `ObjectRemoved:DeleteMarkerCreated`: a versioned bucket hid the object.
+    pub delete_marker: bool,
+    /// S3's ordering token of events on one key; tells two deletions of a key apart.
+    pub sequencer: Option<String>,
     pub event_time: Option<OffsetDateTime>,
 }
 
@@ -49,6 +77,17 @@ impl RekognitionJobDone {
     }
 }
 
+/// A SageMaker asynchronous inference ended (its success or error notification).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SageMakerJobDone {
+    pub inference_id: String,
+    pub succeeded: bool,
+    /// The request document (`s3://<results bucket>/sagemaker-async/requests/...`).
+    pub input_location: String,
+    pub output_location: Option<String>,
+    pub failure_reason: Option<String>,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct TranscribeJobChanged {
     pub job_name: String,
@@ -57,13 +96,17 @@ pub struct TranscribeJobChanged {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Inbound {
-    /// Created objects; records of other S3 event types are left out (and logged).
-    ObjectsCreated(Vec<ObjectCreated>),
+    /// Created and removed objects; records of other S3 event types are left out (logged).
+    S3Objects {
+        created: Vec<ObjectCreated>,
+        removed: Vec<ObjectRemoved>,
+    },
     /// S3's `s3:TestEvent`, sent when a notification configuration is saved.
     S3TestEvent {
         bucket: Option<String>,
     },
     RekognitionJob(RekognitionJobDone),
+    SageMakerJob(SageMakerJobDone),
     TranscribeJob(TranscribeJobChanged),
     /// A well-formed message that needs no work (say, an SNS subscription confirmation).
     NothingToDo(String),
@@ -76,6 +119,36 @@ pub struct Malformed(pub String);
 
 fn malformed(reason: impl Into<String>) -> Malformed {
     Malformed(reason.into())
+}
+
+/// What one invocation carries: an SQS batch (the event source mappings of `media-ingest`
+/// and `ai-jobs`), or an S3 event notification sent to the function directly (S3 -> Lambda,
+/// or `cargo lambda invoke` with an S3 event).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Invocation {
+    SqsBatch(SqsEvent),
+    /// The S3 event, as the body an SQS message would carry.
+    S3Notification(String),
+}
+
+/// Tells an SQS batch from a direct S3 notification: both are `{"Records": [...]}`, but S3
+/// records carry an `s3` object and SQS records a `body`.
+pub fn invocation(payload: Value) -> Result<Invocation, Malformed> {
+    let records = payload
+        .get("Records")
+        .and_then(Value::as_array)
+        .ok_or_else(|| {
+            malformed("the invocation is neither an SQS batch nor an S3 event notification (no `Records` array)")
+        })?;
+    let direct_s3 = records.iter().any(|r| {
+        r.get("s3").is_some() || r.get("eventSource").and_then(Value::as_str) == Some("aws:s3")
+    });
+    if direct_s3 {
+        return Ok(Invocation::S3Notification(payload.to_string()));
+    }
+    serde_json::from_value(payload)
+        .map(Invocation::SqsBatch)
+        .map_err(|e| malformed(format!("the invocation is not an SQS batch: {e}")))
 }
 
 /// Reads one SQS message body.
@@ -111,6 +184,9 @@ fn classify(value: Value, depth: u8) -> Result<Inbound, Malformed> {
     if fields.contains_key("JobId") && fields.contains_key("API") {
         return rekognition(value);
     }
+    if fields.get("eventSource").and_then(Value::as_str) == Some("aws:sagemaker") {
+        return sagemaker(value);
+    }
     let names: Vec<String> = fields
         .keys()
         .take(8)
@@ -123,7 +199,7 @@ fn classify(value: Value, depth: u8) -> Result<Inbound, Malformed> {
         })
         .collect();
     Err(malformed(format!(
-        "not an S3 event, SNS notification, Rekognition completion or Transcribe event \
+        "not an S3 event, SNS notification, Rekognition or SageMaker completion or Transcribe event \
          (top-level fields: {})",
         names.join(", ")
     )))
@@ -183,6 +259,8 @@ struct S3Object {
     e_tag: Option<String>,
     #[serde(default)]
     version_id: Option<String>,
+    #[serde(default)]
+    sequencer: Option<String>,
 }
 
 /// The S3 event notification major version this parser understands (2.0 to 2.3 so far).
@@ -214,6 +292,7 @@ fn s3_records(value: Value) -> Result<Inbound, Malformed> {
         return Err(malformed("`Records` is empty"));
     }
     let mut created = Vec::new();
+    let mut removed = Vec::new();
     for (i, raw) in records.iter().enumerate() {
         let record: S3Record = serde_json::from_value(raw.clone())
             .map_err(|e| malformed(format!("S3 event record {i}: {e}")))?;
@@ -234,8 +313,9 @@ fn s3_records(value: Value) -> Result<Inbound, Malformed> {
             }
         }
         let event_name = record.event_name.unwrap_or_default();
-        if !event_name.starts_with("ObjectCreated") {
-            tracing::info!(record = i, event_name = %event_name, "S3 record is not an object creation; nothing to analyse");
+        let change = Change::of(&event_name);
+        if change == Change::Other {
+            tracing::info!(record = i, event_name = %event_name, "S3 record is neither a creation nor a deletion; nothing to do");
             continue;
         }
         let key = decode_key(&record.s3.object.key)
@@ -248,10 +328,26 @@ fn s3_records(value: Value) -> Result<Inbound, Malformed> {
                 "S3 event record {i} has an empty bucket name"
             )));
         }
+        let version_id = record.s3.object.version_id.filter(|v| !v.is_empty());
+        let event_time = record
+            .event_time
+            .as_deref()
+            .and_then(shared::time::parse_rfc3339_lenient);
+        if let Change::Removed { delete_marker } = change {
+            removed.push(ObjectRemoved {
+                bucket: record.s3.bucket.name,
+                key,
+                version_id,
+                delete_marker,
+                sequencer: record.s3.object.sequencer.filter(|s| !s.is_empty()),
+                event_time,
+            });
+            continue;
+        }
         created.push(ObjectCreated {
             bucket: record.s3.bucket.name,
             key,
-            version_id: record.s3.object.version_id.filter(|v| !v.is_empty()),
+            version_id,
             etag: record
                 .s3
                 .object
@@ -259,13 +355,34 @@ fn s3_records(value: Value) -> Result<Inbound, Malformed> {
                 .map(|e| e.trim_matches('"').to_string())
                 .filter(|e| !e.is_empty()),
             size: record.s3.object.size,
-            event_time: record
-                .event_time
-                .as_deref()
-                .and_then(shared::time::parse_rfc3339_lenient),
+            event_time,
         });
     }
-    Ok(Inbound::ObjectsCreated(created))
+    Ok(Inbound::S3Objects { created, removed })
+}
+
+/// What an S3 event name says happened to the object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Change {
+    Created,
+    Removed { delete_marker: bool },
+    Other,
+}
+
+impl Change {
+    fn of(event_name: &str) -> Self {
+        if event_name.starts_with("ObjectCreated:") {
+            Change::Created
+        } else if event_name.starts_with("ObjectRemoved:")
+            || event_name.starts_with("LifecycleExpiration:")
+        {
+            Change::Removed {
+                delete_marker: event_name.ends_with(":DeleteMarkerCreated"),
+            }
+        } else {
+            Change::Other
+        }
+    }
 }
 
 /// Decodes an S3 event key: form encoding, so `+` is a space and `%XX` a byte of UTF-8.
@@ -378,6 +495,65 @@ fn rekognition(value: Value) -> Result<Inbound, Malformed> {
     }))
 }
 
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SageMakerNotification {
+    invocation_status: String,
+    inference_id: String,
+    request_parameters: SageMakerRequest,
+    #[serde(default)]
+    response_parameters: Option<SageMakerResponse>,
+    #[serde(default)]
+    failure_reason: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SageMakerRequest {
+    input_location: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SageMakerResponse {
+    #[serde(default)]
+    output_location: Option<String>,
+}
+
+fn sagemaker(value: Value) -> Result<Inbound, Malformed> {
+    let n: SageMakerNotification = serde_json::from_value(value).map_err(|e| {
+        malformed(format!(
+            "SageMaker asynchronous inference notification: {e}"
+        ))
+    })?;
+    if n.inference_id.is_empty() || n.request_parameters.input_location.is_empty() {
+        return Err(malformed(
+            "SageMaker notification with an empty inferenceId or inputLocation",
+        ));
+    }
+    let succeeded = match n.invocation_status.as_str() {
+        "Completed" => true,
+        "Failed" => false,
+        other => {
+            return Ok(Inbound::NothingToDo(format!(
+                "SageMaker inference {} is {}",
+                shown(&n.inference_id),
+                shown(other)
+            )))
+        }
+    };
+    Ok(Inbound::SageMakerJob(SageMakerJobDone {
+        inference_id: n.inference_id,
+        succeeded,
+        input_location: n.request_parameters.input_location,
+        output_location: n
+            .response_parameters
+            .and_then(|r| r.output_location)
+            .filter(|l| !l.is_empty()),
+        failure_reason: n.failure_reason.filter(|r| !r.is_empty()),
+    }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -400,7 +576,10 @@ mod tests {
             "eventTime": "2026-11-25T12:21:28.070", "eventName": "ObjectCreated:Put",
             "s3": {"s3SchemaVersion": "1.0", "configurationId": "x", "bucket": {"name": "media", "arn": "arn:aws:s3:::media"},
             "object": {"key": "covers%2Fa+b.jpg", "size": 1, "eTag": "9dd4e461268c8034f5c8564e155c67a6"}}}]}"#;
-        let Inbound::ObjectsCreated(objects) = parse(body).unwrap() else {
+        let Inbound::S3Objects {
+            created: objects, ..
+        } = parse(body).unwrap()
+        else {
             panic!("expected objects")
         };
         assert_eq!(objects.len(), 1);
@@ -416,10 +595,27 @@ mod tests {
     }
 
     #[test]
-    fn removals_are_not_work_and_unknown_shapes_are_malformed() {
-        let body = r#"{"Records":[{"eventSource":"aws:s3","eventName":"ObjectRemoved:Delete",
-            "s3":{"bucket":{"name":"b"},"object":{"key":"covers/x.jpg"}}}]}"#;
-        assert_eq!(parse(body).unwrap(), Inbound::ObjectsCreated(vec![]));
+    fn removals_are_read_other_s3_events_are_not_work_and_unknown_shapes_are_malformed() {
+        let body = r#"{"Records":[{"eventSource":"aws:s3","eventName":"ObjectRemoved:DeleteMarkerCreated",
+            "s3":{"bucket":{"name":"b"},"object":{"key":"covers/x.jpg","versionId":"v2","sequencer":"0A"}}}]}"#;
+        let Inbound::S3Objects { created, removed } = parse(body).unwrap() else {
+            panic!("expected objects")
+        };
+        assert!(created.is_empty());
+        assert_eq!(removed.len(), 1);
+        assert!(removed[0].delete_marker);
+        assert_eq!(removed[0].version_id.as_deref(), Some("v2"));
+        let restore = body.replace(
+            "ObjectRemoved:DeleteMarkerCreated",
+            "ObjectRestore:Completed",
+        );
+        assert_eq!(
+            parse(&restore).unwrap(),
+            Inbound::S3Objects {
+                created: vec![],
+                removed: vec![]
+            }
+        );
         assert!(parse(r#"{"hello":"world"}"#).is_err());
         assert!(parse("[]").is_err());
         assert!(parse("").is_err());

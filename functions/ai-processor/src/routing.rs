@@ -1,25 +1,7 @@
 //! Which analysis an upload gets: from its key prefix and content type (the object's metadata,
 //! falling back to the file extension, then to what the prefix holds).
 
-use serde::{Deserialize, Serialize};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum MediaKind {
-    Image,
-    Video,
-    Audio,
-}
-
-impl MediaKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            MediaKind::Image => "image",
-            MediaKind::Video => "video",
-            MediaKind::Audio => "audio",
-        }
-    }
-}
+pub use shared::events::contracts::media::MediaKind;
 
 /// Media-bucket prefixes that receive uploads, and the kind each is meant for.
 pub const UPLOAD_PREFIXES: [(&str, MediaKind); 4] = [

@@ -4,6 +4,9 @@ use serde::{Deserialize, Serialize};
 
 /// Transcribe job names allow `[0-9a-zA-Z._-]`, at most 200 characters.
 const MAX_JOB_NAME: usize = 200;
+/// Every job this suite starts is named with this prefix: the Transcribe state-change rule
+/// filters on it, and a completion of any other job is not ours.
+pub const JOB_NAME_PREFIX: &str = "media-suite-";
 const READABLE_PART: usize = 60;
 
 /// The job name for one upload: a readable part of the file name plus a hash of bucket, key
@@ -25,16 +28,40 @@ pub fn job_name(bucket: &str, key: &str, discriminator: &str) -> String {
     let readable = readable.trim_matches('-');
     let hash = shared::events::stable_id(&["transcribe", bucket, key, discriminator]);
     let name = if readable.is_empty() {
-        format!("media-{hash}")
+        format!("{JOB_NAME_PREFIX}{hash}")
     } else {
-        format!("media-{readable}-{hash}")
+        format!("{JOB_NAME_PREFIX}{readable}-{hash}")
     };
     name.chars().take(MAX_JOB_NAME).collect()
+}
+
+/// Whether this suite started the job of that name.
+pub fn is_ours(job_name: &str) -> bool {
+    job_name.starts_with(JOB_NAME_PREFIX)
 }
 
 /// Where Transcribe writes the transcript of `job_name` in the results bucket.
 pub fn output_key(job_name: &str) -> String {
     format!("transcripts/{job_name}.json")
+}
+
+/// The subtitle formats requested with every job; Transcribe writes each beside the
+/// transcript, with the format as extension.
+pub const SUBTITLE_FORMATS: [&str; 2] = ["srt", "vtt"];
+
+/// Where Transcribe writes the subtitles of `job_name`.
+pub fn subtitle_keys(job_name: &str) -> Vec<String> {
+    SUBTITLE_FORMATS
+        .iter()
+        .map(|format| format!("transcripts/{job_name}.{format}"))
+        .collect()
+}
+
+/// Every object a job writes into the results bucket.
+pub fn outputs(job_name: &str) -> Vec<String> {
+    let mut keys = vec![output_key(job_name)];
+    keys.extend(subtitle_keys(job_name));
+    keys
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -152,7 +179,9 @@ mod tests {
         assert!(a
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c)));
-        assert!(a.starts_with("media-1-mp4-"), "{a}");
+        assert!(a.starts_with("media-suite-1-mp4-"), "{a}");
+        assert!(is_ours(&a));
+        assert!(!is_ours("other-team-job"));
         let long = job_name("media", &format!("audio/{}.mp3", "x".repeat(500)), "e");
         assert!(long.len() <= 200);
     }

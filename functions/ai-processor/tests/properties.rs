@@ -108,7 +108,7 @@ proptest! {
         let body = s3_event_around(json!({"eventSource": "aws:s3", "eventName": "ObjectCreated:Put",
             "s3": {"bucket": {"name": bucket}, "object": {"key": raw, "size": 1}}}));
         match inbound::parse(&body) {
-            Ok(Inbound::ObjectsCreated(objects)) => {
+            Ok(Inbound::S3Objects { created: objects, .. }) => {
                 prop_assert_eq!(objects.len(), 1);
                 prop_assert!(!objects[0].key.is_empty());
                 prop_assert!(objects[0].key.len() <= inbound::MAX_KEY_BYTES);

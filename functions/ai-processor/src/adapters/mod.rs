@@ -3,7 +3,7 @@
 pub mod rekognition;
 pub mod s3;
 pub mod sagemaker;
-pub mod sdk_errors;
+pub mod sqs;
 pub mod transcribe;
 
 use shared::batch::RecordError;
@@ -43,10 +43,14 @@ impl ModerationBackend for ConfiguredBackend {
         }
     }
 
-    async fn video_results(&self, job_id: &str) -> Result<Findings, RecordError> {
+    async fn video_results(
+        &self,
+        job_id: &str,
+        output_location: Option<&str>,
+    ) -> Result<Findings, RecordError> {
         match self {
-            ConfiguredBackend::Rekognition(b) => b.video_results(job_id).await,
-            ConfiguredBackend::SageMaker(b) => b.video_results(job_id).await,
+            ConfiguredBackend::Rekognition(b) => b.video_results(job_id, output_location).await,
+            ConfiguredBackend::SageMaker(b) => b.video_results(job_id, output_location).await,
         }
     }
 }
