@@ -1,121 +1,144 @@
-//! `stats.digest`: the day and its headline figures.
-//!
-//! stats-aggregator has no typed `StatsDigest` contract yet (`shared::events::contracts::stats`
-//! is empty), so this reads the fields its `report::digest_event` writes today; when the struct
-//! lands, this file parses it instead. A digest without a `period` falls back to the generic
-//! renderer.
+//! `stats.digest`: the day and its headline figures, from the typed `StatsDigest`.
 
-use serde_json::Value;
+use shared::events::contracts::stats::StatsDigest;
 
 use super::{fact, Fact};
 use crate::language::Language;
-
-fn count(data: &Value, field: &str) -> Option<u64> {
-    data.get(field).and_then(Value::as_u64)
-}
 
 fn seconds(ms: f64) -> String {
     format!("{:.1} s", ms / 1000.0)
 }
 
-/// Title (without the severity tag) and facts; `None` when the digest names no day.
-pub fn render(data: &Value, language: Language) -> Option<(String, Vec<Fact>)> {
-    let day = data.get("period")?.as_str()?;
-    let title = format!("{} {day}", language.pick(("Daily statistics", "每日统计")));
-    let mut facts = Vec::new();
-    if let Some(uploads) = count(data, "uploads") {
-        let flagged = count(data, "flagged_uploads").unwrap_or(0);
-        facts.push(fact(
-            language,
-            ("Uploads", "上传"),
-            match language {
-                Language::En => format!("{uploads} ({flagged} flagged)"),
-                Language::Zh => format!("{uploads}（{flagged} 个被标记）"),
-            },
-        ));
-    }
-    if let Some(verdicts) = data.get("verdicts").and_then(Value::as_object) {
-        let mut parts: Vec<String> = verdicts
-            .iter()
-            .filter_map(|(verdict, n)| Some(format!("{verdict} {}", n.as_u64()?)))
-            .collect();
-        parts.sort();
-        if !parts.is_empty() {
-            facts.push(fact(language, ("Verdicts", "审核结论"), parts.join(", ")));
-        }
-    }
-    if let Some(latency) = data.get("latency_ms") {
-        let parts: Vec<String> = ["p50", "p90", "p99"]
-            .iter()
-            .filter_map(|q| Some(format!("{q} {}", seconds(latency.get(*q)?.as_f64()?))))
-            .collect();
-        if !parts.is_empty() {
-            facts.push(fact(
-                language,
-                ("Analysis latency", "分析耗时"),
-                parts.join(", "),
-            ));
-        }
-    }
-    if let Some(minutes) = data.get("transcription_minutes").and_then(Value::as_f64) {
-        let jobs = count(data, "transcription_jobs").unwrap_or(0);
-        facts.push(fact(
-            language,
-            ("Transcription", "转写"),
-            match language {
-                Language::En => format!("{minutes:.1} min ({jobs} jobs)"),
-                Language::Zh => format!("{minutes:.1} 分钟（{jobs} 个任务）"),
-            },
-        ));
-    }
-    if let Some(delivered) = count(data, "notifications_delivered") {
-        let failed = count(data, "notifications_failed").unwrap_or(0);
-        facts.push(fact(
-            language,
-            ("Notifications", "通知"),
-            match language {
-                Language::En => format!("{delivered} delivered, {failed} failed"),
-                Language::Zh => format!("送达 {delivered}，失败 {failed}"),
-            },
-        ));
-    }
-    let (alerts, actions) = (
-        count(data, "cost_alerts").unwrap_or(0),
-        count(data, "cost_actions").unwrap_or(0),
+/// Title (without the severity tag) and facts.
+pub fn render(d: &StatsDigest, language: Language) -> (String, Vec<Fact>) {
+    let title = format!(
+        "{} {}",
+        language.pick(("Daily statistics", "每日统计")),
+        d.period
     );
-    if alerts + actions > 0 {
+    let mut facts = vec![fact(
+        language,
+        ("Uploads", "上传"),
+        match language {
+            Language::En => format!("{} ({} flagged)", d.uploads, d.flagged_uploads),
+            Language::Zh => format!("{}（{} 个被标记）", d.uploads, d.flagged_uploads),
+        },
+    )];
+    let verdicts: Vec<String> = d.verdicts.iter().map(|(v, n)| format!("{v} {n}")).collect();
+    if !verdicts.is_empty() {
+        facts.push(fact(
+            language,
+            ("Verdicts", "审核结论"),
+            verdicts.join(", "),
+        ));
+    }
+    let l = &d.latency_ms;
+    let quantiles: Vec<String> = [("p50", l.p50), ("p95", l.p95), ("p99", l.p99)]
+        .iter()
+        .filter_map(|(q, v)| Some(format!("{q} {}", seconds((*v)?))))
+        .collect();
+    if !quantiles.is_empty() {
+        facts.push(fact(
+            language,
+            ("Analysis latency", "分析耗时"),
+            quantiles.join(", "),
+        ));
+    }
+    facts.push(fact(
+        language,
+        ("Transcription", "转写"),
+        match language {
+            Language::En => format!(
+                "{:.1} min ({} jobs)",
+                d.transcription_minutes, d.transcription_jobs
+            ),
+            Language::Zh => format!(
+                "{:.1} 分钟（{} 个任务）",
+                d.transcription_minutes, d.transcription_jobs
+            ),
+        },
+    ));
+    let mut deliveries = match language {
+        Language::En => format!(
+            "{} delivered, {} failed",
+            d.notifications_delivered, d.notifications_failed
+        ),
+        Language::Zh => format!(
+            "送达 {}，失败 {}",
+            d.notifications_delivered, d.notifications_failed
+        ),
+    };
+    if !d.notifications_by_channel.is_empty() {
+        let per: Vec<String> = d
+            .notifications_by_channel
+            .iter()
+            .map(|(channel, c)| format!("{channel} {}/{}", c.delivered, c.failed))
+            .collect();
+        deliveries.push_str(&format!(" ({})", per.join(", ")));
+    }
+    facts.push(fact(language, ("Notifications", "通知"), deliveries));
+    if d.cost_alerts + d.cost_actions > 0 {
         facts.push(fact(
             language,
             ("Cost", "费用"),
             match language {
-                Language::En => format!("{alerts} alerts, {actions} pauses or restores"),
-                Language::Zh => format!("告警 {alerts} 次，暂停或恢复 {actions} 次"),
+                Language::En => format!("{} alerts, {} pauses", d.cost_alerts, d.cost_actions),
+                Language::Zh => format!("告警 {} 次，暂停 {} 次", d.cost_alerts, d.cost_actions),
             },
         ));
     }
-    Some((title, facts))
+    (title, facts)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-    use serde_json::json;
+    use std::collections::BTreeMap;
 
-    fn digest() -> Value {
-        json!({
-            "period": "2026-11-30", "document": "s3://results/stats/daily/2026/11/30.json",
-            "events": 300, "uploads": 120, "upload_bytes": 1_000_000, "flagged_uploads": 3,
-            "verdicts": {"approved": 100, "review": 17, "rejected": 3},
-            "transcription_jobs": 4, "transcription_minutes": 12.5,
-            "latency_ms": {"p50": 1200.0, "p90": 3400.0, "p99": 8000.0},
-            "notifications_delivered": 45, "notifications_failed": 2,
-            "cost_alerts": 1, "cost_actions": 0, "malformed_lines": 0, "hours_with_data": 24
-        })
+    use shared::events::contracts::stats::{ChannelDeliveries, DigestLatency};
+
+    use super::*;
+
+    fn digest() -> StatsDigest {
+        StatsDigest {
+            period: "2026-11-30".into(),
+            time_zone: "Asia/Shanghai".into(),
+            document: "s3://results/stats/daily/2026/11/30.json".into(),
+            events: 300,
+            uploads: 120,
+            upload_bytes: 1_000_000,
+            flagged_uploads: 3,
+            verdicts: BTreeMap::from([
+                ("approved".to_string(), 100),
+                ("rejected".to_string(), 3),
+                ("review".to_string(), 17),
+            ]),
+            transcription_jobs: 4,
+            transcription_minutes: 12.5,
+            latency_ms: DigestLatency {
+                p50: Some(1200.0),
+                p90: Some(3000.0),
+                p95: Some(3400.0),
+                p99: Some(8000.0),
+            },
+            notifications_delivered: 45,
+            notifications_failed: 2,
+            notifications_by_channel: BTreeMap::from([(
+                "dingtalk".to_string(),
+                ChannelDeliveries {
+                    delivered: 45,
+                    failed: 2,
+                },
+            )]),
+            cost_alerts: 1,
+            cost_actions: 0,
+            malformed_lines: 0,
+            hours_with_data: Some(24),
+        }
     }
 
     #[test]
     fn the_digest_names_the_day_and_its_headline_figures() {
-        let (title, facts) = render(&digest(), Language::En).unwrap();
+        let (title, facts) = render(&digest(), Language::En);
         assert_eq!(title, "Daily statistics 2026-11-30");
         let lines: Vec<String> = facts
             .iter()
@@ -126,23 +149,22 @@ mod tests {
             vec![
                 "Uploads: 120 (3 flagged)",
                 "Verdicts: approved 100, rejected 3, review 17",
-                "Analysis latency: p50 1.2 s, p90 3.4 s, p99 8.0 s",
+                "Analysis latency: p50 1.2 s, p95 3.4 s, p99 8.0 s",
                 "Transcription: 12.5 min (4 jobs)",
-                "Notifications: 45 delivered, 2 failed",
-                "Cost: 1 alerts, 0 pauses or restores",
+                "Notifications: 45 delivered, 2 failed (dingtalk 45/2)",
+                "Cost: 1 alerts, 0 pauses",
             ]
         );
-        let (title, facts) = render(&digest(), Language::Zh).unwrap();
+        let (title, facts) = render(&digest(), Language::Zh);
         assert_eq!(title, "每日统计 2026-11-30");
         assert_eq!(facts[0].value, "120（3 个被标记）");
     }
 
     #[test]
-    fn a_day_without_uploads_has_no_latency_and_a_digest_without_a_day_is_generic() {
+    fn a_day_without_analysed_uploads_shows_no_latency() {
         let mut quiet = digest();
-        quiet["latency_ms"] = json!({"p50": null, "p90": null, "p99": null});
-        let (_, facts) = render(&quiet, Language::En).unwrap();
+        quiet.latency_ms = DigestLatency::default();
+        let (_, facts) = render(&quiet, Language::En);
         assert!(!facts.iter().any(|f| f.label == "Analysis latency"));
-        assert!(render(&json!({"uploads": 1}), Language::En).is_none());
     }
 }

@@ -7,6 +7,7 @@ use shared::events::{types, Envelope, Severity};
 
 use shared::events::contracts::alarm::AlarmStateChanged;
 use shared::events::contracts::cost::{CostAction, CostThreshold};
+use shared::events::contracts::stats::StatsDigest;
 use shared::events::EventPayload;
 
 use crate::escape;
@@ -172,10 +173,9 @@ pub fn render(envelope: &Envelope, language: Language) -> Notification {
         CostAction::TYPE => envelope
             .payload::<CostAction>()
             .map(|p| with_link(cost::action(&p, language), envelope)),
-        types::STATS_DIGEST => match digest::render(&envelope.data, language) {
-            Some(rendered) => Ok(with_link(rendered, envelope)),
-            None => return generic(envelope, language),
-        },
+        StatsDigest::TYPE => envelope
+            .payload::<StatsDigest>()
+            .map(|p| with_link(digest::render(&p, language), envelope)),
         _ => return generic(envelope, language),
     };
     match typed {
