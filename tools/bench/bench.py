@@ -28,7 +28,7 @@ from runtime_emulator import FunctionProcess
 ROOT = Path(__file__).resolve().parents[2]
 FUNCTIONS = ["ai-processor", "notifier", "stats-aggregator", "cost-guard"]
 MEMORY_MB = {"ai-processor": 256, "notifier": 256, "stats-aggregator": 512, "cost-guard": 128}
-TARGETS = {"init_ms": 20.0, "peak_rss_mb": 32.0, "zip_mb": 8.0}
+TARGETS = {"init_ms": 20.0, "peak_rss_mb": 32.0, "zip_mb": 4.0}
 COLD_STARTS = int(os.environ.get("BENCH_COLD_STARTS", "10"))
 THROUGHPUT = [
     ("stats-aggregator", "bench_rollup", ["10000", "100000", "1000000"]),
