@@ -412,6 +412,9 @@ def end_to_end(bootstrap_dir: Path, resources: dict, uploads: int) -> dict:
         "wall_s": round(max(delivered_at) - first_upload, 2) if delivered_at else None,
         "latency_ms": {hop: summary(xs) for hop, xs in hops.items()},
         "invokes": {name: len(m.invokes) for name, m in zip(("ai-processor", "notifier"), mappings)},
+        "invoke_ms": {name: summary(m.invokes) for name, m in zip(("ai-processor", "notifier"), mappings)},
+        "records_per_invoke": {name: round(uploads / len(m.invokes), 1) if m.invokes else None
+                               for name, m in zip(("ai-processor", "notifier"), mappings)},
         "failed_records": {name: m.failed_records for name, m in zip(("ai-processor", "notifier"), mappings)},
     }
 
