@@ -54,13 +54,13 @@ import os
 import re
 from pathlib import Path
 
-import provision
 import pytest
+
+from tools import provision
+from tools.suite import FUNCTIONS
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_LINES = provision.DEFAULT_TEMPLATE.read_text().splitlines()
-
-FUNCTIONS = ("ai-processor", "notifier", "stats-aggregator", "cost-guard")
 
 SERVICE_PREFIX = {
     "s3": "s3",
@@ -461,7 +461,7 @@ def _documented_above(sid: str) -> bool:
     for i, line in enumerate(TEMPLATE_LINES):
         if re.search(rf"Sid:\s*{re.escape(sid)}\s*$", line):
             above = TEMPLATE_LINES[max(0, i - 4): i]
-            return any("#" in l and "no resource-level permissions" in l for l in above)
+            return any("#" in text and "no resource-level permissions" in text for text in above)
     return False
 
 

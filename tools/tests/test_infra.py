@@ -13,10 +13,13 @@ import time
 import urllib.parse
 from pathlib import Path
 
-import provision
 import pytest
-from conftest import stack_for, unique_prefix
-from drift import Drift, env_example_keys
+
+from tools import provision
+from tools.suite import FUNCTIONS
+
+from .conftest import stack_for, unique_prefix
+from .drift import Drift, env_example_keys
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_TEXT = provision.DEFAULT_TEMPLATE.read_text()
@@ -99,9 +102,6 @@ def test_a_template_edit_without_provisioning_is_reported_as_drift(session, prov
 
 
 # --------------------------------------------------------------------------- function environments
-
-
-FUNCTIONS = ["ai-processor", "notifier", "stats-aggregator", "cost-guard"]
 
 
 @pytest.mark.parametrize("function", FUNCTIONS)
@@ -415,8 +415,8 @@ def test_provisioning_twice_through_the_cli_converges(session, tmp_path):
     for n in (1, 2):
         out = tmp_path / f"run{n}.json"
         subprocess.run(
-            [sys.executable, str(ROOT / "tools" / "provision.py"), "--prefix", prefix, "--quiet", "--out", str(out)],
-            check=True,
+            [sys.executable, "-m", "tools.provision", "--prefix", prefix, "--quiet", "--out", str(out)],
+            cwd=ROOT, check=True,
         )
         runs.append(json.loads(out.read_text()))
     assert runs[0] == runs[1]

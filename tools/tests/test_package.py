@@ -15,8 +15,9 @@ import stat
 import zipfile
 from pathlib import Path
 
-import provision
 import pytest
+
+from tools import provision
 
 ROOT = Path(__file__).resolve().parents[2]
 INFRA = ROOT / "infra"

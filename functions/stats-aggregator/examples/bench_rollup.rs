@@ -18,10 +18,13 @@ use std::process::Command;
 use std::time::Instant;
 
 use serde_json::{json, Value};
-use stats_aggregator::ingest::{raw_objects, AcceptedEvent};
+use shared::results::{
+    ListedObject, ObjectStore, StoreError, StoredObject, WriteCondition, WriteOutcome,
+};
+use stats_aggregator::inbound::AcceptedEvent;
+use stats_aggregator::ingest::raw_objects;
 use stats_aggregator::period::Hour;
 use stats_aggregator::rollup::write_hourly;
-use stats_aggregator::store::{BlockingRead, PutOutcome, ResultsStore, StoreError};
 
 const EVENTS_PER_OBJECT: usize = 1000;
 const REDELIVERY_EVERY: usize = 200;
@@ -33,66 +36,66 @@ struct LocalDirStore {
     root: PathBuf,
 }
 
-fn store_error(operation: &'static str, key: &str, e: impl std::fmt::Display) -> StoreError {
-    StoreError {
-        operation,
-        key: key.to_string(),
-        reason: e.to_string(),
-    }
+fn store_error(key: &str, e: impl std::fmt::Display) -> StoreError {
+    StoreError::permanent(format!("{key}: {e}"))
 }
 
-impl ResultsStore for LocalDirStore {
-    async fn list(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
-        let dir = self.root.join(prefix);
-        let mut keys = Vec::new();
-        let entries = match std::fs::read_dir(&dir) {
-            Ok(entries) => entries,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(keys),
-            Err(e) => return Err(store_error("list", prefix, e)),
-        };
-        for entry in entries {
-            let entry = entry.map_err(|e| store_error("list", prefix, e))?;
-            keys.push(format!("{prefix}{}", entry.file_name().to_string_lossy()));
-        }
-        keys.sort();
-        Ok(keys)
-    }
-
-    async fn open(&self, key: &str) -> Result<Option<BlockingRead>, StoreError> {
-        match std::fs::File::open(self.root.join(key)) {
-            Ok(file) => Ok(Some(Box::new(file))),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(store_error("open", key, e)),
-        }
-    }
-
-    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+impl ObjectStore for LocalDirStore {
+    async fn get(&self, key: &str) -> Result<Option<StoredObject>, StoreError> {
         match std::fs::read(self.root.join(key)) {
-            Ok(bytes) => Ok(Some(bytes)),
+            Ok(body) => Ok(Some(StoredObject { body, etag: None })),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(store_error("get", key, e)),
+            Err(e) => Err(store_error(key, e)),
         }
     }
 
-    async fn put(&self, key: &str, body: Vec<u8>, _content_type: &str) -> Result<(), StoreError> {
-        let path = self.root.join(key);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| store_error("put", key, e))?;
-        }
-        std::fs::write(path, body).map_err(|e| store_error("put", key, e))
+    async fn get_capped(&self, key: &str, _max: u64) -> Result<Option<StoredObject>, StoreError> {
+        self.get(key).await
     }
 
-    async fn put_if_absent(
+    async fn put(
         &self,
         key: &str,
         body: Vec<u8>,
-        content_type: &str,
-    ) -> Result<PutOutcome, StoreError> {
-        if self.root.join(key).exists() {
-            return Ok(PutOutcome::AlreadyExists);
+        _content_type: &str,
+        condition: WriteCondition<'_>,
+    ) -> Result<WriteOutcome, StoreError> {
+        let path = self.root.join(key);
+        if condition == WriteCondition::Absent && path.exists() {
+            return Ok(WriteOutcome::ConditionFailed);
         }
-        self.put(key, body, content_type).await?;
-        Ok(PutOutcome::Created)
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| store_error(key, e))?;
+        }
+        std::fs::write(path, body).map_err(|e| store_error(key, e))?;
+        Ok(WriteOutcome::Written { etag: None })
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        match std::fs::remove_file(self.root.join(key)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(store_error(key, e)),
+            _ => Ok(()),
+        }
+    }
+
+    async fn list(&self, prefix: &str) -> Result<Vec<ListedObject>, StoreError> {
+        let dir = self.root.join(prefix);
+        let mut listed = Vec::new();
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(listed),
+            Err(e) => return Err(store_error(prefix, e)),
+        };
+        for entry in entries {
+            let entry = entry.map_err(|e| store_error(prefix, e))?;
+            listed.push(ListedObject {
+                key: format!("{prefix}{}", entry.file_name().to_string_lossy()),
+                size: entry.metadata().map(|m| m.len()).unwrap_or(0),
+                etag: None,
+            });
+        }
+        listed.sort_by(|a, b| a.key.cmp(&b.key));
+        Ok(listed)
     }
 }
 

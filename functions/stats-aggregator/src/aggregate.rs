@@ -2,108 +2,19 @@
 //!
 //! Everything here merges: hourly statistics are the merge of per-object statistics, daily
 //! ones the merge of hourly ones. Counters are integers and durations whole milliseconds, so
-//! a merge gives the same numbers in any order and a re-run gives the same document. Labels
-//! (kinds, languages, channels ...) come from producers, so each map keeps at most
-//! [`MAX_LABELS`] names of at most [`MAX_LABEL_CHARS`] characters and counts the rest under
-//! [`OTHER_LABEL`]: memory stays bounded whatever the input.
-
-use std::collections::BTreeMap;
+//! a merge gives the same numbers and a re-run gives the same document. Label maps are
+//! bounded ([`crate::labels`]).
 
 use serde::{Deserialize, Serialize};
 use shared::events::types;
 
 use crate::event_line::EventLine;
+use crate::labels::{normalised, LabelMap};
 use crate::latency::LatencySketch;
-
-pub const MAX_LABELS: usize = 100;
-pub const MAX_LABEL_CHARS: usize = 64;
-pub const OTHER_LABEL: &str = "_other";
-pub const UNKNOWN_LABEL: &str = "unknown";
+use crate::merge::Merge;
 
 pub const NOTIFICATION_DELIVERED: &str = "notification.delivered";
 pub const NOTIFICATION_FAILED: &str = "notification.failed";
-
-/// Values that add up.
-pub trait Merge {
-    fn merge(&mut self, other: &Self);
-}
-
-impl Merge for u64 {
-    fn merge(&mut self, other: &Self) {
-        *self += *other;
-    }
-}
-
-/// Counts (or other mergeable values) by label, bounded in size; serialised as a JSON object
-/// with keys in order.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct LabelMap<V>(BTreeMap<String, V>);
-
-impl<V> Default for LabelMap<V> {
-    fn default() -> Self {
-        LabelMap(BTreeMap::new())
-    }
-}
-
-fn normalised(label: Option<&str>) -> &str {
-    let label = label.map(str::trim).filter(|l| !l.is_empty());
-    match label {
-        None => UNKNOWN_LABEL,
-        Some(l) if l.len() <= MAX_LABEL_CHARS => l,
-        Some(l) => match l.char_indices().nth(MAX_LABEL_CHARS) {
-            Some((cut, _)) => &l[..cut],
-            None => l,
-        },
-    }
-}
-
-impl<V: Default> LabelMap<V> {
-    /// The value for `label` (`unknown` when missing or blank), created when new; when the map
-    /// is full, new labels share the `_other` entry.
-    pub fn entry(&mut self, label: Option<&str>) -> &mut V {
-        let label = normalised(label);
-        if !self.0.contains_key(label) {
-            let key = if self.0.len() < MAX_LABELS || label == OTHER_LABEL {
-                label
-            } else {
-                OTHER_LABEL
-            };
-            return self.0.entry(key.to_string()).or_default();
-        }
-        self.0.get_mut(label).expect("present: checked above")
-    }
-
-    pub fn get(&self, label: &str) -> Option<&V> {
-        self.0.get(label)
-    }
-
-    pub fn iter(&self) -> impl Iterator<Item = (&String, &V)> {
-        self.0.iter()
-    }
-
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-}
-
-impl LabelMap<u64> {
-    pub fn count(&mut self, label: Option<&str>) {
-        *self.entry(label) += 1;
-    }
-}
-
-impl<V: Default + Merge> Merge for LabelMap<V> {
-    fn merge(&mut self, other: &Self) {
-        for (label, value) in &other.0 {
-            self.entry(Some(label)).merge(value);
-        }
-    }
-}
 
 /// Where the counted events came from, and what was not counted.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -426,6 +337,7 @@ impl Merge for PeriodStats {
 mod tests {
     use super::*;
     use crate::event_line::parse_line;
+    use crate::labels::UNKNOWN_LABEL;
 
     fn stats_of(lines: &[&str]) -> PeriodStats {
         let mut s = PeriodStats::default();
@@ -503,17 +415,6 @@ mod tests {
         assert_eq!(s.cost.actions_by_mode.get("dry-run"), Some(&1));
         assert_eq!(s.events.by_type.get("something.new"), Some(&1));
         assert_eq!(s.events.total, 8);
-    }
-
-    #[test]
-    fn label_maps_stay_bounded() {
-        let mut m: LabelMap<u64> = LabelMap::default();
-        for i in 0..(MAX_LABELS + 50) {
-            m.count(Some(&format!("label-{i}")));
-        }
-        m.count(Some(&"x".repeat(500)));
-        assert_eq!(m.len(), MAX_LABELS + 1);
-        assert_eq!(m.get(OTHER_LABEL), Some(&51));
     }
 
     #[test]

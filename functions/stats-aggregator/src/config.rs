@@ -1,35 +1,29 @@
-//! Configuration from environment variables, read once at init (see `env.example`).
+//! Configuration from environment variables, read once at init (see `env.example`): the
+//! variables every function shares ([`Common`]) and this function's own.
 
-use shared::config::{ConfigError, Env};
+use shared::config::{Common, ConfigError, Env};
+
+/// The service name in logs, metrics and the events it publishes.
+pub const SERVICE: &str = "stats-aggregator";
 
 /// Maximum `ROLLUP_LATENESS_MINUTES`: one day (each hourly run would re-roll 25 hours).
 pub const MAX_LATENESS_MINUTES: u32 = 24 * 60;
 
-/// What the domain needs.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Settings {
-    pub results_bucket: String,
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    pub common: Common,
+    /// `EVENTS_TOPIC_ARN`: where the daily `stats.digest` is published (required here).
+    pub events_topic_arn: String,
     /// How late (after its hour ended) an event may arrive and still be counted in its hour.
     pub lateness_minutes: u32,
     /// Raw objects read at once during a rollup.
     pub fetch_concurrency: usize,
-    /// Records parsed and objects written at once during ingest.
-    pub batch_concurrency: usize,
-    pub metrics_namespace: String,
-}
-
-/// Everything read at init, including what only `main` uses to build adapters.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Config {
-    pub settings: Settings,
-    pub events_topic_arn: String,
-    pub dead_letter_queue_url: Option<String>,
 }
 
 impl Config {
     pub fn from_env(mut env: Env) -> Result<Self, ConfigError> {
-        let results_bucket = env.required("RESULTS_BUCKET");
-        let events_topic_arn = env.required("EVENTS_TOPIC_ARN");
+        let common = Common::read(&mut env, SERVICE);
+        let events_topic_arn = common.require_events_topic(&mut env);
         let lateness_minutes: u32 = env.parse_or("ROLLUP_LATENESS_MINUTES", 60);
         if lateness_minutes > MAX_LATENESS_MINUTES {
             env.problem(format!(
@@ -37,25 +31,16 @@ impl Config {
             ));
         }
         let fetch_concurrency: usize = env.parse_or("ROLLUP_FETCH_CONCURRENCY", 8);
-        let batch_concurrency: usize = env.parse_or("BATCH_CONCURRENCY", 8);
-        for (name, value) in [
-            ("ROLLUP_FETCH_CONCURRENCY", fetch_concurrency),
-            ("BATCH_CONCURRENCY", batch_concurrency),
-        ] {
-            if !(1..=256).contains(&value) {
-                env.problem(format!("{name}={value} must be between 1 and 256"));
-            }
+        if !(1..=256).contains(&fetch_concurrency) {
+            env.problem(format!(
+                "ROLLUP_FETCH_CONCURRENCY={fetch_concurrency} must be between 1 and 256"
+            ));
         }
         let config = Config {
-            settings: Settings {
-                results_bucket,
-                lateness_minutes,
-                fetch_concurrency,
-                batch_concurrency,
-                metrics_namespace: env.string_or("METRICS_NAMESPACE", "MediaSuite"),
-            },
+            common,
             events_topic_arn,
-            dead_letter_queue_url: env.optional("DEAD_LETTER_QUEUE_URL"),
+            lateness_minutes,
+            fetch_concurrency,
         };
         env.finish(config)
     }
@@ -72,10 +57,11 @@ mod tests {
             ("EVENTS_TOPIC_ARN", "arn:aws:sns:us-east-1:1:suite-events"),
         ]))
         .unwrap();
-        assert_eq!(config.settings.lateness_minutes, 60);
-        assert_eq!(config.settings.fetch_concurrency, 8);
-        assert_eq!(config.settings.metrics_namespace, "MediaSuite");
-        assert_eq!(config.dead_letter_queue_url, None);
+        assert_eq!(config.lateness_minutes, 60);
+        assert_eq!(config.fetch_concurrency, 8);
+        assert_eq!(config.common.metrics_namespace, "MediaSuite");
+        assert_eq!(config.common.dead_letter_queue_url, None);
+        assert_eq!(config.common.time_zone.name(), "UTC");
 
         let err = Config::from_env(Env::from_vars([
             ("ROLLUP_LATENESS_MINUTES", "2000"),
@@ -83,15 +69,15 @@ mod tests {
             ("BATCH_CONCURRENCY", "lots"),
         ]))
         .unwrap_err();
-        assert_eq!(
-            err.problems,
-            [
-                "missing RESULTS_BUCKET",
-                "missing EVENTS_TOPIC_ARN",
-                "ROLLUP_LATENESS_MINUTES=2000 is more than 1440 (one day)",
-                "BATCH_CONCURRENCY=\"lots\" is not valid: invalid digit found in string",
-                "ROLLUP_FETCH_CONCURRENCY=0 must be between 1 and 256",
-            ]
-        );
+        let problems = err.problems.join("\n");
+        for expected in [
+            "missing RESULTS_BUCKET",
+            "EVENTS_TOPIC_ARN",
+            "ROLLUP_LATENESS_MINUTES=2000 is more than 1440 (one day)",
+            "BATCH_CONCURRENCY=\"lots\" is not valid",
+            "ROLLUP_FETCH_CONCURRENCY=0 must be between 1 and 256",
+        ] {
+            assert!(problems.contains(expected), "{expected} in {problems}");
+        }
     }
 }

@@ -69,30 +69,44 @@ pub struct EventData<'a> {
     pub mode: Text<'a>,
 }
 
-#[derive(Deserialize)]
-struct RawLine<'a> {
+/// The envelope as read, before the checks of [`parse_line`].
+#[derive(Debug, Default, PartialEq, Deserialize)]
+pub(crate) struct RawLine<'a> {
     #[serde(default)]
-    version: Number,
+    pub(crate) version: Number,
     #[serde(borrow, default)]
-    id: Text<'a>,
+    pub(crate) id: Text<'a>,
     #[serde(rename = "type", borrow, default)]
-    event_type: Text<'a>,
+    pub(crate) event_type: Text<'a>,
     #[serde(borrow, default)]
-    subject: Text<'a>,
+    pub(crate) subject: Text<'a>,
     #[serde(borrow, default)]
-    severity: Text<'a>,
+    pub(crate) severity: Text<'a>,
     #[serde(borrow, default)]
-    data: Lenient<EventData<'a>>,
+    pub(crate) data: Lenient<EventData<'a>>,
 }
 
-/// Parses one line (without its newline).
+/// Parses one line (without its newline): the scanner of [`crate::line_scan`] for the lines
+/// ingest writes, serde_json for anything else.
 pub fn parse_line(line: &[u8]) -> Result<EventLine<'_>, LineError> {
     // An envelope is an object (serde would also read a struct from an array).
     if line.trim_ascii_start().first() != Some(&b'{') {
         return Err(LineError::Json("not a JSON object".into()));
     }
-    let raw: RawLine<'_> =
-        serde_json::from_slice(line).map_err(|e| LineError::Json(e.to_string()))?;
+    let raw = match crate::line_scan::raw_line(line) {
+        Some(raw) => raw,
+        None => parse_with_serde(line)?,
+    };
+    checked(raw)
+}
+
+/// The reference reading of a line.
+pub(crate) fn parse_with_serde(line: &[u8]) -> Result<RawLine<'_>, LineError> {
+    serde_json::from_slice(line).map_err(|e| LineError::Json(e.to_string()))
+}
+
+/// A version-1 envelope with an id and a type.
+fn checked(raw: RawLine<'_>) -> Result<EventLine<'_>, LineError> {
     match raw.version.0 {
         Some(1.0) => {}
         Some(v) if v.is_finite() && v >= 0.0 => {
@@ -140,8 +154,8 @@ pub struct Number(pub Option<f64>);
 pub struct LabelCategories<'a>(pub Vec<Cow<'a, str>>);
 
 /// Any value; `None` when it does not have the expected shape.
-#[derive(Debug, Default)]
-struct Lenient<T>(Option<T>);
+#[derive(Debug, Default, PartialEq)]
+pub(crate) struct Lenient<T>(pub(crate) Option<T>);
 
 fn drain_map<'de, A: MapAccess<'de>>(mut map: A) -> Result<(), A::Error> {
     while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}

@@ -14,62 +14,25 @@
 //! command read it.
 
 use std::collections::BTreeMap;
+use std::sync::Mutex;
 
-use aws_lambda_events::event::sqs::SqsMessage;
-use serde_json::Value;
-use shared::events::{stable_id, unwrap_sns_notification, Envelope, EnvelopeError};
+use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+use futures::stream::{self, StreamExt};
+use serde::Serialize;
+use shared::batch::{process_batch, RecordError};
+use shared::events::stable_id;
+use shared::results::{WriteCondition, WriteOutcome};
 
+use crate::config::Config;
+use crate::echo::reason;
+use crate::inbound::{accept_record, AcceptedEvent};
 use crate::period::Hour;
+use crate::ports::{DeadLetterSink, ObjectStore};
 
 pub const RAW_CONTENT_TYPE: &str = "application/zstd";
 pub const RAW_EXTENSION: &str = ".ndjson.zst";
 /// zstd level 3 (the library default): fast enough for a 128 MB Lambda, about 8x smaller.
 const ZSTD_LEVEL: i32 = 3;
-
-/// Why a record cannot be ingested. Always permanent: the same body fails the same way.
-#[derive(Debug, PartialEq, thiserror::Error)]
-pub enum RecordProblem {
-    #[error("the record has no body")]
-    NoBody,
-    #[error("the body is not JSON: {0}")]
-    NotJson(String),
-    #[error(transparent)]
-    Envelope(#[from] EnvelopeError),
-    #[error("the envelope time {0:?} is not an RFC 3339 timestamp")]
-    BadTime(String),
-}
-
-/// One envelope accepted for storage.
-#[derive(Debug, Clone, PartialEq)]
-pub struct AcceptedEvent {
-    pub message_id: String,
-    pub envelope_id: String,
-    pub event_type: String,
-    /// The event's hour (UTC), which decides its raw partition.
-    pub hour: Hour,
-    /// The envelope as one line of compact JSON (every field kept, unknown ones included).
-    pub line: String,
-}
-
-/// Validates one record and turns it into a line for the raw store.
-pub fn accept_record(message: &SqsMessage) -> Result<AcceptedEvent, RecordProblem> {
-    let body = message.body.as_deref().ok_or(RecordProblem::NoBody)?;
-    let value: Value =
-        serde_json::from_str(body).map_err(|e| RecordProblem::NotJson(e.to_string()))?;
-    // Envelope::from_value also refuses unsafe ids and control characters: they would become
-    // labels of the rollup documents and metrics.
-    let value = unwrap_sns_notification(value)?;
-    let envelope = Envelope::from_value(value.clone())?;
-    let time = shared::time::parse_rfc3339_lenient(&envelope.time)
-        .ok_or_else(|| RecordProblem::BadTime(crate::shown(&envelope.time)))?;
-    Ok(AcceptedEvent {
-        message_id: message.message_id.clone().unwrap_or_default(),
-        envelope_id: envelope.id,
-        event_type: envelope.event_type,
-        hour: Hour::containing(time),
-        line: value.to_string(),
-    })
-}
 
 /// One object to write: the events of one hour of one batch.
 #[derive(Debug, Clone, PartialEq)]
@@ -111,10 +74,122 @@ pub fn raw_objects(events: Vec<AcceptedEvent>) -> std::io::Result<Vec<RawObject>
         .collect()
 }
 
+/// What an ingest invocation did (also emitted as metrics).
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
+pub struct IngestSummary {
+    pub records: usize,
+    pub events_stored: usize,
+    pub objects_written: usize,
+    /// Objects whose key existed already: the same messages were stored by an earlier delivery.
+    pub objects_already_stored: usize,
+    pub malformed_records: usize,
+    pub failed_records: usize,
+}
+
+/// Stores a batch; the response lists exactly the records SQS should deliver again.
+pub async fn ingest_batch<S: ObjectStore, D: DeadLetterSink>(
+    store: &S,
+    dead_letters: &D,
+    config: &Config,
+    event: SqsEvent,
+) -> (SqsBatchResponse, IngestSummary) {
+    let mut summary = IngestSummary {
+        records: event.records.len(),
+        ..IngestSummary::default()
+    };
+    let accepted = Mutex::new(Vec::new());
+    let (mut response, batch) = process_batch(
+        event,
+        config.common.batch_concurrency,
+        dead_letters,
+        |message| {
+            let accepted = &accepted;
+            async move {
+                let event = accept_record(&message)
+                    .map_err(|problem| RecordError::permanent(reason(problem)))?;
+                accepted
+                    .lock()
+                    .map_err(|_| RecordError::retryable("ingest state poisoned"))?
+                    .push(event);
+                Ok(())
+            }
+        },
+    )
+    .await;
+    summary.malformed_records = batch.permanent_failures;
+    let accepted = accepted.into_inner().unwrap_or_default();
+    let accepted_ids: Vec<String> = accepted.iter().map(|e| e.message_id.clone()).collect();
+    let objects = match raw_objects(accepted) {
+        Ok(objects) => objects,
+        Err(e) => {
+            tracing::error!(error = %e, "compressing the batch failed; SQS will deliver it again");
+            response
+                .batch_item_failures
+                .extend(accepted_ids.iter().map(|id| failure(id)));
+            summary.failed_records = response.batch_item_failures.len();
+            return (response, summary);
+        }
+    };
+    let writes = stream::iter(objects)
+        .map(|object| async move {
+            let outcome = store
+                .put(
+                    &object.key,
+                    object.body,
+                    RAW_CONTENT_TYPE,
+                    WriteCondition::Absent,
+                )
+                .await;
+            (object.key, object.message_ids, outcome)
+        })
+        .buffer_unordered(config.common.batch_concurrency.max(1))
+        .collect::<Vec<_>>()
+        .await;
+    for (key, message_ids, outcome) in writes {
+        match outcome {
+            Ok(WriteOutcome::Written { .. }) => {
+                summary.objects_written += 1;
+                summary.events_stored += message_ids.len();
+                tracing::info!(key, events = message_ids.len(), "raw events stored");
+            }
+            Ok(WriteOutcome::ConditionFailed) => {
+                summary.objects_already_stored += 1;
+                tracing::info!(
+                    key,
+                    events = message_ids.len(),
+                    "batch was stored by an earlier delivery; not stored again"
+                );
+            }
+            // Another delivery of the same batch is writing this object now; if it fails, this
+            // one must not have been acknowledged, so it is delivered again.
+            Ok(WriteOutcome::ConcurrentWrite) => {
+                tracing::warn!(key, events = message_ids.len(), "a concurrent write of the same raw object is in flight; SQS will deliver these records again");
+                response
+                    .batch_item_failures
+                    .extend(message_ids.iter().map(|id| failure(id)));
+            }
+            Err(e) => {
+                tracing::warn!(key, error = %e, events = message_ids.len(), "storing raw events failed; SQS will deliver them again");
+                response
+                    .batch_item_failures
+                    .extend(message_ids.iter().map(|id| failure(id)));
+            }
+        }
+    }
+    summary.failed_records = response.batch_item_failures.len();
+    (response, summary)
+}
+
+fn failure(message_id: &str) -> BatchItemFailure {
+    let mut f = BatchItemFailure::default();
+    f.item_identifier = message_id.to_string();
+    f
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use proptest::prelude::*;
+    use aws_lambda_events::event::sqs::SqsMessage;
 
     fn message(id: &str, body: &str) -> SqsMessage {
         let mut m = SqsMessage::default();
@@ -127,53 +202,6 @@ mod tests {
         format!(
             r#"{{"version":1,"id":"{id}","type":"media.analyzed","source":"ai-processor","time":"{time}","subject":"s3://m/videos/a.mp4","severity":"info","data":{{"kind":"video"}},"extra":"kept"}}"#
         )
-    }
-
-    #[test]
-    fn raw_and_sns_wrapped_bodies_are_both_accepted() {
-        let raw = accept_record(&message("m1", &envelope("e1", "2026-11-24T13:59:59Z"))).unwrap();
-        assert_eq!(raw.hour.to_string(), "2026-11-24T13");
-        assert_eq!(raw.envelope_id, "e1");
-        assert!(raw.line.contains(r#""extra":"kept""#));
-        assert!(!raw.line.contains('\n'));
-        let wrapped = serde_json::json!({
-            "Type": "Notification",
-            "MessageId": "n-1",
-            "TopicArn": "arn:aws:sns:us-east-1:123456789012:suite-events",
-            "Message": envelope("e2", "2026-11-24T14:00:00+08:00"),
-            "Timestamp": "2026-11-24T06:00:00.000Z"
-        });
-        let e = accept_record(&message("m2", &wrapped.to_string())).unwrap();
-        assert_eq!(e.envelope_id, "e2");
-        // Times are partitioned in UTC.
-        assert_eq!(e.hour.to_string(), "2026-11-24T06");
-    }
-
-    #[test]
-    fn bad_records_are_typed_problems() {
-        let mut no_body = SqsMessage::default();
-        no_body.message_id = Some("m".into());
-        assert_eq!(accept_record(&no_body), Err(RecordProblem::NoBody));
-        assert!(matches!(
-            accept_record(&message("m", "not json")),
-            Err(RecordProblem::NotJson(_))
-        ));
-        assert!(matches!(
-            accept_record(&message("m", &envelope("e", "yesterday"))),
-            Err(RecordProblem::BadTime(_))
-        ));
-        assert!(matches!(
-            accept_record(&message("m", r#"{"version":2,"id":"e","type":"t"}"#)),
-            Err(RecordProblem::Envelope(EnvelopeError::UnsupportedVersion {
-                found: 2,
-                ..
-            }))
-        ));
-        let wrapped = serde_json::json!({"Type":"Notification","TopicArn":"arn","Message":"{oops"});
-        assert!(matches!(
-            accept_record(&message("m", &wrapped.to_string())),
-            Err(RecordProblem::Envelope(EnvelopeError::SnsMessageNotJson(_)))
-        ));
     }
 
     #[test]
@@ -200,22 +228,5 @@ mod tests {
         assert_eq!(text.lines().count(), 2);
         let partial = raw_objects(events(&[2])).unwrap();
         assert_ne!(partial[0].key, a[0].key);
-    }
-
-    proptest! {
-        #[test]
-        fn any_body_is_accepted_or_a_typed_problem(body in ".{0,300}") {
-            let _ = accept_record(&message("m", &body));
-        }
-
-        #[test]
-        fn any_envelope_time_is_accepted_or_bad_time(time in ".{0,40}") {
-            let body = serde_json::json!({"version":1,"id":"e","type":"t","source":"s","time":time,"subject":"x","severity":"info"});
-            match accept_record(&message("m", &body.to_string())) {
-                Ok(e) => prop_assert!(shared::time::parse_rfc3339_lenient(&time).is_some() && e.line.contains("\"id\":\"e\"")),
-                Err(RecordProblem::Envelope(EnvelopeError::ControlCharacters { field: "time", .. })) => prop_assert!(time.chars().any(char::is_control)),
-                Err(problem) => prop_assert!(matches!(problem, RecordProblem::BadTime(_)), "{problem:?}"),
-            }
-        }
     }
 }

@@ -14,7 +14,7 @@ use base64::Engine;
 use serde::{Deserialize, Serialize};
 use sketches_ddsketch::{Config, DDSketch};
 
-use crate::aggregate::Merge;
+use crate::merge::Merge;
 
 /// The sketch's documented relative accuracy (the crate default).
 pub const RELATIVE_ACCURACY: f64 = 0.01;

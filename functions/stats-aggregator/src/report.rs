@@ -1,12 +1,14 @@
 //! What leaves the function besides documents: EMF metrics and the daily `stats.digest` event.
 
-use serde_json::json;
-use shared::events::{types, Envelope, Severity};
+use shared::events::contracts::stats::{ChannelDeliveries, DigestLatency, StatsDigest};
+use shared::events::{Envelope, Severity};
 use shared::metrics::{MetricSet, Unit};
 
+use crate::aggregate::minutes;
+use crate::config::SERVICE;
 use crate::document::RollupDocument;
+use crate::ingest::IngestSummary;
 use crate::period::Day;
-use crate::{IngestSummary, SERVICE};
 
 /// Key figures of a rollup, with dimension `Rollup` = `hourly` | `daily`.
 pub fn rollup_metrics(namespace: &str, document: &RollupDocument) -> MetricSet {
@@ -21,7 +23,7 @@ pub fn rollup_metrics(namespace: &str, document: &RollupDocument) -> MetricSet {
         .put(
             "TranscriptionMinutes",
             Unit::None,
-            crate::aggregate::minutes(s.transcription.total.duration_ms),
+            minutes(s.transcription.total.duration_ms),
         )
         .count("NotificationsDelivered", s.notifications.total.delivered)
         .count("NotificationsFailed", s.notifications.total.failed)
@@ -44,6 +46,15 @@ pub fn rollup_metrics(namespace: &str, document: &RollupDocument) -> MetricSet {
 
 pub fn emit_ingest_metrics(namespace: &str, summary: &IngestSummary) {
     let mut m = MetricSet::new(namespace, SERVICE);
+    // The names every SQS consumer emits (shared::batch), which the failed-record alarms read.
+    let failed = summary.failed_records as u64;
+    let poison = summary.malformed_records as u64;
+    m.count(
+        "RecordsProcessed",
+        (summary.records as u64).saturating_sub(failed + poison),
+    )
+    .count("RecordsRetryable", failed)
+    .count("RecordsPoison", poison);
     m.count("EventsIngested", summary.events_stored as u64)
         .count("RawObjectsWritten", summary.objects_written as u64)
         .count(
@@ -55,53 +66,58 @@ pub fn emit_ingest_metrics(namespace: &str, summary: &IngestSummary) {
     m.emit();
 }
 
-/// The `stats.digest` event of a day. Its id depends only on the day, so a re-run announces
-/// the same event and consumers de-duplicate it.
-///
-/// `data`: `period`, `document` (s3 URI of the daily document), `events`, `uploads`,
-/// `upload_bytes`, `flagged_uploads`, `verdicts`, `transcription_jobs`,
-/// `transcription_minutes`, `latency_ms` (`p50`, `p90`, `p99`, null when no upload was
-/// analysed), `notifications_delivered`, `notifications_failed`, `cost_alerts`,
-/// `cost_actions`, `malformed_lines`, `hours_with_data`.
-pub fn digest_event(bucket: &str, day: Day, document: &RollupDocument) -> Envelope {
+/// The `stats.digest` event of a day ([`StatsDigest`]). Its id depends only on the day, so a
+/// re-run announces the same event and consumers de-duplicate it.
+pub fn digest_event(
+    bucket: &str,
+    time_zone: &str,
+    day: Day,
+    document: &RollupDocument,
+) -> Envelope {
     let s = &document.stats;
     let subject = format!("s3://{bucket}/{}", day.daily_key());
-    let verdicts: serde_json::Map<String, serde_json::Value> = s
-        .verdicts
-        .by_verdict
-        .iter()
-        .map(|(k, v)| (k.clone(), json!(v)))
-        .collect();
-    let data = json!({
-        "period": day.to_string(),
-        "document": subject,
-        "events": s.events.total,
-        "uploads": s.uploads.total,
-        "upload_bytes": s.uploads.bytes,
-        "flagged_uploads": s.flagged_uploads(),
-        "verdicts": verdicts,
-        "transcription_jobs": s.transcription.total.jobs,
-        "transcription_minutes": crate::aggregate::minutes(s.transcription.total.duration_ms),
-        "latency_ms": {
-            "p50": s.latency_ms.quantile(0.5),
-            "p90": s.latency_ms.quantile(0.9),
-            "p99": s.latency_ms.quantile(0.99),
+    let digest = StatsDigest {
+        period: day.to_string(),
+        time_zone: time_zone.to_string(),
+        document: subject.clone(),
+        events: s.events.total,
+        uploads: s.uploads.total,
+        upload_bytes: s.uploads.bytes,
+        flagged_uploads: s.flagged_uploads(),
+        verdicts: s
+            .verdicts
+            .by_verdict
+            .iter()
+            .map(|(k, v)| (k.clone(), *v))
+            .collect(),
+        transcription_jobs: s.transcription.total.jobs,
+        transcription_minutes: minutes(s.transcription.total.duration_ms),
+        latency_ms: DigestLatency {
+            p50: s.latency_ms.quantile(0.5),
+            p90: s.latency_ms.quantile(0.9),
+            p95: s.latency_ms.quantile(0.95),
+            p99: s.latency_ms.quantile(0.99),
         },
-        "notifications_delivered": s.notifications.total.delivered,
-        "notifications_failed": s.notifications.total.failed,
-        "cost_alerts": s.cost.alerts,
-        "cost_actions": s.cost.actions,
-        "malformed_lines": s.sources.malformed_lines,
-        "hours_with_data": document.hours_with_data,
-    });
-    Envelope::new(
-        types::STATS_DIGEST,
-        SERVICE,
-        &subject,
-        Severity::Info,
-        &day.to_string(),
-        data,
-    )
+        notifications_delivered: s.notifications.total.delivered,
+        notifications_failed: s.notifications.total.failed,
+        notifications_by_channel: s
+            .notifications
+            .by_channel
+            .iter()
+            .map(|(channel, d)| {
+                let deliveries = ChannelDeliveries {
+                    delivered: d.delivered,
+                    failed: d.failed,
+                };
+                (channel.clone(), deliveries)
+            })
+            .collect(),
+        cost_alerts: s.cost.alerts,
+        cost_actions: s.cost.actions,
+        malformed_lines: s.sources.malformed_lines,
+        hours_with_data: document.hours_with_data,
+    };
+    Envelope::of(&digest, SERVICE, &subject, Severity::Info, &day.to_string())
 }
 
 #[cfg(test)]
@@ -124,9 +140,10 @@ mod tests {
     #[test]
     fn the_digest_has_a_stable_id_and_the_key_figures() {
         let day = Day::parse("2026-11-24").unwrap();
-        let a = digest_event("results", day, &document());
+        let a = digest_event("results", "UTC", day, &document());
         let b = digest_event(
             "results",
+            "UTC",
             day,
             &RollupDocument::daily(day, PeriodStats::default(), 0),
         );
@@ -142,9 +159,15 @@ mod tests {
             Some(true)
         );
         assert!(b.data["latency_ms"]["p50"].is_null());
+        // Consumers read it as the shared contract.
+        let digest: StatsDigest = a.payload().unwrap();
+        assert_eq!(digest.period, "2026-11-24");
+        assert_eq!(digest.uploads, 1);
+        assert_eq!(digest.verdicts.get("rejected"), Some(&1));
+        assert!(digest.latency_ms.p95.is_some());
         assert_ne!(
             a.id,
-            digest_event("results", day.previous(), &document()).id
+            digest_event("results", "UTC", day.previous(), &document()).id
         );
     }
 
@@ -158,7 +181,7 @@ mod tests {
         assert!(emf["LatencyP99"].as_f64().is_some());
         assert_eq!(
             emf["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
-            json!([["Service", "Rollup"]])
+            serde_json::json!([["service", "Rollup"]])
         );
     }
 }

@@ -12,37 +12,62 @@
 use std::collections::HashSet;
 
 use futures::stream::{self, StreamExt};
+use shared::results::{StoreError, WriteCondition};
 
-use crate::aggregate::{Merge, PeriodStats};
+use crate::aggregate::PeriodStats;
 use crate::document::{RollupDocument, CONTENT_TYPE};
+use crate::merge::Merge;
 use crate::period::{Day, Hour};
-use crate::store::{ResultsStore, StoreError};
+use crate::ports::ObjectStore;
 use crate::tally::{tally_object, Compression, ObjectTally, SourceReadError};
+
+/// Largest raw object read (compressed): ingest writes objects of one SQS batch (about 70 KB
+/// for 1000 events); a larger one was dropped in by hand and is skipped, not read into memory.
+pub const MAX_RAW_OBJECT_BYTES: u64 = 64 * 1024 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RollupError {
-    #[error(transparent)]
-    Store(#[from] StoreError),
+    #[error("{key}: {source}")]
+    Store { key: String, source: StoreError },
     #[error(transparent)]
     Read(#[from] SourceReadError),
     #[error("counting task failed: {0}")]
     Task(String),
 }
 
-/// Opens `key` and counts it on a blocking thread, skipping ids in `already_counted` (which
-/// is handed back). `None` when the object disappeared after it was listed.
-async fn tally_key<S: ResultsStore>(
+fn store_error(key: &str) -> impl FnOnce(StoreError) -> RollupError + '_ {
+    move |source| RollupError::Store {
+        key: key.to_string(),
+        source,
+    }
+}
+
+/// Reads `key` and counts it on a blocking thread, skipping ids in `already_counted` (which
+/// is handed back). `None` when the object disappeared after it was listed, or cannot be read
+/// for a reason a retry would not change (counted as unreadable).
+async fn tally_key<S: ObjectStore>(
     store: &S,
     key: String,
     compression: Compression,
     already_counted: HashSet<u64>,
 ) -> Result<(Option<ObjectTally>, HashSet<u64>), RollupError> {
-    let Some(reader) = store.open(&key).await? else {
-        tracing::warn!(key, "raw object disappeared before it was read; skipped");
-        return Ok((None, already_counted));
+    let body = match store.get_capped(&key, MAX_RAW_OBJECT_BYTES).await {
+        Ok(Some(object)) => object.body,
+        Ok(None) => {
+            tracing::warn!(key, "raw object disappeared before it was read; skipped");
+            return Ok((None, already_counted));
+        }
+        Err(e) if !e.retryable => {
+            tracing::warn!(key, error = %e, "raw object cannot be read; counted as unreadable");
+            let mut tally = ObjectTally::default();
+            tally.stats.sources.objects = 1;
+            tally.stats.sources.unreadable_objects = 1;
+            return Ok((Some(tally), already_counted));
+        }
+        Err(e) => return Err(store_error(&key)(e)),
     };
     let (tally, already_counted) = tokio::task::spawn_blocking(move || {
-        let tally = tally_object(&key, reader, compression, &already_counted);
+        let tally = tally_object(&key, &body[..], compression, &already_counted);
         (tally, already_counted)
     })
     .await
@@ -51,13 +76,15 @@ async fn tally_key<S: ResultsStore>(
 }
 
 /// Counts the raw events of `hour` with at most `concurrency` objects in flight.
-pub async fn roll_up_hour<S: ResultsStore>(
+pub async fn roll_up_hour<S: ObjectStore>(
     store: &S,
     hour: Hour,
     concurrency: usize,
 ) -> Result<PeriodStats, RollupError> {
     let mut objects = Vec::new();
-    for key in store.list(&hour.raw_prefix()).await? {
+    let prefix = hour.raw_prefix();
+    let listed = store.list(&prefix).await.map_err(store_error(&prefix))?;
+    for key in listed.into_iter().map(|o| o.key) {
         match Compression::of_key(&key) {
             Some(compression) => objects.push((key, compression)),
             None => tracing::warn!(key, "not a raw NDJSON object (.ndjson[.zst|.gz]); skipped"),
@@ -91,16 +118,23 @@ pub async fn roll_up_hour<S: ResultsStore>(
 }
 
 /// Rolls up `hour` and writes its hourly document.
-pub async fn write_hourly<S: ResultsStore>(
+pub async fn write_hourly<S: ObjectStore>(
     store: &S,
     hour: Hour,
     concurrency: usize,
 ) -> Result<RollupDocument, RollupError> {
     let stats = roll_up_hour(store, hour, concurrency).await?;
     let document = RollupDocument::hourly(hour, stats);
+    let key = hour.hourly_key();
     store
-        .put(&hour.hourly_key(), document.to_json(), CONTENT_TYPE)
-        .await?;
+        .put(
+            &key,
+            document.to_json(),
+            CONTENT_TYPE,
+            WriteCondition::Always,
+        )
+        .await
+        .map_err(store_error(&key))?;
     tracing::info!(
         period = %hour,
         key = %hour.hourly_key(),
@@ -115,14 +149,14 @@ pub async fn write_hourly<S: ResultsStore>(
 
 /// The hourly statistics of `hour` from its document, or rolled up from raw (and written)
 /// when there is no usable document.
-async fn hourly_stats<S: ResultsStore>(
+async fn hourly_stats<S: ObjectStore>(
     store: &S,
     hour: Hour,
     concurrency: usize,
 ) -> Result<PeriodStats, RollupError> {
     let key = hour.hourly_key();
-    if let Some(bytes) = store.get(&key).await? {
-        match RollupDocument::from_json(&bytes) {
+    if let Some(object) = store.get(&key).await.map_err(store_error(&key))? {
+        match RollupDocument::from_json(&object.body) {
             Ok(document) => return Ok(document.stats),
             Err(e) => {
                 tracing::warn!(key, error = %e, "hourly document not usable; rolling the hour up from raw")
@@ -135,7 +169,7 @@ async fn hourly_stats<S: ResultsStore>(
 }
 
 /// Rolls up `day` from its hourly documents and writes the daily document.
-pub async fn write_daily<S: ResultsStore>(
+pub async fn write_daily<S: ObjectStore>(
     store: &S,
     day: Day,
     concurrency: usize,
@@ -150,9 +184,16 @@ pub async fn write_daily<S: ResultsStore>(
         stats.merge(&hourly);
     }
     let document = RollupDocument::daily(day, stats, hours_with_data);
+    let key = day.daily_key();
     store
-        .put(&day.daily_key(), document.to_json(), CONTENT_TYPE)
-        .await?;
+        .put(
+            &key,
+            document.to_json(),
+            CONTENT_TYPE,
+            WriteCondition::Always,
+        )
+        .await
+        .map_err(store_error(&key))?;
     tracing::info!(
         period = %day,
         key = %day.daily_key(),

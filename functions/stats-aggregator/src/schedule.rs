@@ -11,29 +11,11 @@
 //!   have received late events since the previous run (`ROLLUP_LATENESS_MINUTES`); daily rolls
 //!   the previous UTC day.
 
-use serde::Deserialize;
 use serde_json::Value;
 use time::OffsetDateTime;
 
+use crate::inbound::ScheduledEvent;
 use crate::period::{hours_to_roll, Day, Hour, Period, PeriodError};
-
-/// The part of an EventBridge event this function reads.
-#[derive(Debug, Clone, Deserialize)]
-pub struct ScheduledEvent {
-    /// The EventBridge envelope version (`"0"`).
-    #[serde(default)]
-    pub version: Option<String>,
-    #[serde(rename = "detail-type", default)]
-    pub detail_type: Option<String>,
-    #[serde(default)]
-    pub source: Option<String>,
-    #[serde(default)]
-    pub time: Option<String>,
-    #[serde(default)]
-    pub resources: Vec<String>,
-    #[serde(default)]
-    pub detail: Value,
-}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RollupRequest {
@@ -103,13 +85,15 @@ impl ScheduledEvent {
             || self.source.as_deref() != Some(SCHEDULED_SOURCE)
         {
             return Err(ScheduleError::NotScheduled {
-                detail_type: self.detail_type.as_deref().map(crate::shown),
-                event_source: self.source.as_deref().map(crate::shown),
+                detail_type: self.detail_type.as_deref().map(crate::echo::shown),
+                event_source: self.source.as_deref().map(crate::echo::shown),
             });
         }
         if let Some(version) = self.version.as_deref() {
             if version != EVENTBRIDGE_VERSION {
-                return Err(ScheduleError::UnsupportedVersion(crate::shown(version)));
+                return Err(ScheduleError::UnsupportedVersion(crate::echo::shown(
+                    version,
+                )));
             }
         }
         let kind = match self.detail.get("rollup") {
@@ -118,8 +102,8 @@ impl ScheduledEvent {
             Some(Value::String(k)) if k.eq_ignore_ascii_case("daily") => Some(Kind::Daily),
             Some(other) => {
                 return Err(ScheduleError::BadKind(match other {
-                    Value::String(s) => crate::shown(s),
-                    v => crate::shown(&v.to_string()),
+                    Value::String(s) => crate::echo::shown(s),
+                    v => crate::echo::shown(&v.to_string()),
                 }))
             }
         };
@@ -128,7 +112,7 @@ impl ScheduledEvent {
             Some(Value::String(p)) => Some(Period::parse(p)?),
             Some(other) => {
                 return Err(ScheduleError::BadPeriod(PeriodError {
-                    input: crate::shown(&other.to_string()),
+                    input: crate::echo::shown(&other.to_string()),
                     reason: "it must be a string".into(),
                 }))
             }
@@ -143,14 +127,14 @@ impl ScheduledEvent {
                     self.resources
                         .iter()
                         .take(5)
-                        .map(|r| crate::shown(r))
+                        .map(|r| crate::echo::shown(r))
                         .collect(),
                 )
             })?;
         let now = match &self.time {
             None => wall_clock,
             Some(t) => shared::time::parse_rfc3339_lenient(t)
-                .ok_or_else(|| ScheduleError::BadTime(crate::shown(t)))?,
+                .ok_or_else(|| ScheduleError::BadTime(crate::echo::shown(t)))?,
         };
         Ok(match kind {
             Kind::Hourly => RollupRequest::Hourly {

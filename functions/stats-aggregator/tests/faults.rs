@@ -27,8 +27,8 @@ use aws_smithy_types::retry::RetryConfig;
 use common::*;
 use serde_json::json;
 use shared::batch::RedrivePolicyOnly;
+use shared::results::S3ObjectStore;
 use shared::testkit;
-use stats_aggregator::store::S3ResultsStore;
 use stats_aggregator::StatsAggregator;
 
 const MAX_RECEIVE_COUNT: u32 = 3;
@@ -178,11 +178,12 @@ async fn s3_failures_part_way_lose_nothing_and_count_every_event_once_in_the_hou
             .build(),
     );
     let app = StatsAggregator {
-        store: S3ResultsStore::new(flaky_s3, &base.bucket),
+        store: S3ObjectStore::new(flaky_s3, &base.bucket),
         publisher: base.app.publisher.clone(),
         // Poison records are reported and left to the queue's redrive policy.
         dead_letters: RedrivePolicyOnly,
-        settings: base.app.settings.clone(),
+        clock: shared::time::SystemClock,
+        config: base.app.config.clone(),
     };
     let sqs = &base.sqs;
     let (queue_url, dlq_url) = queue_with_redrive(sqs).await;

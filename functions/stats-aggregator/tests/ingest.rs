@@ -110,10 +110,8 @@ async fn a_redelivered_batch_is_not_stored_twice() {
 async fn records_whose_object_cannot_be_written_are_delivered_again() {
     let mut stack = stack(60).await;
     // A bucket that does not exist: every write fails the way S3 fails.
-    stack.app.store = stats_aggregator::store::S3ResultsStore::new(
-        stack.s3.clone(),
-        testkit::unique("missing-bucket"),
-    );
+    stack.app.store =
+        shared::results::S3ObjectStore::new(stack.s3.clone(), testkit::unique("missing-bucket"));
     let response = stack
         .app
         .handle(sqs_event(&[
@@ -138,7 +136,8 @@ async fn without_an_early_dead_letter_queue_poison_records_are_left_to_the_redri
         store: stack.app.store.clone(),
         publisher: stack.app.publisher.clone(),
         dead_letters: RedrivePolicyOnly,
-        settings: stack.app.settings.clone(),
+        clock: shared::time::SystemClock,
+        config: stack.app.config.clone(),
     };
     let response = app
         .handle(sqs_event(&[

@@ -8,7 +8,8 @@ use aws_lambda_events::event::sqs::SqsMessage;
 use proptest::prelude::*;
 use serde_json::{json, Value};
 use shared::events::MAX_EVENT_ID_CHARS;
-use stats_aggregator::ingest::{accept_record, raw_objects, RecordProblem};
+use stats_aggregator::inbound::{accept_record, RecordProblem};
+use stats_aggregator::ingest::raw_objects;
 use stats_aggregator::tally::{tally_object, Compression};
 
 fn message(id: &str, body: String) -> SqsMessage {

@@ -5,12 +5,27 @@
 use aws_lambda_events::event::sqs::SqsBatchResponse;
 use serde_json::{json, Value};
 use shared::batch::SqsDeadLetterQueue;
+use shared::config::Env;
 use shared::events::SnsEventPublisher;
+use shared::results::S3ObjectStore;
 use shared::testkit;
-use stats_aggregator::store::S3ResultsStore;
-use stats_aggregator::{Settings, StatsAggregator};
+use shared::time::SystemClock;
+use stats_aggregator::{Config, StatsAggregator};
 
-pub type App = StatsAggregator<S3ResultsStore, SnsEventPublisher, SqsDeadLetterQueue>;
+pub type App = StatsAggregator<S3ObjectStore, SnsEventPublisher, SqsDeadLetterQueue, SystemClock>;
+
+/// The configuration a deployment would have, pointing at the test's resources.
+pub fn app_config(bucket: &str, topic_arn: &str, lateness_minutes: u32) -> Config {
+    Config::from_env(Env::from_vars([
+        ("RESULTS_BUCKET", bucket.to_string()),
+        ("EVENTS_TOPIC_ARN", topic_arn.to_string()),
+        ("ROLLUP_LATENESS_MINUTES", lateness_minutes.to_string()),
+        ("ROLLUP_FETCH_CONCURRENCY", "4".to_string()),
+        ("BATCH_CONCURRENCY", "8".to_string()),
+        ("METRICS_NAMESPACE", "MediaSuiteTest".to_string()),
+    ]))
+    .expect("test configuration")
+}
 
 pub struct Stack {
     pub s3: aws_sdk_s3::Client,
@@ -34,16 +49,11 @@ pub async fn stack(lateness_minutes: u32) -> Stack {
     testkit::subscribe_queue(&sns, &topic_arn, &events_queue_arn, None).await;
     let (dead_letter_queue_url, _) = testkit::create_queue(&sqs, "stats-ingest-dlq").await;
     let app = StatsAggregator {
-        store: S3ResultsStore::new(s3.clone(), &bucket),
+        store: S3ObjectStore::new(s3.clone(), &bucket),
         publisher: SnsEventPublisher::new(sns.clone(), &topic_arn),
         dead_letters: SqsDeadLetterQueue::new(sqs.clone(), &dead_letter_queue_url),
-        settings: Settings {
-            results_bucket: bucket.clone(),
-            lateness_minutes,
-            fetch_concurrency: 4,
-            batch_concurrency: 8,
-            metrics_namespace: "MediaSuiteTest".into(),
-        },
+        clock: SystemClock,
+        config: app_config(&bucket, &topic_arn, lateness_minutes),
     };
     Stack {
         s3,

@@ -2,11 +2,10 @@
 //! subscriptions (e-mail, HTTP, SQS) can filter. The place for subscribers the other
 //! channels do not cover.
 
-use aws_sdk_sns::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_sns::types::MessageAttributeValue;
 use futures::future::BoxFuture;
 
-use crate::channel::{Attempt, DeliveryError, NotificationChannel};
+use crate::ports::{Attempt, DeliveryError, NotificationChannel};
 
 /// SNS subjects must be under 100 characters with no line breaks or control characters.
 const MAX_SUBJECT_CHARS: usize = 99;
@@ -34,40 +33,6 @@ fn attribute(value: &str) -> Result<MessageAttributeValue, DeliveryError> {
         .map_err(|e| DeliveryError::permanent(format!("message attribute: {e}")))
 }
 
-/// Service codes worth another attempt; everything else the service rejects is permanent.
-const RETRYABLE_CODES: &[&str] = &[
-    "Throttled",
-    "ThrottlingException",
-    "ThrottledException",
-    "InternalError",
-    "InternalFailure",
-    "ServiceUnavailable",
-    "KMSThrottling",
-];
-
-fn classify<E, R>(err: SdkError<E, R>) -> DeliveryError
-where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
-{
-    let retryable = match &err {
-        SdkError::ServiceError(service) => service
-            .err()
-            .code()
-            .map(|code| RETRYABLE_CODES.contains(&code))
-            .unwrap_or(true),
-        SdkError::ConstructionFailure(_) => false,
-        // Timeouts, dispatch (connection) failures, unreadable responses.
-        _ => true,
-    };
-    let reason = format!("SNS publish failed: {}", DisplayErrorContext(&err));
-    if retryable {
-        DeliveryError::retryable(reason)
-    } else {
-        DeliveryError::permanent(reason)
-    }
-}
-
 impl SnsTopicChannel {
     pub fn new(client: aws_sdk_sns::Client, topic_arn: String) -> Self {
         Self { client, topic_arn }
@@ -86,7 +51,15 @@ impl SnsTopicChannel {
             .send()
             .await
             .map(|_| ())
-            .map_err(classify)
+            .map_err(|e| {
+                // The suite's one SDK error policy (`shared::aws::classify`).
+                let failure = shared::aws::classify("SNS publish", e);
+                if failure.retryable {
+                    DeliveryError::retryable(failure.detail)
+                } else {
+                    DeliveryError::permanent(failure.detail)
+                }
+            })
     }
 }
 

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use shared::config::{ConfigError, Env};
+use shared::config::{Common, ConfigError, Env};
 
 /// Where the routing rules come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,21 +39,37 @@ impl Default for DeliveryTuning {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Settings {
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// The variables every function shares (`RESULTS_BUCKET`, `BATCH_CONCURRENCY`, ...).
+    pub common: Common,
     pub rules: RulesSource,
-    pub results_bucket: String,
-    pub dead_letter_queue_url: Option<String>,
-    pub batch_concurrency: usize,
-    pub metrics_namespace: String,
+    /// `NOTIFIER_RULES_TTL_SECONDS`: how long rules read from S3 are used before the object is
+    /// checked again (its ETag), so a changed file takes effect within this time.
+    pub rules_ttl: Duration,
     pub delivery: DeliveryTuning,
+    /// `STATS_INGEST_QUEUE_URL`: where delivery reports go; unset, none are sent.
+    pub stats_ingest_queue_url: Option<String>,
+    /// `ALARM_TOPIC_ARN`: the CloudWatch alarm topic the notifications queue also receives;
+    /// no SNS channel may publish to it (nor to `EVENTS_TOPIC_ARN`).
+    pub alarm_topic_arn: Option<String>,
 }
 
 /// Prefix of the per (event, channel) delivery markers in the results bucket.
 pub const IDEMPOTENCY_PREFIX: &str = "idempotency/notifier/";
 
-impl Settings {
+impl Config {
+    /// The topics whose messages reach the notifications queue.
+    pub fn consumed_topics(&self) -> Vec<&str> {
+        [&self.common.events_topic_arn, &self.alarm_topic_arn]
+            .into_iter()
+            .flatten()
+            .map(String::as_str)
+            .collect()
+    }
+
     pub fn from_env(mut env: Env) -> Result<Self, ConfigError> {
+        let common = Common::read(&mut env, "notifier");
         let rules = match (
             env.optional("NOTIFIER_RULES"),
             env.optional("NOTIFIER_RULES_S3_URI"),
@@ -77,13 +93,6 @@ impl Settings {
                 RulesSource::Inline(String::new())
             }
         };
-        let results_bucket = env.required("RESULTS_BUCKET");
-        let dead_letter_queue_url = env.optional("DEAD_LETTER_QUEUE_URL");
-        let batch_concurrency: usize = env.parse_or("BATCH_CONCURRENCY", 8);
-        if batch_concurrency == 0 {
-            env.problem("BATCH_CONCURRENCY must be at least 1");
-        }
-        let metrics_namespace = env.string_or("METRICS_NAMESPACE", "MediaSuite");
         let defaults = DeliveryTuning::default();
         let attempt_timeout_ms: u64 = env.parse_or(
             "NOTIFIER_HTTP_TIMEOUT_MS",
@@ -104,12 +113,13 @@ impl Settings {
         if max_attempts == 0 {
             env.problem("NOTIFIER_MAX_ATTEMPTS must be at least 1");
         }
-        let settings = Settings {
+        let rules_ttl: u64 = env.parse_or("NOTIFIER_RULES_TTL_SECONDS", 60);
+        let config = Config {
+            common,
             rules,
-            results_bucket,
-            dead_letter_queue_url,
-            batch_concurrency,
-            metrics_namespace,
+            rules_ttl: Duration::from_secs(rules_ttl),
+            stats_ingest_queue_url: env.optional("STATS_INGEST_QUEUE_URL"),
+            alarm_topic_arn: env.optional("ALARM_TOPIC_ARN"),
             delivery: DeliveryTuning {
                 attempt_timeout: Duration::from_millis(attempt_timeout_ms),
                 max_attempts,
@@ -118,7 +128,7 @@ impl Settings {
                 safety_margin: Duration::from_millis(safety_margin_ms),
             },
         };
-        env.finish(settings)
+        env.finish(config)
     }
 }
 
@@ -145,13 +155,13 @@ mod tests {
             ("BATCH_CONCURRENCY", "0"),
             ("NOTIFIER_MAX_ATTEMPTS", "lots"),
         ]);
-        let err = Settings::from_env(env).unwrap_err();
+        let err = Config::from_env(env).unwrap_err();
         assert_eq!(
             err.problems,
             vec![
-                "missing NOTIFIER_RULES (inline JSON) or NOTIFIER_RULES_S3_URI (s3://bucket/key)",
                 "missing RESULTS_BUCKET",
-                "BATCH_CONCURRENCY must be at least 1",
+                "BATCH_CONCURRENCY=0 is out of range 1..=100",
+                "missing NOTIFIER_RULES (inline JSON) or NOTIFIER_RULES_S3_URI (s3://bucket/key)",
                 "NOTIFIER_MAX_ATTEMPTS=\"lots\" is not valid: invalid digit found in string",
             ]
         );
@@ -166,7 +176,7 @@ mod tests {
             ),
             ("RESULTS_BUCKET", "results"),
         ]);
-        let s = Settings::from_env(env).unwrap();
+        let s = Config::from_env(env).unwrap();
         assert_eq!(
             s.rules,
             RulesSource::S3 {
@@ -174,10 +184,12 @@ mod tests {
                 key: "notifier/rules.json".into()
             }
         );
-        assert_eq!(s.batch_concurrency, 8);
-        assert_eq!(s.metrics_namespace, "MediaSuite");
+        // One wave per SQS batch of 10 (issue 19.2).
+        assert_eq!(s.common.batch_concurrency, 10);
+        assert_eq!(s.common.metrics_namespace, "MediaSuite");
+        assert_eq!(s.common.results_bucket, "results");
         assert_eq!(s.delivery, DeliveryTuning::default());
-        assert!(s.dead_letter_queue_url.is_none());
+        assert!(s.common.dead_letter_queue_url.is_none());
     }
 
     #[test]
@@ -188,7 +200,7 @@ mod tests {
             ("RESULTS_BUCKET", "r"),
         ]);
         assert_eq!(
-            Settings::from_env(env).unwrap_err().problems,
+            Config::from_env(env).unwrap_err().problems,
             vec!["set only one of NOTIFIER_RULES and NOTIFIER_RULES_S3_URI"]
         );
         let env = Env::from_vars([
@@ -196,7 +208,7 @@ mod tests {
             ("RESULTS_BUCKET", "r"),
         ]);
         assert_eq!(
-            Settings::from_env(env).unwrap_err().problems,
+            Config::from_env(env).unwrap_err().problems,
             vec!["NOTIFIER_RULES_S3_URI=\"bucket/key\" is not valid: expected s3://bucket/key"]
         );
     }

@@ -1,4 +1,6 @@
-//! The one trait every channel adapter implements, and how a delivery attempt fails.
+//! The notifier's ports: traits free of AWS types. Adapters implement them (`adapters/` for
+//! AWS services, `channels/` for chat robots, webhooks and SMTP); tests use in-memory fakes.
+//! The results bucket (routing document, idempotency markers) is `shared::results::ObjectStore`.
 
 use std::time::Duration;
 
@@ -6,7 +8,7 @@ use futures::future::BoxFuture;
 
 use shared::events::Envelope;
 
-use crate::template::Notification;
+use crate::render::Notification;
 
 /// Whether trying again can help.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,6 +65,8 @@ pub struct Attempt<'a> {
     pub timeout: Duration,
     /// `<event id>:<channel>`, sent to receivers that de-duplicate (generic webhooks).
     pub idempotency_key: &'a str,
+    /// When this attempt starts (signature timestamps, `Retry-After` dates), from the clock.
+    pub now: time::OffsetDateTime,
 }
 
 /// A place notifications go: an SNS topic, a chat robot, a webhook, a mailbox.
@@ -70,4 +74,34 @@ pub struct Attempt<'a> {
 /// `send` makes exactly one attempt; retries, rate limits and idempotency are the caller's.
 pub trait NotificationChannel: Send + Sync {
     fn send<'a>(&'a self, attempt: Attempt<'a>) -> BoxFuture<'a, Result<(), DeliveryError>>;
+}
+
+/// The clock is passed in (`shared::time`); tests use the testkit's `ManualClock`.
+pub use shared::time::{Clock, SystemClock};
+
+/// Where delivery reports go (the stats-ingest queue).
+pub trait DeliveryReports: Send + Sync {
+    fn send<'a>(&'a self, reports: &'a [Envelope]) -> BoxFuture<'a, Result<(), String>>;
+}
+
+/// No stats-ingest queue configured: reports are not sent.
+pub struct NoDeliveryReports;
+
+impl DeliveryReports for NoDeliveryReports {
+    fn send<'a>(&'a self, _reports: &'a [Envelope]) -> BoxFuture<'a, Result<(), String>> {
+        Box::pin(async { Ok(()) })
+    }
+}
+
+/// Send slots of rate-limited channels, shared by every instance of the function.
+pub trait SendSlots: Send + Sync {
+    /// Takes one send of `channel` (at most `per_minute` a minute) in the earliest minute that
+    /// starts no later than `latest`; returns when the send may go, or `None` when no minute
+    /// before `latest` has room.
+    fn reserve<'a>(
+        &'a self,
+        channel: &'a str,
+        per_minute: u32,
+        latest: time::OffsetDateTime,
+    ) -> BoxFuture<'a, Result<Option<time::OffsetDateTime>, String>>;
 }

@@ -1,14 +1,24 @@
 //! The SQS message body: the envelope itself (raw SNS delivery, or a producer writing to
-//! the queue directly), or an SNS notification wrapping it (raw delivery off).
+//! the queue directly), or an SNS notification wrapping it (raw delivery off); or a CloudWatch
+//! alarm notification from the alarm topic, read as an `alarm.state_changed` event.
+
+pub mod cloudwatch_alarm;
 
 use shared::batch::RecordError;
-use shared::events::Envelope;
+use shared::events::{unwrap_sns_notification, Envelope, EnvelopeError};
 
 pub fn envelope_from_body(body: Option<&str>) -> Result<Envelope, RecordError> {
     let body = body
         .filter(|b| !b.trim().is_empty())
         .ok_or_else(|| RecordError::permanent("empty message body"))?;
-    Envelope::from_sqs_body(body).map_err(RecordError::permanent)
+    let value: serde_json::Value = serde_json::from_str(body)
+        .map_err(|e| EnvelopeError::Malformed(format!("the body is not JSON: {e}")))
+        .map_err(RecordError::permanent)?;
+    let message = unwrap_sns_notification(value).map_err(RecordError::permanent)?;
+    if cloudwatch_alarm::is_alarm_notification(&message) {
+        return cloudwatch_alarm::alarm_envelope(message).map_err(RecordError::permanent);
+    }
+    Envelope::from_value(message).map_err(RecordError::permanent)
 }
 
 #[cfg(test)]

@@ -5,7 +5,17 @@
 use serde_json::Value;
 use shared::events::{types, Envelope, Severity};
 
-use crate::routing::Language;
+use shared::events::contracts::alarm::AlarmStateChanged;
+use shared::events::contracts::cost::{CostAction, CostThreshold};
+use shared::events::contracts::stats::StatsDigest;
+use shared::events::EventPayload;
+
+use crate::escape;
+use crate::language::Language;
+
+mod alarm;
+mod cost;
+mod digest;
 
 /// One labelled fact of a notification.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -150,7 +160,87 @@ fn money(value: &Value, currency: Option<&str>) -> Option<String> {
     })
 }
 
+/// The notification of an event: typed renderers for the types the suite produces, the
+/// generic one for anything else (or a payload that does not parse, logged).
 pub fn render(envelope: &Envelope, language: Language) -> Notification {
+    let typed = match envelope.event_type.as_str() {
+        AlarmStateChanged::TYPE => envelope
+            .payload::<AlarmStateChanged>()
+            .map(|p| alarm::render(&p, language)),
+        CostThreshold::TYPE => envelope
+            .payload::<CostThreshold>()
+            .map(|p| with_link(cost::threshold(&p, language), envelope)),
+        CostAction::TYPE => envelope
+            .payload::<CostAction>()
+            .map(|p| with_link(cost::action(&p, language), envelope)),
+        StatsDigest::TYPE => envelope
+            .payload::<StatsDigest>()
+            .map(|p| with_link(digest::render(&p, language), envelope)),
+        _ => return generic(envelope, language),
+    };
+    match typed {
+        Ok((title, facts, link)) => finish(envelope, language, title, facts, link),
+        Err(e) => {
+            tracing::warn!(event_id = %envelope.id, event_type = %envelope.event_type, error = %e, "payload does not match its contract; rendered generically");
+            generic(envelope, language)
+        }
+    }
+}
+
+/// Adds the event's link (a `link` / `url` field), for renderers whose payload has none typed.
+fn with_link(
+    (title, facts): (String, Vec<Fact>),
+    envelope: &Envelope,
+) -> (String, Vec<Fact>, Option<String>) {
+    (title, facts, data_link(envelope))
+}
+
+fn data_link(envelope: &Envelope) -> Option<String> {
+    let data = envelope.data.as_object()?;
+    LINK_FIELDS
+        .iter()
+        .filter_map(|k| data.get(*k).and_then(Value::as_str))
+        .find(|s| is_web_link(s))
+        .map(str::to_string)
+}
+
+/// The notification with the severity tag before the title and the time as the last fact.
+pub(crate) fn finish(
+    envelope: &Envelope,
+    language: Language,
+    title: String,
+    mut facts: Vec<Fact>,
+    link: Option<String>,
+) -> Notification {
+    facts.truncate(MAX_FACTS);
+    facts.push(fact(language, ("Time", "时间"), envelope.time.clone()));
+    // Untrusted text arrives here (file names, labels, reasons): one line each, bounded.
+    for f in &mut facts {
+        f.value = escape::one_line(&f.value, escape::MAX_VALUE_CHARS);
+    }
+    let title = format!("[{}] {title}", severity_label(envelope.severity, language));
+    Notification {
+        language,
+        severity: envelope.severity,
+        title: escape::one_line(&title, escape::MAX_TITLE_CHARS),
+        facts,
+        link: link.as_deref().and_then(escape::web_link),
+        link_text: language.pick(("Open", "查看")).to_string(),
+        event_id: envelope.id.clone(),
+        event_type: envelope.event_type.clone(),
+    }
+}
+
+/// A fact with its label in `language`, labels given as (English, Chinese).
+pub(crate) fn fact(language: Language, label: (&str, &str), value: String) -> Fact {
+    Fact {
+        label: language.pick(label).to_string(),
+        value,
+    }
+}
+
+/// Events without a dedicated renderer: the title of their type, then their data fields.
+fn generic(envelope: &Envelope, language: Language) -> Notification {
     let (en, zh) = TITLES
         .iter()
         .find(|(t, _, _)| *t == envelope.event_type)
@@ -169,11 +259,7 @@ pub fn render(envelope: &Envelope, language: Language) -> Notification {
         Language::En => ": ",
         Language::Zh => "：",
     };
-    let title = format!(
-        "[{}] {base}{colon}{}",
-        severity_label(envelope.severity, language),
-        short_subject(&envelope.subject)
-    );
+    let title = format!("{base}{colon}{}", short_subject(&envelope.subject));
 
     let data = envelope.data.as_object();
     let currency = data.and_then(|d| d.get("currency")).and_then(Value::as_str);
@@ -187,11 +273,7 @@ pub fn render(envelope: &Envelope, language: Language) -> Notification {
     }];
     let mut link = None;
     if let Some(data) = data {
-        link = LINK_FIELDS
-            .iter()
-            .filter_map(|k| data.get(*k).and_then(Value::as_str))
-            .find(|s| is_web_link(s))
-            .map(str::to_string);
+        link = data_link(envelope);
         for (key, label_en, label_zh) in KNOWN_FIELDS {
             let Some(value) = data.get(*key) else {
                 continue;
@@ -232,30 +314,7 @@ pub fn render(envelope: &Envelope, language: Language) -> Notification {
             }
         }
     }
-    facts.truncate(MAX_FACTS);
-    facts.push(Fact {
-        label: match language {
-            Language::En => "Time",
-            Language::Zh => "时间",
-        }
-        .to_string(),
-        value: envelope.time.clone(),
-    });
-
-    Notification {
-        language,
-        severity: envelope.severity,
-        title,
-        facts,
-        link,
-        link_text: match language {
-            Language::En => "Open",
-            Language::Zh => "查看",
-        }
-        .to_string(),
-        event_id: envelope.id.clone(),
-        event_type: envelope.event_type.clone(),
-    }
+    finish(envelope, language, title, facts, link)
 }
 
 impl Notification {
@@ -280,7 +339,7 @@ impl Notification {
             out.push_str(&format!(
                 "**{}**: {}\n",
                 fact.label,
-                escape_markdown(&fact.value)
+                escape::chat_markdown(&fact.value)
             ));
         }
         if let Some(link) = &self.link {
@@ -288,18 +347,16 @@ impl Notification {
         }
         out
     }
-}
 
-/// Keeps values from being read as markdown syntax (an S3 key with `*` or `_`).
-pub fn escape_markdown(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        if matches!(c, '*' | '_' | '`' | '[' | ']' | '#') {
-            out.push('\\');
+    /// The title for a markdown heading (`### title`).
+    pub fn markdown_title(&self) -> String {
+        // The severity tag is ours; the rest may hold a file name.
+        let tag = format!("[{}] ", severity_label(self.severity, self.language));
+        match self.title.strip_prefix(&tag) {
+            Some(rest) => format!("{tag}{}", escape::chat_markdown(rest)),
+            None => escape::chat_markdown(&self.title),
         }
-        out.push(c);
     }
-    out
 }
 
 #[cfg(test)]
@@ -387,8 +444,28 @@ mod tests {
         assert_eq!(n.facts.len(), 2, "subject and time only: {:?}", n.facts);
     }
 
+    /// Every producer's contract fixture (`events/contracts/`) renders in both languages with
+    /// a title that names neither a file nor an id; suite types get their typed renderer.
     #[test]
-    fn markdown_syntax_in_values_is_escaped() {
-        assert_eq!(escape_markdown("a_b*c[d]"), "a\\_b\\*c\\[d\\]");
+    fn every_contract_fixture_renders_without_file_names_or_ids_in_the_title() {
+        for (event_type, envelope) in shared::testkit::contract::fixtures() {
+            for language in [Language::En, Language::Zh] {
+                let n = render(&envelope, language);
+                assert!(!n.title.contains(&envelope.id), "{event_type}: {}", n.title);
+                assert!(!n.title.contains(".json"), "{event_type}: {}", n.title);
+                let typed = matches!(
+                    event_type.as_str(),
+                    "cost.threshold" | "cost.action" | "stats.digest" | "alarm.state_changed"
+                );
+                if typed {
+                    assert!(
+                        !n.title.contains(&format!("Event {event_type}"))
+                            && !n.title.contains(&format!("事件 {event_type}")),
+                        "{event_type} fell back to the generic renderer: {}",
+                        n.title
+                    );
+                }
+            }
+        }
     }
 }

@@ -1,0 +1,186 @@
+//! Domain tests of the whole function on the in-memory fakes of its ports (no network): ingest,
+//! hourly and daily rollups, the digest, and what a failing port does.
+
+use serde_json::{json, Value};
+use shared::batch::RedrivePolicyOnly;
+use shared::results::StoreError;
+use shared::testkit::{
+    failed_ids, sqs_event, sqs_message, ManualClock, MemoryObjectStore, MemoryPublisher, StoreOp,
+};
+use shared::time::parse_rfc3339_lenient;
+
+use super::*;
+
+type TestApp = StatsAggregator<MemoryObjectStore, MemoryPublisher, RedrivePolicyOnly, ManualClock>;
+
+fn app(now: &str) -> TestApp {
+    StatsAggregator {
+        store: MemoryObjectStore::default(),
+        publisher: MemoryPublisher::default(),
+        dead_letters: RedrivePolicyOnly,
+        clock: ManualClock::at(parse_rfc3339_lenient(now).expect("time")),
+        config: Config::from_env(shared::config::Env::from_vars([
+            ("RESULTS_BUCKET", "results"),
+            ("EVENTS_TOPIC_ARN", "arn:aws:sns:us-east-1:1:suite-events"),
+            ("ROLLUP_LATENESS_MINUTES", "60"),
+        ]))
+        .expect("config"),
+    }
+}
+
+fn envelope(id: &str, event_type: &str, time: &str, data: Value) -> String {
+    json!({"version": 1, "id": id, "type": event_type, "source": "test", "time": time,
+           "subject": format!("s3://media/videos/{id}.mp4"), "severity": "info", "data": data})
+    .to_string()
+}
+
+fn scheduled(rule: &str, time: &str) -> Value {
+    json!({"version": "0", "detail-type": "Scheduled Event", "source": "aws.events", "time": time,
+           "resources": [format!("arn:aws:events:us-east-1:1:rule/{rule}")], "detail": {}})
+}
+
+fn analyzed(id: &str, time: &str, verdict: &str, latency_ms: u64) -> String {
+    envelope(
+        id,
+        "media.analyzed",
+        time,
+        json!({"kind": "video", "size_bytes": 1000, "verdict": verdict, "latency_ms": latency_ms}),
+    )
+}
+
+#[tokio::test]
+async fn batches_become_hourly_and_daily_figures_and_one_digest() {
+    let app = app("2026-11-25T01:30:00Z");
+    let first = [
+        analyzed("a", "2026-11-24T13:05:00Z", "approved", 1000),
+        analyzed("b", "2026-11-24T13:10:00Z", "rejected", 3000),
+        envelope(
+            "t",
+            "transcript.ready",
+            "2026-11-24T14:00:00Z",
+            json!({"language": "zh-CN", "duration_seconds": 90}),
+        ),
+        envelope(
+            "n",
+            "notification.delivered",
+            "2026-11-24T14:01:00Z",
+            json!({"channel": "dingtalk"}),
+        ),
+    ];
+    let (response, summary) = app.ingest(sqs_event(&first)).await;
+    assert!(response.batch_item_failures.is_empty());
+    assert_eq!((summary.events_stored, summary.objects_written), (4, 2));
+    // Part of the batch comes again with a new message: "b" must count once.
+    let mut again = sqs_event(&[first[1].clone()]);
+    again.records[0] = sqs_message("m9", &first[1]);
+    app.ingest(again).await;
+
+    let hourly = app
+        .handle(scheduled("stats-hourly", "2026-11-24T15:00:00Z"))
+        .await
+        .unwrap();
+    assert_eq!(hourly["periods"][0]["period"], "2026-11-24T13");
+    assert_eq!(hourly["periods"][0]["events"], 2);
+    assert_eq!(hourly["periods"][0]["duplicate_events"], 1);
+    let hour = app.store.json("stats/hourly/2026/11/24/13.json").unwrap();
+    assert_eq!(hour["verdicts"]["by_verdict"]["rejected"], 1);
+
+    let daily = app
+        .handle(scheduled("stats-daily", "2026-11-25T01:15:00Z"))
+        .await
+        .unwrap();
+    assert_eq!(daily["periods"][0]["events"], 4);
+    let day = app.store.body("stats/daily/2026/11/24.json").unwrap();
+    let published = app.publisher.published();
+    assert_eq!(app.publisher.types(), ["stats.digest"]);
+    let digest = &published[0].data;
+    assert_eq!(digest["uploads"], 2);
+    assert_eq!(digest["flagged_uploads"], 1);
+    assert_eq!(digest["transcription_minutes"], 1.5);
+    assert_eq!(digest["notifications_delivered"], 1);
+
+    // A re-run writes the same document and announces the same event.
+    app.handle(scheduled("stats-daily", "2026-11-25T01:15:00Z"))
+        .await
+        .unwrap();
+    assert_eq!(app.store.body("stats/daily/2026/11/24.json").unwrap(), day);
+    let published = app.publisher.published();
+    assert_eq!(published[0].id, published[1].id);
+}
+
+#[tokio::test]
+async fn a_raw_object_that_cannot_be_read_now_fails_the_rollup_and_one_that_never_can_is_counted() {
+    let app = app("2026-11-24T15:00:00Z");
+    app.ingest(sqs_event(&[analyzed(
+        "a",
+        "2026-11-24T13:05:00Z",
+        "approved",
+        10,
+    )]))
+    .await;
+    app.store.fail(
+        StoreOp::Get,
+        "stats/raw/",
+        1,
+        StoreError::retryable("SlowDown"),
+    );
+    let err = app
+        .handle(scheduled("stats-hourly", "2026-11-24T14:00:00Z"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), "StatsAggregator.RollupFailed");
+    assert!(err.to_string().contains("2026-11-24T13"), "{err}");
+
+    app.store.fail(
+        StoreOp::Get,
+        "stats/raw/",
+        1,
+        StoreError::permanent("InvalidObjectState"),
+    );
+    let report = app
+        .handle(scheduled("stats-hourly", "2026-11-24T14:00:00Z"))
+        .await
+        .unwrap();
+    assert_eq!(report["periods"][0]["events"], 0);
+    let hour = app.store.json("stats/hourly/2026/11/24/13.json").unwrap();
+    assert_eq!(hour["sources"]["unreadable_objects"], 1);
+}
+
+#[tokio::test]
+async fn a_failed_raw_write_hands_back_exactly_the_records_of_that_object() {
+    let app = app("2026-11-24T15:00:00Z");
+    app.store.fail(
+        StoreOp::Put,
+        "stats/raw/2026/11/24/14/",
+        1,
+        StoreError::retryable("500"),
+    );
+    let (response, summary) = app
+        .ingest(sqs_event(&[
+            analyzed("a", "2026-11-24T13:05:00Z", "approved", 10),
+            analyzed("b", "2026-11-24T14:05:00Z", "approved", 10),
+            "not json".to_string(),
+        ]))
+        .await;
+    assert_eq!(
+        failed_ids(&response),
+        ["m1".to_string(), "m2".to_string()].into()
+    );
+    assert_eq!(summary.objects_written, 1);
+    assert_eq!(summary.malformed_records, 1);
+}
+
+#[tokio::test]
+async fn a_digest_that_cannot_be_published_fails_the_invocation_for_a_retry() {
+    let app = app("2026-11-25T02:00:00Z");
+    app.publisher.fail_next(1);
+    let err = app
+        .handle(scheduled("stats-daily", "2026-11-25T01:15:00Z"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), "StatsAggregator.PublishFailed");
+    app.handle(scheduled("stats-daily", "2026-11-25T01:15:00Z"))
+        .await
+        .unwrap();
+    assert_eq!(app.publisher.types(), ["stats.digest"]);
+}
