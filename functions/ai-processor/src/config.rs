@@ -51,6 +51,9 @@ pub struct Config {
     pub events_topic_arn: String,
     pub backend: BackendConfig,
     pub transcribe_languages: Vec<String>,
+    /// `TRANSCRIBE_JOB_PREFIX`: names of the jobs this stack starts begin with it (the template
+    /// uses `<prefix>-<environment>-`, so two stacks in one account never take each other's jobs).
+    pub transcribe_job_prefix: String,
     pub policy: ModerationPolicy,
     pub emit_skip_events: bool,
     /// Poison from the `ai-jobs` queue goes here (its own dead-letter queue).
@@ -127,6 +130,18 @@ impl Config {
             }
         }
 
+        let transcribe_job_prefix =
+            env.string_or("TRANSCRIBE_JOB_PREFIX", crate::transcript::JOB_NAME_PREFIX);
+        if transcribe_job_prefix.len() > 100
+            || !transcribe_job_prefix
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+        {
+            env.problem(format!(
+                "TRANSCRIBE_JOB_PREFIX={transcribe_job_prefix:?} must be at most 100 of 0-9 a-z A-Z . _ - (Transcribe job names)"
+            ));
+        }
+
         let policy = match env.optional("MODERATION_THRESHOLDS") {
             None => ModerationPolicy::default(),
             Some(json) => ModerationPolicy::with_overrides(&json).unwrap_or_else(|problem| {
@@ -159,6 +174,7 @@ impl Config {
             events_topic_arn,
             backend,
             transcribe_languages,
+            transcribe_job_prefix,
             policy,
             emit_skip_events,
             ai_jobs_dead_letter_queue_url,

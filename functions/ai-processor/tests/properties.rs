@@ -173,7 +173,7 @@ proptest! {
 
     #[test]
     fn job_names_are_valid_transcribe_names(bucket in any::<String>(), key in any::<String>(), etag in any::<String>()) {
-        let name = transcript::job_name(&bucket, &key, &etag);
+        let name = transcript::job_name(transcript::JOB_NAME_PREFIX, &bucket, &key, &etag);
         prop_assert!(!name.is_empty() && name.len() <= 200);
         prop_assert!(name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')), "{}", name);
     }

@@ -8,7 +8,7 @@ mod common;
 
 use std::path::Path;
 
-use ai_processor::transcript::job_name;
+use ai_processor::transcript::{job_name, JOB_NAME_PREFIX};
 use aws_sdk_rekognition::operation::detect_labels::DetectLabelsOutput;
 use aws_sdk_rekognition::operation::detect_moderation_labels::DetectModerationLabelsOutput;
 use aws_sdk_rekognition::operation::get_content_moderation::GetContentModerationOutput;
@@ -107,8 +107,8 @@ async fn every_sample_event_runs_through_the_function() {
         .map(|&i| {
             let (key, _, _) = UPLOADS[i];
             (
-                job_name(SAMPLE_MEDIA_BUCKET, key, &etags[i]),
-                job_name(&stack.media_bucket, key, &etags[i]),
+                job_name(JOB_NAME_PREFIX, SAMPLE_MEDIA_BUCKET, key, &etags[i]),
+                job_name(JOB_NAME_PREFIX, &stack.media_bucket, key, &etags[i]),
             )
         })
         .collect();

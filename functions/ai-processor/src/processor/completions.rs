@@ -213,8 +213,8 @@ impl<A: Adapters> Processor<A> {
         changed: TranscribeJobChanged,
         tally: &Tally,
     ) -> Result<(), RecordError> {
-        if !transcript::is_ours(&changed.job_name) {
-            tracing::info!(job_name = %changed.job_name, "transcription job this suite did not start (no {} prefix); not ours", transcript::JOB_NAME_PREFIX);
+        if !transcript::is_ours(&self.settings.transcribe_job_prefix, &changed.job_name) {
+            tracing::info!(job_name = %changed.job_name, "transcription job this stack did not start (no {} prefix); not ours", self.settings.transcribe_job_prefix);
             Tally::add(&tally.messages_without_work);
             return Ok(());
         }

@@ -53,6 +53,8 @@ pub struct Settings {
     pub media_bucket: String,
     pub results_bucket: String,
     pub transcribe_languages: Vec<String>,
+    /// Prefix of the Transcribe job names this stack starts (`TRANSCRIBE_JOB_PREFIX`).
+    pub transcribe_job_prefix: String,
     pub policy: ModerationPolicy,
     pub emit_skip_events: bool,
     /// Documents get their text extracted (`OCR_BACKEND` is not `none`).
@@ -69,6 +71,7 @@ impl From<&Config> for Settings {
             media_bucket: c.media_bucket.clone(),
             results_bucket: c.common.results_bucket.clone(),
             transcribe_languages: c.transcribe_languages.clone(),
+            transcribe_job_prefix: c.transcribe_job_prefix.clone(),
             policy: c.policy.clone(),
             emit_skip_events: c.emit_skip_events,
             ocr_enabled: c.ocr != crate::config::OcrConfig::Off,

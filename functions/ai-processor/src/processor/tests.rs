@@ -36,6 +36,7 @@ fn settings() -> Settings {
         media_bucket: MEDIA.into(),
         results_bucket: "results".into(),
         transcribe_languages: vec!["zh-CN".into(), "en-US".into()],
+        transcribe_job_prefix: crate::transcript::JOB_NAME_PREFIX.into(),
         policy: ModerationPolicy::default(),
         emit_skip_events: true,
         ocr_enabled: true,

@@ -256,7 +256,12 @@ impl<A: Adapters> Processor<A> {
         failures: &mut Vec<PartFailure>,
     ) -> Result<(), RecordError> {
         let source = &doc.source;
-        let job_name = transcript::job_name(&source.bucket, &source.key, source.discriminator());
+        let job_name = transcript::job_name(
+            &self.settings.transcribe_job_prefix,
+            &source.bucket,
+            &source.key,
+            source.discriminator(),
+        );
         let output_key = transcript::output_key(&job_name);
         let results_bucket = self.settings.results_bucket.clone();
         let request = TranscriptionRequest {
