@@ -21,6 +21,7 @@ use serde_json::{json, Value};
 use shared::results::{
     ListedObject, ObjectStore, StoreError, StoredObject, WriteCondition, WriteOutcome,
 };
+use stats_aggregator::event_line::parse_line;
 use stats_aggregator::inbound::AcceptedEvent;
 use stats_aggregator::ingest::raw_objects;
 use stats_aggregator::period::Hour;
@@ -316,6 +317,79 @@ fn measure(root: &Path) -> Value {
     })
 }
 
+/// The raw objects of the benchmark hour, in key order.
+fn raw_files(root: &Path) -> Vec<PathBuf> {
+    let dir = root.join(Hour::parse(HOUR).expect("valid hour").raw_prefix());
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .expect("raw objects")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    files.sort();
+    files
+}
+
+/// Where the time goes, each phase on both cores like the rollup (objects split between two
+/// threads): reading the files, decompressing them, and decompressing + parsing every line.
+/// The rollup's own time minus the parse phase is counting, de-duplication and merging.
+fn phases(root: &Path) -> Value {
+    let files = raw_files(root);
+    let started = Instant::now();
+    let objects: Vec<Vec<u8>> = files
+        .iter()
+        .map(|f| std::fs::read(f).expect("read"))
+        .collect();
+    let read = started.elapsed().as_secs_f64();
+    let on_both_cores = |work: &(dyn Fn(&[u8]) -> u64 + Sync)| -> (f64, u64) {
+        let started = Instant::now();
+        let halves = objects.split_at(objects.len() / 2);
+        let total = std::thread::scope(|scope| {
+            let a = scope.spawn(|| halves.0.iter().map(|o| work(o)).sum::<u64>());
+            let b: u64 = halves.1.iter().map(|o| work(o)).sum();
+            a.join().expect("thread") + b
+        });
+        (started.elapsed().as_secs_f64(), total)
+    };
+    let decompress = |object: &[u8]| -> u64 {
+        let mut decoder = zstd::stream::read::Decoder::new(object).expect("decoder");
+        std::io::copy(&mut decoder, &mut std::io::sink()).expect("decompress")
+    };
+    let parse = |object: &[u8]| -> u64 {
+        let text = zstd::decode_all(object).expect("decompress");
+        text.split(|b| *b == b'\n')
+            .filter(|l| !l.is_empty())
+            .filter(|l| parse_line(l).is_ok())
+            .count() as u64
+    };
+    let (decompress_s, bytes) = on_both_cores(&decompress);
+    let (parse_s, lines) = on_both_cores(&parse);
+    json!({
+        "read_seconds": rounded(read),
+        "decompress_seconds": rounded(decompress_s),
+        "decompress_and_parse_seconds": rounded(parse_s),
+        "decompressed_bytes": bytes,
+        "parsed_lines": lines,
+    })
+}
+
+/// `zstd -d` of the same objects (one process, one thread): the decompression floor.
+fn zstd_cli_floor(root: &Path) -> Value {
+    let files = raw_files(root);
+    let started = Instant::now();
+    let status = Command::new("zstd")
+        .arg("-dcq")
+        .args(&files)
+        .stdout(std::process::Stdio::null())
+        .status();
+    match status {
+        Ok(s) if s.success() => json!(rounded(started.elapsed().as_secs_f64())),
+        _ => Value::Null,
+    }
+}
+
+fn rounded(seconds: f64) -> f64 {
+    (seconds * 1000.0).round() / 1000.0
+}
+
 fn child(args: &[&str]) -> Value {
     let exe = std::env::current_exe().expect("own path");
     let out = Command::new(exe).args(args).output().expect("run child");
@@ -340,6 +414,10 @@ fn main() {
             println!("{}", measure(Path::new(&args[1])));
             return;
         }
+        Some("--phases") => {
+            println!("{}", phases(Path::new(&args[1])));
+            return;
+        }
         _ => {}
     }
     let sizes: Vec<usize> = if args.is_empty() {
@@ -360,6 +438,8 @@ fn main() {
         std::fs::create_dir_all(&root).expect("bench directory");
         let root_arg = root.to_string_lossy().into_owned();
         let generated = child(&["--generate", &n.to_string(), &root_arg]);
+        let floor = zstd_cli_floor(&root);
+        let phases = child(&["--phases", &root_arg]);
         let measured = child(&["--measure", &root_arg]);
         assert_eq!(
             measured["counted_events"],
@@ -367,6 +447,8 @@ fn main() {
             "every distinct event counted once"
         );
         let mut line = json!({"benchmark": "stats-rollup", "events": n});
+        line["zstd_cli_seconds"] = floor;
+        line["phases"] = phases;
         for part in [generated, measured] {
             if let (Some(line), Value::Object(part)) = (line.as_object_mut(), part) {
                 line.extend(part);

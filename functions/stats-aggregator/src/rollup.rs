@@ -9,17 +9,18 @@
 //! Daily: the merge of the day's 24 hourly documents; an hour whose document is missing or of
 //! another schema version is rolled up from raw first (and its hourly document written).
 
-use std::collections::HashSet;
+use std::sync::Arc;
 
 use futures::stream::{self, StreamExt};
 use shared::results::{StoreError, WriteCondition};
+use tokio::sync::Semaphore;
 
 use crate::aggregate::PeriodStats;
 use crate::document::{RollupDocument, CONTENT_TYPE};
 use crate::merge::Merge;
 use crate::period::{Day, Hour};
 use crate::ports::ObjectStore;
-use crate::tally::{tally_object, Compression, ObjectTally, SourceReadError};
+use crate::tally::{tally_object, Compression, Fingerprints, ObjectTally, SourceReadError};
 
 /// Largest raw object read (compressed): ingest writes objects of one SQS batch (about 70 KB
 /// for 1000 events); a larger one was dropped in by hand and is skipped, not read into memory.
@@ -47,10 +48,11 @@ fn store_error(key: &str) -> impl FnOnce(StoreError) -> RollupError + '_ {
 /// for a reason a retry would not change (counted as unreadable).
 async fn tally_key<S: ObjectStore>(
     store: &S,
+    cores: &Semaphore,
     key: String,
     compression: Compression,
-    already_counted: HashSet<u64>,
-) -> Result<(Option<ObjectTally>, HashSet<u64>), RollupError> {
+    already_counted: Fingerprints,
+) -> Result<(Option<ObjectTally>, Fingerprints), RollupError> {
     let body = match store.get_capped(&key, MAX_RAW_OBJECT_BYTES).await {
         Ok(Some(object)) => object.body,
         Ok(None) => {
@@ -66,6 +68,11 @@ async fn tally_key<S: ObjectStore>(
         }
         Err(e) => return Err(store_error(&key)(e)),
     };
+    // Downloads overlap freely; decoding and counting take a core each, no more.
+    let _core = cores
+        .acquire()
+        .await
+        .map_err(|e| RollupError::Task(e.to_string()))?;
     let (tally, already_counted) = tokio::task::spawn_blocking(move || {
         let tally = tally_object(&key, &body[..], compression, &already_counted);
         (tally, already_counted)
@@ -91,11 +98,24 @@ pub async fn roll_up_hour<S: ObjectStore>(
         }
     }
     let mut stats = PeriodStats::default();
-    let mut counted: HashSet<u64> = HashSet::new();
+    let mut counted = Fingerprints::default();
+    let cores = Arc::new(Semaphore::new(
+        std::thread::available_parallelism().map_or(1, |n| n.get()),
+    ));
     let mut tallies = stream::iter(objects)
-        .map(|(key, compression)| async move {
-            let result = tally_key(store, key.clone(), compression, HashSet::new()).await;
-            (key, compression, result)
+        .map(|(key, compression)| {
+            let cores = cores.clone();
+            async move {
+                let result = tally_key(
+                    store,
+                    &cores,
+                    key.clone(),
+                    compression,
+                    Fingerprints::default(),
+                )
+                .await;
+                (key, compression, result)
+            }
         })
         .buffered(concurrency.max(1));
     while let Some((key, compression, result)) = tallies.next().await {
@@ -106,7 +126,7 @@ pub async fn roll_up_hour<S: ObjectStore>(
                 key,
                 "object repeats events counted from an earlier object; counting it without them"
             );
-            let (again, back) = tally_key(store, key, compression, counted).await?;
+            let (again, back) = tally_key(store, &cores, key, compression, counted).await?;
             counted = back;
             let Some(again) = again else { continue };
             tally = again;

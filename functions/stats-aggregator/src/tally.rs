@@ -5,7 +5,7 @@
 //! runs on S3 objects and the benchmark runs on local files: the source is just a `Read`.
 
 use std::collections::HashSet;
-use std::hash::{Hash, Hasher};
+use std::hash::{BuildHasherDefault, Hash, Hasher};
 use std::io::{self, BufRead, BufReader, Read};
 use std::sync::{Arc, Mutex};
 
@@ -50,12 +50,35 @@ pub fn fingerprint(id: &str) -> u64 {
     hasher.finish()
 }
 
+/// A set of [`fingerprint`]s. Fingerprints are already uniform 64-bit hashes, so the set uses
+/// them as they are instead of hashing them again (a third of the counting time otherwise).
+pub type Fingerprints = HashSet<u64, BuildHasherDefault<FingerprintHasher>>;
+
+/// The identity hash of a `u64` fingerprint (see [`Fingerprints`]).
+#[derive(Default)]
+pub struct FingerprintHasher(u64);
+
+impl Hasher for FingerprintHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `u64`s are hashed with it; fold anything else in so it still works.
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
 /// What one object contributed.
 #[derive(Debug, Default)]
 pub struct ObjectTally {
     pub stats: PeriodStats,
     /// Fingerprints of the events counted from this object.
-    pub counted: HashSet<u64>,
+    pub counted: Fingerprints,
 }
 
 /// The source itself failed (network, S3): the whole rollup should be retried. Corrupt
@@ -89,7 +112,7 @@ pub fn tally_object(
     key: &str,
     source: impl Read,
     compression: Compression,
-    already_counted: &HashSet<u64>,
+    already_counted: &Fingerprints,
 ) -> Result<ObjectTally, SourceReadError> {
     let failure = Arc::new(Mutex::new(None));
     let tracked = TrackedSource {
@@ -195,7 +218,7 @@ mod tests {
             "k.ndjson.zst",
             &zstd_of(&text)[..],
             Compression::Zstd,
-            &HashSet::new(),
+            &Fingerprints::default(),
         )
         .unwrap();
         assert_eq!(t.stats.events.total, 2);
@@ -208,7 +231,7 @@ mod tests {
     #[test]
     fn events_counted_elsewhere_are_skipped() {
         let text = [line("a", "video"), line("b", "image")].join("\n");
-        let seen: HashSet<u64> = [fingerprint("a")].into();
+        let seen: Fingerprints = [fingerprint("a")].into_iter().collect();
         let t = tally_object("k.ndjson", text.as_bytes(), Compression::None, &seen).unwrap();
         assert_eq!(t.stats.events.total, 1);
         assert_eq!(
@@ -227,7 +250,7 @@ mod tests {
             "k.ndjson.gz",
             &bytes[..],
             Compression::Gzip,
-            &HashSet::new(),
+            &Fingerprints::default(),
         )
         .unwrap();
         assert_eq!(t.stats.events.total, 1);
@@ -246,7 +269,7 @@ mod tests {
             "k.ndjson.zst",
             &bytes[..],
             Compression::Zstd,
-            &HashSet::new(),
+            &Fingerprints::default(),
         )
         .unwrap();
         assert_eq!(t.stats.sources.unreadable_objects, 1);
@@ -269,7 +292,7 @@ mod tests {
             "k.ndjson.zst",
             FailingSource,
             Compression::Zstd,
-            &HashSet::new(),
+            &Fingerprints::default(),
         )
         .unwrap_err();
         assert_eq!(err.key, "k.ndjson.zst");

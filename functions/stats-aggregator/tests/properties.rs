@@ -2,8 +2,6 @@
 //! bodies, arbitrary numbers in the fields the rollup adds up. Any input gives `Ok` or a typed
 //! problem, never a panic, and what ingest accepts the rollup counts exactly once.
 
-use std::collections::HashSet;
-
 use aws_lambda_events::event::sqs::SqsMessage;
 use proptest::prelude::*;
 use serde_json::{json, Value};
@@ -107,7 +105,7 @@ proptest! {
         let events = accepted.len() as u64;
         let objects = raw_objects(accepted).map_err(|e| TestCaseError::fail(e.to_string()))?;
         prop_assert_eq!(objects.len(), 1);
-        let tally = tally_object(&objects[0].key, &objects[0].body[..], Compression::Zstd, &HashSet::new())
+        let tally = tally_object(&objects[0].key, &objects[0].body[..], Compression::Zstd, &Default::default())
             .map_err(|e| TestCaseError::fail(e.to_string()))?;
         prop_assert_eq!(tally.counted.len() as u64, events);
         let stats = serde_json::to_value(&tally.stats).map_err(|e| TestCaseError::fail(e.to_string()))?;
