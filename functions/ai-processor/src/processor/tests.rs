@@ -229,6 +229,8 @@ async fn an_approved_image_gets_a_complete_document_tags_and_one_analyzed_event(
         data["analysis_document"],
         "s3://results/analysis/covers/a.jpg.json"
     );
+    // What this flow published is the contract the consumers are tested against.
+    shared::testkit::contract::check(&w.events());
 }
 
 #[tokio::test]
@@ -256,6 +258,8 @@ async fn a_flagged_image_is_announced_at_once_with_its_severity() {
     assert_eq!(events[0].severity, Severity::Critical);
     assert_eq!(events[0].data["labels"][0]["category"], "Violence");
     assert_eq!(events[1].data["labels"][0]["name"], "Graphic Violence");
+    // What this flow published is the contract the consumers are tested against.
+    shared::testkit::contract::check(&w.events());
 }
 
 #[tokio::test]
@@ -285,6 +289,8 @@ async fn an_image_the_service_refuses_is_recorded_announced_and_dead_lettered() 
         vec![types::MEDIA_FAILED, types::MEDIA_ANALYZED]
     );
     assert_eq!(w.events()[0].data["stage"], "moderation");
+    // What this flow published is the contract the consumers are tested against.
+    shared::testkit::contract::check(&w.events());
 }
 
 #[tokio::test]
@@ -412,6 +418,8 @@ async fn a_non_media_upload_is_tagged_skipped_and_announced_once_unless_the_oper
     );
     assert!(loud.doc("covers/terms.pdf").is_none());
     assert!(loud.backend.calls().is_empty());
+    // What this flow published is the contract the consumers are tested against.
+    shared::testkit::contract::check(&quiet.events());
 }
 
 #[tokio::test]
@@ -772,6 +780,8 @@ async fn a_completed_transcript_names_its_subtitles_in_the_document_and_the_even
         w.doc("videos/s.mp4").unwrap()["transcript"]["subtitles"],
         json!(expected)
     );
+    // What this flow published is the contract the consumers are tested against.
+    shared::testkit::contract::check(&w.events());
 }
 
 #[tokio::test]
@@ -800,6 +810,8 @@ async fn deleting_an_analysed_upload_removes_everything_derived_and_announces_it
     w.deliver_ok(&rekognition_done("job-1", "SUCCEEDED", "videos/gone.mp4"))
         .await;
     assert!(w.results.keys().is_empty());
+    // What this flow published is the contract the consumers are tested against.
+    shared::testkit::contract::check(&w.events());
 }
 
 #[tokio::test]
@@ -1035,6 +1047,8 @@ async fn a_document_s_text_is_stored_matched_against_the_keywords_and_announced_
     ))
     .await;
     assert!(w.results.keys().is_empty(), "{:?}", w.results.keys());
+    // What this flow published is the contract the consumers are tested against.
+    shared::testkit::contract::check(&w.events());
 }
 
 #[tokio::test]
