@@ -480,12 +480,12 @@ def test_the_scanner_sees_the_calls_it_must_see(template):
 
 def test_a_new_call_in_the_code_is_caught(template):
     """A call the role does not allow, added to (a copy of) a source file, is found and not allowed."""
-    source = ROOT / "functions" / "stats-aggregator" / "src" / "store.rs"
-    text = rust_source(source) + "\nfn extra(c: &aws_sdk_s3::Client) { let _ = c.delete_object().bucket(b).send(); }\n"
+    source = ROOT / "functions" / "stats-aggregator" / "src" / "ingest.rs"
+    text = rust_source(source) + "\nfn extra(c: &aws_sdk_s3::Client) { let _ = c.delete_bucket().bucket(b).send(); }\n"
     calls = [c for _, c in sdk_calls(source, sdk_crates(source.parent.parent), text)]
     actions = {a for c in calls for a in c.actions()}
-    assert "s3:DeleteObject" in actions
-    assert "s3:DeleteObject" not in allowed_actions(template, "stats-aggregator")
+    assert "s3:DeleteBucket" in actions
+    assert "s3:DeleteBucket" not in allowed_actions(template, "stats-aggregator")
 
 
 def test_an_action_removed_from_the_template_is_caught(tmp_path):

@@ -107,7 +107,7 @@ async fn batches_become_hourly_and_daily_figures_and_one_digest() {
     let published = app.publisher.published();
     assert_eq!(published[0].id, published[1].id);
     // The digest is the stats.digest contract the notifier is tested against.
-    shared::testkit::contract::check(&published);
+    shared::testkit::contract::check_types(&published, &["stats.digest"]);
 }
 
 #[tokio::test]
