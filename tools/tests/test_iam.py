@@ -9,7 +9,7 @@ with the statements of the function's role in infra/template.yaml, in both direc
 How calls are found (`sdk_calls`)
 ---------------------------------
 * Sources: `functions/<f>/src/**/*.rs` and `shared/src/**/*.rs`, without `#[cfg(test)]` items,
-  comments and string literals. `shared/src/testkit.rs` is left out: it is behind the `testkit`
+  comments and string literals. `shared/src/testkit/` is left out: it is behind the `testkit`
   feature, which only dev-dependencies enable, so it is never in a Lambda build.
 * An SDK call is a method call with no arguments, `.name()`, where `name` is an operation of an
   `aws-sdk-*` crate the crate depends on (the fluent builder: `client.put_object()`). The list of
@@ -276,7 +276,7 @@ def _shared_types() -> dict[str, str]:
     """Each type shared/ defines -> the text of its definition and its impl blocks."""
     types: dict[str, str] = {}
     for path in sorted((ROOT / "shared" / "src").rglob("*.rs")):
-        if path.name == "testkit.rs":
+        if "testkit" in path.parts:
             continue
         text = rust_source(path)
         for m in re.finditer(r"^pub\s+(?:struct|enum)\s+(\w+)[^{;]*([{;])", text, re.MULTILINE):
@@ -315,7 +315,7 @@ def code_actions(function: str) -> dict[str, str]:
     shared_dir = ROOT / "shared"
     used_types = shared_types_used(own_text)
     for path in sorted((shared_dir / "src").rglob("*.rs")):
-        if path.name == "testkit.rs":
+        if "testkit" in path.parts:
             continue
         text = rust_source(path)
         for offset, call in sdk_calls(path, sdk_crates(shared_dir), text):
