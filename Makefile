@@ -27,8 +27,8 @@ test: tools lint unit-and-integration infra-lint infra-test ops-test report-test
 	@echo "make test: all checks passed"
 	@tools/test-summary.sh target/cargo-test.log
 
-# ruff checks only the files whose findings are fixed so far; widen to `tools` when the rest are.
-RUFF_PATHS ?= tools/redrive.py tools/local_function.py tools/ops_tests
+# Every Python file of the repository is in the package `tools` (configuration in pyproject.toml).
+RUFF_PATHS ?= tools
 
 lint: tools
 	$(VENV_BIN)/ruff check $(RUFF_PATHS)
@@ -60,13 +60,13 @@ demo: tools
 # account of AWS_PROFILE / AWS_REGION; RESULTS_BUCKET names the bucket (see tools/report/).
 export FROM TO DAYS SQL SQL_FILE QUERY
 report: tools
-	@eval "$$(tools/report/aws-env.sh)"; $(VENV_BIN)/python tools/report/report.py
+	@eval "$$(tools/report/aws-env.sh)"; $(VENV_BIN)/python -m tools.report.report
 
 query: tools
 	@eval "$$(tools/report/aws-env.sh)"; \
-	if [ -n "$$SQL_FILE" ]; then exec $(VENV_BIN)/python tools/report/query.py --file "$$SQL_FILE"; \
-	elif [ -n "$$QUERY" ]; then exec $(VENV_BIN)/python tools/report/query.py --named "$$QUERY"; \
-	elif [ -n "$$SQL" ]; then exec $(VENV_BIN)/python tools/report/query.py --sql "$$SQL"; \
+	if [ -n "$$SQL_FILE" ]; then exec $(VENV_BIN)/python -m tools.report.query --file "$$SQL_FILE"; \
+	elif [ -n "$$QUERY" ]; then exec $(VENV_BIN)/python -m tools.report.query --named "$$QUERY"; \
+	elif [ -n "$$SQL" ]; then exec $(VENV_BIN)/python -m tools.report.query --sql "$$SQL"; \
 	else echo 'usage: make query SQL="SELECT ..." | SQL_FILE=file.sql | QUERY=name (one of infra/queries/)' >&2; exit 2; fi
 
 chromium:
@@ -112,11 +112,11 @@ moto-stop:
 redrive: tools
 	@if [ -z "$${QUEUE:-}" ]; then echo "usage: make redrive QUEUE=<dead-letter queue name, URL or ARN> [SOURCE=<queue>] [MATCH=<text in failure_reason>] [MAX=N] [DRY_RUN=1]" >&2; exit 2; fi
 	@case "$${DRY_RUN:-0}" in 0|no|false) dry=;; *) dry=--dry-run;; esac; \
-	$(VENV_BIN)/python tools/redrive.py "$$QUEUE" $${SOURCE:+--source "$$SOURCE"} $${MATCH:+--match "$$MATCH"} $${MAX:+--max "$$MAX"} $$dry
+	$(VENV_BIN)/python -m tools.redrive "$$QUEUE" $${SOURCE:+--source "$$SOURCE"} $${MATCH:+--match "$$MATCH"} $${MAX:+--max "$$MAX"} $$dry
 
 # One function on the local AWS with its provisioned environment (tools/local_function.py).
 watch: tools
-	@$(VENV_BIN)/python tools/local_function.py watch "$${F:-}"
+	@$(VENV_BIN)/python -m tools.local_function watch "$${F:-}"
 
 invoke: tools
-	@$(VENV_BIN)/python tools/local_function.py invoke "$${F:-}" "$${E:-}"
+	@$(VENV_BIN)/python -m tools.local_function invoke "$${F:-}" "$${E:-}"

@@ -3,4 +3,5 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/tools/bootstrap.sh"
-exec "$root/tools/with-moto.sh" python3 "$root/tools/bench/bench.py"
+cd "$root"
+exec "$root/tools/with-moto.sh" python3 -m tools.bench.bench

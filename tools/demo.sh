@@ -3,4 +3,5 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/tools/bootstrap.sh"
-exec "${SUITE_VENV:-$root/.venv}/bin/python" "$root/tools/demo/demo.py"
+cd "$root"
+exec "${SUITE_VENV:-$root/.venv}/bin/python" -m tools.demo.demo

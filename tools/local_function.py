@@ -3,7 +3,7 @@
 
 Both start the local AWS if it is not running (tools/moto.sh start, state in .local/moto/ where the
 other commands find it), provision the suite from infra/template.yaml when the local stack is
-missing or stale (tools/provision.py --env-dir target/local), and run the function under the
+missing or stale (python -m tools.provision --env-dir target/local), and run the function under the
 venv's cargo-lambda with the generated target/local/<function>.env.
 
   watch   serves the function (rebuilt on every code change) until Ctrl-C; it records its
@@ -26,7 +26,8 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from tools.suite import FUNCTIONS, ROOT
+
 TEMPLATE = ROOT / "infra" / "template.yaml"
 PROVISION = ROOT / "tools" / "provision.py"
 WATCH_STATE = ROOT / ".local" / "watch"
@@ -39,8 +40,8 @@ class UsageError(Exception):
 
 
 def functions() -> list[str]:
-    """The workspace's function crates (functions/<name>/Cargo.toml)."""
-    return sorted(p.parent.name for p in (ROOT / "functions").glob("*/Cargo.toml"))
+    """The suite's functions in alphabetical order, as the choices are listed."""
+    return sorted(FUNCTIONS)
 
 
 def check_function(name: str, command: str) -> str:
@@ -147,9 +148,9 @@ def ensure_provisioned(function: str, local_aws: dict[str, str]) -> None:
     print(f"provisioning the local stack ({reason})", file=sys.stderr)
     directory = env_dir()
     subprocess.run(
-        [sys.executable, str(PROVISION), "--quiet", "--out", str(directory / "resources.json"),
+        [sys.executable, "-m", "tools.provision", "--quiet", "--out", str(directory / "resources.json"),
          "--env-dir", str(directory)],
-        env={**os.environ, **local_aws}, check=True,
+        cwd=ROOT, env={**os.environ, **local_aws}, check=True,
     )
 
 
@@ -250,7 +251,7 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as error:
         print(f"make {command}: {error}", file=sys.stderr)
         return 2
-    print("usage: local_function.py watch FUNCTION | invoke FUNCTION EVENT_FILE", file=sys.stderr)
+    print("usage: python -m tools.local_function watch FUNCTION | invoke FUNCTION EVENT_FILE", file=sys.stderr)
     return 2
 
 

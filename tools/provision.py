@@ -15,7 +15,7 @@ Functions are not created: they run locally under `cargo lambda`; the output giv
 environment it should run with (the template's Environment, Globals included, refs resolved),
 its SQS event sources and its schedules.
 
-  tools/provision.py [--prefix NAME] [--environment dev] [--param Key=Value ...] [--out FILE]
+  python -m tools.provision [--prefix NAME] [--environment dev] [--param Key=Value ...] [--out FILE]
 
 Running it again with the same prefix reuses what exists. Needs boto3 (installed with moto).
 """
@@ -23,6 +23,7 @@ Running it again with the same prefix reuses what exists. Needs boto3 (installed
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -560,10 +561,8 @@ class Provisioner:
         args: dict[str, Any] = {"Bucket": name}
         if self.stack.region != "us-east-1":
             args["CreateBucketConfiguration"] = {"LocationConstraint": self.stack.region}
-        try:
+        with contextlib.suppress(s3.exceptions.BucketAlreadyOwnedByYou):
             s3.create_bucket(**args)
-        except s3.exceptions.BucketAlreadyOwnedByYou:
-            pass
         p = self.stack.resolve({k: v for k, v in props.items() if k != "NotificationConfiguration"})
         if "OwnershipControls" in p:
             s3.put_bucket_ownership_controls(Bucket=name, OwnershipControls=p["OwnershipControls"])

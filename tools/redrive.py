@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Moves messages from a dead-letter queue back to the queue whose redrive policy names it.
 
-  tools/redrive.py QUEUE [--source QUEUE] [--match TEXT] [--max N] [--dry-run]
+  python -m tools.redrive QUEUE [--source QUEUE] [--match TEXT] [--max N] [--dry-run]
   make redrive QUEUE=<dlq name, URL or ARN> [SOURCE=...] [MATCH=...] [MAX=N] [DRY_RUN=1]
 
 Why not SQS's own StartMessageMoveTask: AWS China's SQS and the local AWS (moto) do not have it,

@@ -12,21 +12,23 @@ import json
 import os
 import queue
 import subprocess
+import tempfile
 import threading
 import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 API = "/2018-06-01/runtime"
 
 
 class _State:
     def __init__(self) -> None:
-        self.events: "queue.Queue[tuple[str, bytes]]" = queue.Queue()
+        self.events: queue.Queue[tuple[str, bytes]] = queue.Queue()
         self.first_next_at: float | None = None
         self.first_next = threading.Event()
         self.handed_out: dict[str, float] = {}
-        self.results: "queue.Queue[dict]" = queue.Queue()
+        self.results: queue.Queue[dict] = queue.Queue()
         self.init_error: str | None = None
 
 
@@ -83,7 +85,7 @@ def _handler(state: _State, function_name: str):
                         "request_id": request_id,
                         "ok": kind == "response",
                         "latency_ms": (done - started) * 1000,
-                        "body": body.decode("utf-8", "replace")[:2000],
+                        "body": body.decode("utf-8", "replace")[:65536],
                     }
                 )
                 return self._reply(202, b"{}")
@@ -134,8 +136,11 @@ class FunctionProcess:
         }
         lambda_env.update(env)
         self.started_at = time.perf_counter()
+        # stderr to a file, not a pipe: a long run's warnings would fill a pipe nobody reads
+        # and block the function.
+        self.stderr = tempfile.TemporaryFile()  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
-            [bootstrap], env=lambda_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+            [bootstrap], env=lambda_env, stdout=subprocess.DEVNULL, stderr=self.stderr
         )
 
     def wait_ready(self, timeout: float = 30.0) -> float:
@@ -143,7 +148,8 @@ class FunctionProcess:
         deadline = time.perf_counter() + timeout
         while not self.state.first_next.wait(0.05):
             if self.proc.poll() is not None:
-                err = (self.proc.stderr.read() or b"").decode("utf-8", "replace")
+                self.stderr.seek(0)
+                err = self.stderr.read().decode("utf-8", "replace")
                 raise RuntimeError(f"function exited during init (status {self.proc.returncode}): {err[-600:]}")
             if time.perf_counter() > deadline:
                 raise RuntimeError("function never asked for an event")
@@ -167,10 +173,12 @@ class FunctionProcess:
         finally:
             self.server.shutdown()
             self.server.server_close()
+            self.stderr.close()
 
 
 if __name__ == "__main__":
     import argparse
+    from pathlib import Path
 
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("bootstrap")
@@ -179,6 +187,6 @@ if __name__ == "__main__":
     a = p.parse_args()
     fp = FunctionProcess(a.bootstrap, a.name, {})
     try:
-        print(json.dumps({"init_ms": fp.wait_ready(), **fp.invoke(open(a.event_file, "rb").read()), "peak_rss_kb": fp.peak_rss_kb()}))
+        print(json.dumps({"init_ms": fp.wait_ready(), **fp.invoke(Path(a.event_file).read_bytes()), "peak_rss_kb": fp.peak_rss_kb()}))
     finally:
         fp.stop()

@@ -21,13 +21,9 @@ import threading
 import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
-sys.path.insert(0, str(Path(__file__).parents[1] / "report"))
-import build_progress
-import query as stats_query
-from framework import (
+from tools.demo import build_progress
+from tools.demo.framework import (
     OUT,
     ROOT,
     VENV,
@@ -40,10 +36,10 @@ from framework import (
     sqs_event,
     write_json,
 )
+from tools.report import query as stats_query
+from tools.report import report as stats_report
+from tools.suite import FUNCTIONS
 
-import report as stats_report
-
-FUNCTIONS = ["ai-processor", "notifier", "stats-aggregator", "cost-guard"]
 ENDPOINT = "demo-moderation"
 
 # Sample uploads: key, content type, bytes, what the moderation stand-in answers (None: no moderation).
@@ -109,9 +105,9 @@ def provision(steps: Steps) -> dict:
     out = OUT / "resources.json"
     with steps.step("provision the local AWS from infra/template.yaml") as s:
         subprocess.run(
-            [str(VENV / "bin" / "python"), str(ROOT / "tools/provision.py"), "--prefix", f"demo{int(time.time()) % 100000}",
+            [str(VENV / "bin" / "python"), "-m", "tools.provision", "--prefix", f"demo{int(time.time()) % 100000}",
              "--param", "ModerationBackend=sagemaker", "--param", f"SageMakerEndpointName={ENDPOINT}", "--out", str(out)],
-            check=True, stdout=subprocess.DEVNULL,
+            cwd=ROOT, check=True, stdout=subprocess.DEVNULL,
         )
         resources = json.loads(out.read_text())
         s["detail"] = f"{len(resources['resources'])} resources"

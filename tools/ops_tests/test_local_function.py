@@ -12,10 +12,12 @@ from pathlib import Path
 import boto3
 import pytest
 
-import local_function
+from tools import local_function
+from tools.suite import FUNCTIONS as SUITE_FUNCTIONS
 
 ROOT = Path(__file__).resolve().parents[2]
-FUNCTIONS = ["ai-processor", "cost-guard", "notifier", "stats-aggregator"]
+# The choices make watch / make invoke list, alphabetically.
+FUNCTIONS = sorted(SUITE_FUNCTIONS)
 
 
 def make(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
@@ -31,7 +33,7 @@ def local_dir(tmp_path, monkeypatch):
 
 
 def test_the_functions_are_the_workspace_crates():
-    assert local_function.functions() == FUNCTIONS
+    assert local_function.functions() == sorted(p.parent.name for p in (ROOT / "functions").glob("*/Cargo.toml"))
 
 
 def test_an_unknown_or_missing_function_is_refused_with_the_list_of_functions(local_dir):
@@ -59,7 +61,7 @@ def test_invoke_without_a_usable_event_says_what_to_give(local_dir, tmp_path):
 
 def test_watch_serves_the_function_with_its_generated_env_file(local_dir):
     dry = make("-n", "watch", "F=notifier")
-    assert 'tools/local_function.py watch "${F:-}"' in dry.stdout
+    assert '-m tools.local_function watch "${F:-}"' in dry.stdout
 
     command = local_function.watch_command("notifier", 9123)
     assert command[0] == str(Path(sys.executable).parent / "cargo-lambda"), "the venv's cargo-lambda"

@@ -1,4 +1,4 @@
-"""make redrive / tools/redrive.py against the local AWS (a real moto server).
+"""make redrive (tools/redrive.py) against the local AWS (a real moto server).
 
 Faults moto cannot produce (a send or a delete failing part-way) are injected with botocore's
 event hooks on the real client; the tests that do so say it in their names.
@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from botocore.exceptions import EndpointConnectionError
 
-import redrive
+from tools import redrive
 
 from .conftest import unique
 

@@ -128,9 +128,9 @@ class Browser:
 
 
 def main(argv: list[str]) -> int:
-    """`browser.py PAGE.html SHOT.png [WIDTH]`: a full-page screenshot of a local page."""
+    """`python -m tools.report.browser PAGE.html SHOT.png [WIDTH]`: a full-page screenshot of a local page."""
     if len(argv) not in (2, 3):
-        print("usage: browser.py PAGE.html SHOT.png [WIDTH]", file=sys.stderr)
+        print("usage: python -m tools.report.browser PAGE.html SHOT.png [WIDTH]", file=sys.stderr)
         return 2
     with Browser(width=int(argv[2]) if len(argv) == 3 else 1100) as browser:
         browser.open(Path(argv[0]).resolve().as_uri())

@@ -10,8 +10,8 @@ import datetime as dt
 from dataclasses import dataclass
 from html import escape
 
-import svg
-from source import Budgets, Rollups, Spend, month_to_date
+from tools.report import svg
+from tools.report.source import Budgets, Rollups, Spend, month_to_date
 
 VERDICTS = {"approved": "通过 approved", "review": "待复核 review", "rejected": "拒绝 rejected", "unknown": "未知 unknown"}
 OUTCOMES = {"failed": "处理失败 failed", "skipped": "跳过 skipped"}

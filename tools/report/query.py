@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """`make query`: SQL over the suite's raw events and rollups with DuckDB, locally.
 
-  tools/report/query.py --sql "SELECT ..."      (or --file infra/queries/NAME.sql, or --named NAME)
+  python -m tools.report.query --sql "SELECT ..."      (or --file infra/queries/NAME.sql, or --named NAME)
 
 Copies `stats/raw/`, `stats/hourly/` and `stats/daily/` of the results bucket (local AWS, or an
 account) into target/query/<bucket>/ — raw objects once (their keys are never rewritten), rollups
@@ -26,8 +26,7 @@ import shutil
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
-import source
+from tools.report import source
 
 QUERIES = source.ROOT / "infra" / "queries"
 CACHE = source.ROOT / "target" / "query"

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """`make report`: the suite's statistics as one self-contained HTML page.
 
-  tools/report/report.py [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--days N] [--out FILE]
+  python -m tools.report.report [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--days N] [--out FILE]
 
 Reads the rollup documents of the results bucket (RESULTS_BUCKET, else the local stack's),
 spend from Cost Explorer, budgets from COST_BUDGETS (else the local stack's cost-guard, else
@@ -17,9 +17,7 @@ import os
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
-import page
-import source
+from tools.report import page, source
 
 DEFAULT_OUT = source.ROOT / "target" / "report" / "index.html"
 

@@ -12,8 +12,8 @@ import json
 import os
 from typing import Any
 
-import provision
-from provision import Stack, api_value
+from tools import provision
+from tools.provision import Stack, api_value
 
 Findings = list[str]
 
@@ -73,7 +73,7 @@ class Drift:
                     name = self.stack.resolve(spec["Properties"]["Name"])
                     arn = self.client("secretsmanager").describe_secret(SecretId=name)["ARN"]
                     entry.update({"Ref": arn, "Id": arn})
-            except Exception as error:  # noqa: BLE001 - any lookup failure is a missing resource
+            except Exception as error:  # any lookup failure is a missing resource
                 findings.append(f"{logical}: {kind} not found locally ({_error_code(error)})")
         return findings
 
@@ -117,7 +117,7 @@ class Drift:
                 continue
             try:
                 findings += checker(logical, spec.get("Properties", {}))
-            except Exception as error:  # noqa: BLE001 - a failed read-back is drift, reported with its cause
+            except Exception as error:  # a failed read-back is drift, reported with its cause
                 findings.append(f"{logical}: {kind} could not be read back ({_error_code(error)}: {error})")
         findings += self.subscription_counts()
         return findings
@@ -161,7 +161,7 @@ class Drift:
         if "BucketEncryption" in p:
             actual = s3.get_bucket_encryption(Bucket=name)["ServerSideEncryptionConfiguration"]["Rules"]
             expected = [provision.encryption_rule(r) for r in p["BucketEncryption"]["ServerSideEncryptionConfiguration"]]
-            if _normalize([{k: a.get(k) for k in e} for a, e in zip(actual, expected)]) != _normalize(expected) or len(actual) != len(expected):
+            if _normalize([{k: a.get(k) for k in e} for a, e in zip(actual, expected, strict=False)]) != _normalize(expected) or len(actual) != len(expected):
                 findings.append(f"{logical}: encryption {actual} != {expected}")
         if "VersioningConfiguration" in p:
             status = s3.get_bucket_versioning(Bucket=name).get("Status")
@@ -273,7 +273,7 @@ class Drift:
             s for s in self._subscriptions(p["TopicArn"]) if s["Endpoint"] == p["Endpoint"] and s["Protocol"] == p["Protocol"]
         ]
         if len(matches) != 1:
-            return findings + [f"{logical}: {len(matches)} {p['Protocol']} subscription(s) to {p['Endpoint']}, want 1"]
+            return [*findings, f"{logical}: {len(matches)} {p['Protocol']} subscription(s) to {p['Endpoint']}, want 1"]
         attributes = self.client("sns").get_subscription_attributes(SubscriptionArn=matches[0]["SubscriptionArn"])[
             "Attributes"
         ]

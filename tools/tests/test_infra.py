@@ -13,10 +13,13 @@ import time
 import urllib.parse
 from pathlib import Path
 
-import provision
 import pytest
-from conftest import stack_for, unique_prefix
-from drift import Drift, env_example_keys
+
+from tools import provision
+from tools.suite import FUNCTIONS
+
+from .conftest import stack_for, unique_prefix
+from .drift import Drift, env_example_keys
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_TEXT = provision.DEFAULT_TEMPLATE.read_text()
@@ -99,9 +102,6 @@ def test_a_template_edit_without_provisioning_is_reported_as_drift(session, prov
 
 
 # --------------------------------------------------------------------------- function environments
-
-
-FUNCTIONS = ["ai-processor", "notifier", "stats-aggregator", "cost-guard"]
 
 
 @pytest.mark.parametrize("function", FUNCTIONS)
@@ -331,13 +331,13 @@ def test_sagemaker_async_endpoint_gets_its_notification_topics_on_ai_jobs(sessio
     prefix = unique_prefix()
     overrides = {
         "ModerationBackend": "sagemaker", "SageMakerEndpointName": "moderation-model",
-        "SageMakerAsyncEndpointName": "moderation-async", "OcrBackend": "sagemaker",
+        "SageMakerAsyncEndpointName": "moderation-async", "OcrBackend": "none",
         "SuiteTimezone": "Asia/Shanghai",
     }
     out = provision.provision(prefix=prefix, overrides=overrides, log=lambda _line: None)
     assert not any("Textract" in logical for logical in out["resources"])
     env = out["functions"]["ai-processor"]["environment"]
-    assert (env["OCR_BACKEND"], env["SAGEMAKER_ASYNC_ENDPOINT_NAME"]) == ("sagemaker", "moderation-async")
+    assert (env["OCR_BACKEND"], env["SAGEMAKER_ASYNC_ENDPOINT_NAME"]) == ("none", "moderation-async")
     assert env["TEXTRACT_SNS_TOPIC_ARN"] == env["TEXTRACT_ROLE_ARN"] == ""
     sns, sqs = session.client("sns"), session.client("sqs")
     for logical, status in (("SageMakerAsyncSuccessTopic", "SUCCESS"), ("SageMakerAsyncErrorTopic", "ERROR")):
@@ -390,7 +390,7 @@ def test_china_region_requires_the_sagemaker_backend_and_builds_aws_cn_arns():
     template = provision.load_template()
     with pytest.raises(provision.TemplateError, match="ModerationBackend=sagemaker") as refused:
         provision.Stack(template, name_prefix="cn", environment="prod", region="cn-northwest-1")
-    assert "OcrBackend=sagemaker" in str(refused.value)  # every refusal at once
+    assert "OcrBackend=none" in str(refused.value)  # every refusal at once
     with pytest.raises(provision.TemplateError, match="function URLs do not exist in aws-cn"):
         provision.Stack(
             template, name_prefix="cn", environment="prod", region="cn-northwest-1",
@@ -400,7 +400,7 @@ def test_china_region_requires_the_sagemaker_backend_and_builds_aws_cn_arns():
         template, name_prefix="cn", environment="prod", region="cn-northwest-1",
         overrides={
             "ModerationBackend": "sagemaker", "SageMakerEndpointName": "moderation",
-            "OcrBackend": "sagemaker", "SageMakerAsyncEndpointName": "moderation-async",
+            "OcrBackend": "none", "SageMakerAsyncEndpointName": "moderation-async",
         },
     )
     assert stack.physical["SuiteEventsTopic"]["TopicArn"].startswith("arn:aws-cn:sns:cn-northwest-1:")
@@ -415,8 +415,8 @@ def test_provisioning_twice_through_the_cli_converges(session, tmp_path):
     for n in (1, 2):
         out = tmp_path / f"run{n}.json"
         subprocess.run(
-            [sys.executable, str(ROOT / "tools" / "provision.py"), "--prefix", prefix, "--quiet", "--out", str(out)],
-            check=True,
+            [sys.executable, "-m", "tools.provision", "--prefix", prefix, "--quiet", "--out", str(out)],
+            cwd=ROOT, check=True,
         )
         runs.append(json.loads(out.read_text()))
     assert runs[0] == runs[1]
@@ -628,7 +628,7 @@ def test_each_environment_deploys_the_way_it_should():
         assert params["DeploymentType"] == deployment, env
         assert params["LogLevel"] in ("DEBUG", "INFO"), env
     cn = provision.parse_params(config["prod-cn"]["deploy"]["parameters"]["parameter_overrides"])
-    assert (cn["ModerationBackend"], cn["OcrBackend"], cn["SuiteTimezone"]) == ("sagemaker", "sagemaker", "Asia/Shanghai")
+    assert (cn["ModerationBackend"], cn["OcrBackend"], cn["SuiteTimezone"]) == ("sagemaker", "none", "Asia/Shanghai")
     assert config["prod-cn"]["deploy"]["parameters"]["region"] == "cn-northwest-1"
 
 

@@ -3,8 +3,9 @@
 //! ignore fields they do not know.
 
 use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
 
-use crate::model::{Findings, Label, ModerationLabel, Verdict};
+use crate::model::{Findings, Label, ModerationLabel, ObjectRef, Verdict};
 use crate::policy::{FlaggedLabel, Judgement};
 use crate::routing::MediaKind;
 use crate::transcript::TranscriptSummary;
@@ -33,6 +34,9 @@ pub struct AnalysisDocument {
     pub flagged: Vec<FlaggedLabel>,
     pub moderation: ModerationPart,
     pub transcript: TranscriptPart,
+    /// Text extraction of documents (absent in documents written before it existed).
+    #[serde(default)]
+    pub text: TextPart,
     pub timings: Timings,
 }
 
@@ -63,28 +67,31 @@ impl SourceObject {
     pub fn uri(&self) -> String {
         format!("s3://{}/{}", self.bucket, self.key)
     }
-}
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PartState {
-    NotApplicable,
-    Pending,
-    Done,
-    Failed,
-}
-
-impl PartState {
-    fn is_terminal(self) -> bool {
-        matches!(self, PartState::Done | PartState::Failed)
+    /// The analysed version of the upload.
+    pub fn object(&self) -> ObjectRef {
+        ObjectRef {
+            bucket: self.bucket.clone(),
+            key: self.key.clone(),
+            version_id: self.version_id.clone(),
+        }
     }
+}
+
+pub use shared::events::contracts::media::PartState;
+
+fn is_terminal(state: PartState) -> bool {
+    matches!(state, PartState::Done | PartState::Failed)
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ModerationPart {
     pub state: PartState,
-    /// The Rekognition video job, while and after it runs.
+    /// The video job (Rekognition job id or SageMaker inference id), while and after it runs.
     pub job_id: Option<String>,
+    /// Where an asynchronous SageMaker job writes its answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_location: Option<String>,
     pub failure_reason: Option<String>,
 }
 
@@ -94,8 +101,42 @@ pub struct TranscriptPart {
     pub job_name: Option<String>,
     /// `s3://<results bucket>/transcripts/<job name>.json`
     pub transcript_uri: Option<String>,
+    /// `s3://` URIs of the SubRip and WebVTT subtitles Transcribe writes beside it.
+    #[serde(default)]
+    pub subtitles: Vec<String>,
     pub summary: Option<TranscriptSummary>,
     pub failure_reason: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TextPart {
+    pub state: PartState,
+    /// The text extraction job, while and after it runs.
+    pub job_id: Option<String>,
+    /// `s3://<results bucket>/text/<media key>.json`: lines with confidence and page numbers.
+    pub text_uri: Option<String>,
+    pub pages: u32,
+    pub lines: u32,
+    /// `zh` or `en`, by the script most of the text is in.
+    pub language: Option<String>,
+    /// The `OCR_KEYWORDS` found in the text.
+    pub matched_terms: Vec<String>,
+    pub failure_reason: Option<String>,
+}
+
+impl Default for TextPart {
+    fn default() -> Self {
+        Self {
+            state: PartState::NotApplicable,
+            job_id: None,
+            text_uri: None,
+            pages: 0,
+            lines: 0,
+            language: None,
+            matched_terms: Vec::new(),
+            failure_reason: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -110,8 +151,8 @@ pub struct Timings {
     pub completed_at: Option<String>,
 }
 
-fn now() -> String {
-    shared::time::rfc3339(shared::time::now_utc())
+fn stamp(at: OffsetDateTime) -> String {
+    shared::time::rfc3339(at)
 }
 
 impl AnalysisDocument {
@@ -120,10 +161,12 @@ impl AnalysisDocument {
         kind: MediaKind,
         backend: &str,
         uploaded_at: Option<String>,
+        at: OffsetDateTime,
     ) -> Self {
         let not_applicable_moderation = ModerationPart {
             state: PartState::NotApplicable,
             job_id: None,
+            output_location: None,
             failure_reason: None,
         };
         Self {
@@ -137,16 +180,18 @@ impl AnalysisDocument {
             moderation_labels: Vec::new(),
             flagged: Vec::new(),
             moderation: not_applicable_moderation,
+            text: TextPart::default(),
             transcript: TranscriptPart {
                 state: PartState::NotApplicable,
                 job_name: None,
                 transcript_uri: None,
+                subtitles: Vec::new(),
                 summary: None,
                 failure_reason: None,
             },
             timings: Timings {
                 uploaded_at,
-                analysis_started_at: now(),
+                analysis_started_at: stamp(at),
                 moderation_completed_at: None,
                 moderation_ms: None,
                 transcript_completed_at: None,
@@ -174,10 +219,11 @@ impl AnalysisDocument {
         serde_json::to_vec_pretty(self).unwrap_or_default()
     }
 
-    pub fn moderation_pending(&mut self, job_id: &str) {
+    pub fn moderation_pending(&mut self, job_id: &str, output_location: Option<String>) {
         self.moderation = ModerationPart {
             state: PartState::Pending,
             job_id: Some(job_id.to_string()),
+            output_location,
             failure_reason: None,
         };
     }
@@ -187,6 +233,7 @@ impl AnalysisDocument {
         findings: Findings,
         judgement: Judgement,
         elapsed_ms: Option<u64>,
+        at: OffsetDateTime,
     ) {
         self.labels = findings.labels;
         self.moderation_labels = findings.moderation_labels;
@@ -194,17 +241,17 @@ impl AnalysisDocument {
         self.flagged = judgement.flagged;
         self.moderation.state = PartState::Done;
         self.moderation.failure_reason = None;
-        self.timings.moderation_completed_at = Some(now());
+        self.timings.moderation_completed_at = Some(stamp(at));
         self.timings.moderation_ms = elapsed_ms;
-        self.refresh_status();
+        self.refresh_status(at);
     }
 
-    pub fn moderation_failed(&mut self, reason: &str) {
+    pub fn moderation_failed(&mut self, reason: &str, at: OffsetDateTime) {
         self.moderation.state = PartState::Failed;
         self.moderation.failure_reason = Some(reason.to_string());
         self.verdict = None;
-        self.timings.moderation_completed_at = Some(now());
-        self.refresh_status();
+        self.timings.moderation_completed_at = Some(stamp(at));
+        self.refresh_status(at);
     }
 
     pub fn transcript_pending(&mut self, job_name: &str, transcript_uri: &str) {
@@ -212,35 +259,80 @@ impl AnalysisDocument {
             state: PartState::Pending,
             job_name: Some(job_name.to_string()),
             transcript_uri: Some(transcript_uri.to_string()),
+            subtitles: Vec::new(),
             summary: None,
             failure_reason: None,
         };
     }
 
-    pub fn record_transcript(&mut self, summary: TranscriptSummary) {
+    pub fn record_transcript(&mut self, summary: TranscriptSummary, at: OffsetDateTime) {
         self.transcript.state = PartState::Done;
         self.transcript.summary = Some(summary);
         self.transcript.failure_reason = None;
-        self.timings.transcript_completed_at = Some(now());
-        self.refresh_status();
+        self.timings.transcript_completed_at = Some(stamp(at));
+        self.refresh_status(at);
     }
 
-    pub fn transcript_failed(&mut self, reason: &str) {
+    pub fn transcript_failed(&mut self, reason: &str, at: OffsetDateTime) {
         self.transcript.state = PartState::Failed;
         self.transcript.failure_reason = Some(reason.to_string());
-        self.timings.transcript_completed_at = Some(now());
-        self.refresh_status();
+        self.timings.transcript_completed_at = Some(stamp(at));
+        self.refresh_status(at);
+    }
+
+    pub fn text_pending(&mut self, job_id: &str) {
+        self.text = TextPart {
+            state: PartState::Pending,
+            job_id: Some(job_id.to_string()),
+            ..TextPart::default()
+        };
+    }
+
+    /// The extracted text is stored; the verdict is `review` when a keyword matched.
+    pub fn record_text(&mut self, text: TextPart, flagged: Vec<FlaggedLabel>, at: OffsetDateTime) {
+        self.verdict = Some(if flagged.is_empty() {
+            Verdict::Approved
+        } else {
+            Verdict::Review
+        });
+        self.flagged = flagged;
+        self.text = TextPart {
+            state: PartState::Done,
+            job_id: self.text.job_id.take(),
+            failure_reason: None,
+            ..text
+        };
+        self.timings.moderation_completed_at = Some(stamp(at));
+        self.refresh_status(at);
+    }
+
+    pub fn text_failed(&mut self, reason: &str, at: OffsetDateTime) {
+        self.text.state = PartState::Failed;
+        self.text.failure_reason = Some(reason.to_string());
+        self.verdict = None;
+        self.timings.moderation_completed_at = Some(stamp(at));
+        self.refresh_status(at);
+    }
+
+    /// The part that gives this upload its verdict tag: moderation, or text for documents.
+    pub fn verdict_part(&self) -> PartState {
+        if self.kind == MediaKind::Document {
+            self.text.state
+        } else {
+            self.moderation.state
+        }
     }
 
     /// Complete once no part waits for a job.
-    pub fn refresh_status(&mut self) {
+    pub fn refresh_status(&mut self, at: OffsetDateTime) {
         let pending = self.moderation.state == PartState::Pending
-            || self.transcript.state == PartState::Pending;
+            || self.transcript.state == PartState::Pending
+            || self.text.state == PartState::Pending;
         if pending {
             self.status = DocumentStatus::InProgress;
         } else if self.status != DocumentStatus::Complete {
             self.status = DocumentStatus::Complete;
-            self.timings.completed_at = Some(now());
+            self.timings.completed_at = Some(stamp(at));
         }
     }
 
@@ -251,24 +343,29 @@ impl AnalysisDocument {
     /// Combines this fresh document with one already stored for the same key (a redelivered
     /// or retried upload event): for the same upload, parts a job completion already finished
     /// are kept; for another upload of the key, the fresh document replaces the old one.
-    pub fn merged_over(mut self, stored: AnalysisDocument) -> AnalysisDocument {
+    pub fn merged_over(mut self, stored: AnalysisDocument, at: OffsetDateTime) -> AnalysisDocument {
         if stored.source.discriminator() != self.source.discriminator() {
             return self;
         }
-        if stored.moderation.state.is_terminal() && !self.moderation.state.is_terminal() {
+        if is_terminal(stored.moderation.state) && !is_terminal(self.moderation.state) {
             self.moderation = stored.moderation;
             self.verdict = stored.verdict;
             self.labels = stored.labels;
             self.moderation_labels = stored.moderation_labels;
-            self.flagged = stored.flagged;
+            self.flagged = stored.flagged.clone();
             self.timings.moderation_completed_at = stored.timings.moderation_completed_at;
         }
-        if stored.transcript.state.is_terminal() && !self.transcript.state.is_terminal() {
+        if is_terminal(stored.text.state) && !is_terminal(self.text.state) {
+            self.text = stored.text;
+            self.verdict = stored.verdict;
+            self.flagged = stored.flagged;
+        }
+        if is_terminal(stored.transcript.state) && !is_terminal(self.transcript.state) {
             self.transcript = stored.transcript;
             self.timings.transcript_completed_at = stored.timings.transcript_completed_at;
         }
         self.timings.analysis_started_at = stored.timings.analysis_started_at;
-        self.refresh_status();
+        self.refresh_status(at);
         self
     }
 }
@@ -277,6 +374,9 @@ impl AnalysisDocument {
 mod tests {
     use super::*;
     use crate::policy::ModerationPolicy;
+    use time::macros::datetime;
+
+    const AT: OffsetDateTime = datetime!(2026-11-25 12:00 UTC);
 
     fn source(etag: &str) -> SourceObject {
         SourceObject {
@@ -291,41 +391,48 @@ mod tests {
 
     #[test]
     fn complete_only_when_no_part_is_pending() {
-        let mut doc = AnalysisDocument::new(source("e1"), MediaKind::Video, "rekognition", None);
-        doc.moderation_pending("job-1");
+        let mut doc =
+            AnalysisDocument::new(source("e1"), MediaKind::Video, "rekognition", None, AT);
+        doc.moderation_pending("job-1", None);
         doc.transcript_pending("t-1", "s3://results/transcripts/t-1.json");
-        doc.refresh_status();
+        doc.refresh_status(AT);
         assert!(!doc.is_complete());
         doc.record_moderation(
             Findings::default(),
             ModerationPolicy::default().judge(&[]),
             None,
+            AT,
         );
         assert!(!doc.is_complete());
-        doc.transcript_failed("unsupported media");
+        doc.transcript_failed("unsupported media", AT);
         assert!(doc.is_complete());
-        assert!(doc.timings.completed_at.is_some());
+        assert_eq!(
+            doc.timings.completed_at.as_deref(),
+            Some("2026-11-25T12:00:00Z")
+        );
         let round_trip = AnalysisDocument::from_json(&doc.to_json()).unwrap();
         assert_eq!(round_trip, doc);
     }
 
     #[test]
     fn a_retried_upload_keeps_parts_a_completion_finished() {
-        let mut stored = AnalysisDocument::new(source("e1"), MediaKind::Video, "rekognition", None);
-        stored.moderation_pending("job-1");
+        let mut stored =
+            AnalysisDocument::new(source("e1"), MediaKind::Video, "rekognition", None, AT);
+        stored.moderation_pending("job-1", None);
         stored.transcript_pending("t-1", "s3://r/t");
-        stored.record_transcript(TranscriptSummary::default());
-        let mut fresh = AnalysisDocument::new(source("e1"), MediaKind::Video, "rekognition", None);
-        fresh.moderation_pending("job-1");
+        stored.record_transcript(TranscriptSummary::default(), AT);
+        let mut fresh =
+            AnalysisDocument::new(source("e1"), MediaKind::Video, "rekognition", None, AT);
+        fresh.moderation_pending("job-1", None);
         fresh.transcript_pending("t-1", "s3://r/t");
-        let merged = fresh.clone().merged_over(stored.clone());
+        let merged = fresh.clone().merged_over(stored.clone(), AT);
         assert_eq!(merged.transcript.state, PartState::Done);
         assert_eq!(merged.moderation.state, PartState::Pending);
         // A new upload of the same key starts over.
         let mut newer = fresh;
         newer.source.etag = "e2".into();
         assert_eq!(
-            newer.merged_over(stored).transcript.state,
+            newer.merged_over(stored, AT).transcript.state,
             PartState::Pending
         );
     }

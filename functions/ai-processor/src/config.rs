@@ -1,8 +1,6 @@
 //! Configuration from environment variables, read once at init; every problem reported at once.
 
-use std::time::Duration;
-
-use shared::config::{ConfigError, Env};
+use shared::config::{Common, ConfigError, Env};
 use shared::partition::{Partition, Service};
 
 use crate::policy::ModerationPolicy;
@@ -16,7 +14,10 @@ pub enum BackendConfig {
         role_arn: String,
     },
     SageMaker {
+        /// Real-time endpoint for images (and videos when there is no asynchronous one).
         endpoint_name: String,
+        /// `SAGEMAKER_ASYNC_ENDPOINT_NAME`: asynchronous endpoint for videos.
+        async_endpoint_name: Option<String>,
     },
 }
 
@@ -29,19 +30,39 @@ impl BackendConfig {
     }
 }
 
+/// Text extraction for `documents/` (`OCR_BACKEND`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum OcrConfig {
+    /// Documents are skipped (tagged `skipped`, reason `ocr-off`).
+    Off,
+    Textract {
+        /// `TEXTRACT_SNS_TOPIC_ARN`: completion topic (subscribed by `ai-jobs`).
+        sns_topic_arn: String,
+        /// `TEXTRACT_ROLE_ARN`: role Textract uses to publish there.
+        role_arn: String,
+    },
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
+    /// The variables every function shares (`RESULTS_BUCKET`, `DEAD_LETTER_QUEUE_URL`, ...).
+    pub common: Common,
     pub media_bucket: String,
-    pub results_bucket: String,
     pub events_topic_arn: String,
     pub backend: BackendConfig,
     pub transcribe_languages: Vec<String>,
+    /// `TRANSCRIBE_JOB_PREFIX`: names of the jobs this stack starts begin with it (the template
+    /// uses `<prefix>-<environment>-`, so two stacks in one account never take each other's jobs).
+    pub transcribe_job_prefix: String,
     pub policy: ModerationPolicy,
     pub emit_skip_events: bool,
-    pub dead_letter_queue_url: Option<String>,
-    pub batch_concurrency: usize,
-    pub metrics_namespace: String,
-    pub idempotency_lease: Duration,
+    /// Poison from the `ai-jobs` queue goes here (its own dead-letter queue).
+    pub ai_jobs_dead_letter_queue_url: Option<String>,
+    pub ocr: OcrConfig,
+    /// `OCR_KEYWORDS`: terms (any language) whose presence in a document's text sends it to review.
+    pub ocr_keywords: Vec<String>,
+    /// `OCR_KEYWORDS_S3_URI` as (bucket, key): more keywords, one per line.
+    pub ocr_keywords_s3: Option<(String, String)>,
 }
 
 pub const DEFAULT_LANGUAGES: [&str; 2] = ["zh-CN", "en-US"];
@@ -51,10 +72,10 @@ const INSTEAD_OF_REKOGNITION: &str =
 
 impl Config {
     pub fn from_env(mut env: Env, partition: Partition) -> Result<Self, ConfigError> {
+        let common = Common::read(&mut env, crate::processor::SOURCE);
         let media_bucket = env.required("MEDIA_BUCKET");
-        let results_bucket = env.required("RESULTS_BUCKET");
-        let events_topic_arn = env.required("EVENTS_TOPIC_ARN");
-        if !media_bucket.is_empty() && media_bucket == results_bucket {
+        let events_topic_arn = common.require_events_topic(&mut env);
+        if !media_bucket.is_empty() && media_bucket == common.results_bucket {
             env.problem(
                 "RESULTS_BUCKET must differ from MEDIA_BUCKET, so results never trigger analysis",
             );
@@ -84,6 +105,7 @@ impl Config {
             }
             Some("sagemaker") => BackendConfig::SageMaker {
                 endpoint_name: env.required("SAGEMAKER_ENDPOINT_NAME"),
+                async_endpoint_name: env.optional("SAGEMAKER_ASYNC_ENDPOINT_NAME"),
             },
             Some(other) => {
                 env.problem(format!(
@@ -91,6 +113,7 @@ impl Config {
                 ));
                 BackendConfig::SageMaker {
                     endpoint_name: String::new(),
+                    async_endpoint_name: None,
                 }
             }
         };
@@ -107,6 +130,18 @@ impl Config {
             }
         }
 
+        let transcribe_job_prefix =
+            env.string_or("TRANSCRIBE_JOB_PREFIX", crate::transcript::JOB_NAME_PREFIX);
+        if transcribe_job_prefix.len() > 100
+            || !transcribe_job_prefix
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+        {
+            env.problem(format!(
+                "TRANSCRIBE_JOB_PREFIX={transcribe_job_prefix:?} must be at most 100 of 0-9 a-z A-Z . _ - (Transcribe job names)"
+            ));
+        }
+
         let policy = match env.optional("MODERATION_THRESHOLDS") {
             None => ModerationPolicy::default(),
             Some(json) => ModerationPolicy::with_overrides(&json).unwrap_or_else(|problem| {
@@ -115,29 +150,70 @@ impl Config {
             }),
         };
 
-        let emit_skip_events = env.parse_or("EMIT_SKIP_EVENTS", false);
-        let dead_letter_queue_url = env.optional("DEAD_LETTER_QUEUE_URL");
-        let batch_concurrency: usize = env.parse_or("BATCH_CONCURRENCY", 8);
-        if batch_concurrency == 0 {
-            env.problem("BATCH_CONCURRENCY must be at least 1");
-        }
-        let metrics_namespace = env.string_or("METRICS_NAMESPACE", "MediaSuite");
-        let lease_seconds: u64 = env.parse_or("IDEMPOTENCY_LEASE_SECONDS", 900);
+        let emit_skip_events = env.parse_or("EMIT_SKIP_EVENTS", true);
+        let ai_jobs_dead_letter_queue_url = env.optional("AI_JOBS_DEAD_LETTER_QUEUE_URL");
+        let ocr = ocr_config(&mut env, partition);
+        let ocr_keywords = env.list_or("OCR_KEYWORDS", &[]);
+        let ocr_keywords_s3 = env.optional("OCR_KEYWORDS_S3_URI").and_then(|uri| {
+            let parsed = uri
+                .strip_prefix("s3://")
+                .and_then(|rest| rest.split_once('/'))
+                .filter(|(bucket, key)| !bucket.is_empty() && !key.is_empty())
+                .map(|(bucket, key)| (bucket.to_string(), key.to_string()));
+            if parsed.is_none() {
+                env.problem(format!(
+                    "OCR_KEYWORDS_S3_URI={uri:?} is not an s3://bucket/key URI"
+                ));
+            }
+            parsed
+        });
 
         let config = Config {
+            common,
             media_bucket,
-            results_bucket,
             events_topic_arn,
             backend,
             transcribe_languages,
+            transcribe_job_prefix,
             policy,
             emit_skip_events,
-            dead_letter_queue_url,
-            batch_concurrency,
-            metrics_namespace,
-            idempotency_lease: Duration::from_secs(lease_seconds),
+            ai_jobs_dead_letter_queue_url,
+            ocr,
+            ocr_keywords,
+            ocr_keywords_s3,
         };
         env.finish(config)
+    }
+}
+
+fn ocr_config(env: &mut Env, partition: Partition) -> OcrConfig {
+    match env
+        .optional("OCR_BACKEND")
+        .map(|b| b.to_lowercase())
+        .as_deref()
+    {
+        None | Some("none") => OcrConfig::Off,
+        Some("textract") => {
+            if let Err(problem) = partition.require(Service::Textract, "set OCR_BACKEND=none") {
+                env.problem(format!("OCR_BACKEND=textract: {problem}"));
+            }
+            OcrConfig::Textract {
+                sns_topic_arn: env.required("TEXTRACT_SNS_TOPIC_ARN"),
+                role_arn: env.required("TEXTRACT_ROLE_ARN"),
+            }
+        }
+        Some("sagemaker") => {
+            env.problem(
+                "OCR_BACKEND=sagemaker is not supported by this version; use textract or none",
+            );
+            OcrConfig::Off
+        }
+        Some(other) => {
+            env.problem(format!(
+                "OCR_BACKEND={other:?} is not a text extraction backend (textract or none)"
+            ));
+            OcrConfig::Off
+        }
     }
 }
 
@@ -186,11 +262,12 @@ mod tests {
         assert_eq!(
             config.backend,
             BackendConfig::SageMaker {
-                endpoint_name: "moderation".into()
+                endpoint_name: "moderation".into(),
+                async_endpoint_name: None,
             }
         );
         assert_eq!(config.transcribe_languages, vec!["zh-CN", "en-US"]);
-        assert_eq!(config.batch_concurrency, 8);
+        assert_eq!(config.common.batch_concurrency, 10);
     }
 
     #[test]
@@ -211,9 +288,64 @@ mod tests {
             "missing REKOGNITION_ROLE_ARN",
             "\"english\" is not a language code",
             "MODERATION_THRESHOLDS must be a JSON object",
-            "BATCH_CONCURRENCY must be at least 1",
+            "BATCH_CONCURRENCY=0 is out of range",
         ] {
             assert!(text.contains(expected), "{expected} not in {text}");
         }
+    }
+
+    #[test]
+    fn keyword_lists_are_lines_or_commas_with_comments() {
+        assert_eq!(
+            crate::adapters::s3::parse_keywords("# terms\n赌博, Casino\n\n  drugs # since 2026\n"),
+            vec!["赌博", "casino", "drugs"]
+        );
+    }
+
+    #[test]
+    fn text_extraction_is_off_unless_chosen_and_textract_needs_its_channel() {
+        let config =
+            Config::from_env(Env::from_vars(base_with_rekognition()), Partition::Aws).unwrap();
+        assert_eq!(config.ocr, OcrConfig::Off);
+        let mut vars = base_with_rekognition();
+        vars.push(("OCR_BACKEND", "textract"));
+        vars.push(("OCR_KEYWORDS", "赌博, gambling"));
+        let err = Config::from_env(Env::from_vars(vars.clone()), Partition::Aws).unwrap_err();
+        assert!(
+            err.to_string().contains("missing TEXTRACT_SNS_TOPIC_ARN"),
+            "{err}"
+        );
+        vars.push((
+            "TEXTRACT_SNS_TOPIC_ARN",
+            "arn:aws:sns:us-east-1:1:AmazonTextract-x",
+        ));
+        vars.push(("TEXTRACT_ROLE_ARN", "arn:aws:iam::1:role/x"));
+        let config = Config::from_env(Env::from_vars(vars.clone()), Partition::Aws).unwrap();
+        assert_eq!(config.ocr_keywords, vec!["赌博", "gambling"]);
+        let err = Config::from_env(Env::from_vars(vars), Partition::AwsCn).unwrap_err();
+        assert!(err.to_string().contains("Textract does not exist"), "{err}");
+        let mut vars = base_with_rekognition();
+        vars.push(("OCR_BACKEND", "sagemaker"));
+        vars.push(("OCR_KEYWORDS_S3_URI", "config/keywords.txt"));
+        let err = Config::from_env(Env::from_vars(vars), Partition::Aws).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("OCR_BACKEND=sagemaker is not supported"),
+            "{err}"
+        );
+        assert!(
+            err.to_string().contains("is not an s3://bucket/key URI"),
+            "{err}"
+        );
+    }
+
+    fn base_with_rekognition() -> Vec<(&'static str, &'static str)> {
+        let mut vars = base();
+        vars.push((
+            "REKOGNITION_SNS_TOPIC_ARN",
+            "arn:aws:sns:us-east-1:1:AmazonRekognition-x",
+        ));
+        vars.push(("REKOGNITION_ROLE_ARN", "arn:aws:iam::1:role/r"));
+        vars
     }
 }

@@ -1,9 +1,10 @@
 //! ai-processor: every upload to the media bucket is moderated, labelled and transcribed.
 //!
-//! Triggers: SQS `media-ingest` (S3 `ObjectCreated` notifications) and SQS `ai-jobs`
-//! (Rekognition video job completions through SNS, Transcribe job state changes through
-//! EventBridge). Outputs: an analysis document per upload in the results bucket, verdict tags
-//! on the upload, and domain events on `suite-events`.
+//! Triggers: SQS `media-ingest` (S3 `ObjectCreated` and `ObjectRemoved` notifications), SQS
+//! `ai-jobs` (Rekognition video job completions and SageMaker asynchronous inference
+//! notifications through SNS, Transcribe job state changes through EventBridge), and S3
+//! notifications invoked directly. Outputs: an analysis document per upload in the results
+//! bucket, verdict tags on the upload, and domain events on `suite-events`.
 //!
 //! Layout: [`inbound`] reads message shapes, [`routing`] picks the analysis, [`policy`] turns
 //! labels into a verdict, [`analysis`] is the document, [`processor`] runs it all against the
@@ -12,6 +13,8 @@
 pub mod adapters;
 pub mod analysis;
 pub mod config;
+pub mod endpoint;
+pub mod error;
 pub mod inbound;
 pub mod model;
 pub mod policy;
@@ -20,38 +23,56 @@ pub mod processor;
 pub mod routing;
 pub mod transcript;
 
+use std::marker::PhantomData;
+use std::sync::Arc;
+
 use aws_config::SdkConfig;
-use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use aws_lambda_events::event::sqs::SqsBatchResponse;
 use lambda_runtime::LambdaEvent;
+use shared::batch::{Deadline, DEFAULT_DEADLINE_MARGIN};
 use shared::events::SnsEventPublisher;
-use shared::idempotency::S3IdempotencyStore;
+use shared::idempotency::Idempotency;
+use shared::results::S3ObjectStore;
+use shared::time::{Clock, SystemClock};
 use tracing::Instrument;
 
 use adapters::rekognition::RekognitionModeration;
-use adapters::s3::S3ObjectStore;
-use adapters::sagemaker::SageMakerModeration;
+use adapters::s3::{S3KeywordList, S3MediaStore};
+use adapters::sagemaker::{AsyncEndpoint, SageMakerModeration};
+use adapters::sqs::DeadLettersBySource;
+use adapters::textract::TextractText;
 use adapters::transcribe::TranscribeJobs;
-use adapters::ConfiguredBackend;
-use config::{BackendConfig, Config};
-use processor::{Ports, Processor, Settings, SOURCE};
-use shared::batch::DeadLetters;
+use adapters::{ConfiguredBackend, ConfiguredText};
+use config::{BackendConfig, Config, OcrConfig};
+pub use error::Error;
+use inbound::Invocation;
+use ports::{ModerationBackend, Transcriber};
+use processor::{Adapters, Ports, Processor, Settings, SOURCE};
 
 /// Where this function keeps its "done once" markers in the results bucket.
 pub const IDEMPOTENCY_PREFIX: &str = "idempotency/ai-processor/";
 
+/// The AWS adapters, with the moderation backend and transcriber as parameters so tests can
+/// answer what the local AWS cannot.
+pub struct Aws<B = ConfiguredBackend, T = TranscribeJobs>(PhantomData<(B, T)>);
+
+impl<B: ModerationBackend, T: Transcriber> Adapters for Aws<B, T> {
+    type Media = S3MediaStore;
+    type Results = S3ObjectStore;
+    type Backend = B;
+    type Transcriber = T;
+    type Text = ConfiguredText;
+    type Keywords = S3KeywordList;
+    type Publisher = SnsEventPublisher;
+    type Idempotency = Idempotency<S3ObjectStore, Arc<dyn Clock>>;
+    type DeadLetters = DeadLettersBySource;
+}
+
 /// The function as deployed: the behaviour wired to the AWS adapters.
-pub type LiveProcessor = Processor<
-    S3ObjectStore,
-    ConfiguredBackend,
-    TranscribeJobs,
-    SnsEventPublisher,
-    S3IdempotencyStore,
-    DeadLetters,
->;
+pub type App = Processor<Aws>;
 
 /// Builds every client once from one SDK configuration. Makes no network call.
-pub fn build(config: &Config, sdk: &SdkConfig) -> LiveProcessor {
-    let s3 = shared::aws::s3_client(sdk);
+pub fn build(config: &Config, sdk: &SdkConfig) -> App {
     let backend = match &config.backend {
         BackendConfig::Rekognition {
             sns_topic_arn,
@@ -61,47 +82,111 @@ pub fn build(config: &Config, sdk: &SdkConfig) -> LiveProcessor {
             sns_topic_arn,
             role_arn,
         )),
-        BackendConfig::SageMaker { endpoint_name } => ConfiguredBackend::SageMaker(
-            SageMakerModeration::new(aws_sdk_sagemakerruntime::Client::new(sdk), endpoint_name),
-        ),
+        BackendConfig::SageMaker {
+            endpoint_name,
+            async_endpoint_name,
+        } => {
+            let real_time =
+                SageMakerModeration::new(aws_sdk_sagemakerruntime::Client::new(sdk), endpoint_name);
+            ConfiguredBackend::SageMaker(match async_endpoint_name {
+                Some(name) => {
+                    let s3 = shared::aws::s3_client(sdk);
+                    real_time.with_async(AsyncEndpoint {
+                        endpoint_name: name.clone(),
+                        requests: S3ObjectStore::new(s3.clone(), &config.common.results_bucket),
+                        s3,
+                    })
+                }
+                None => real_time,
+            })
+        }
     };
+    let transcriber = TranscribeJobs::new(aws_sdk_transcribe::Client::new(sdk));
+    build_with(
+        config,
+        sdk,
+        backend,
+        transcriber,
+        text_extractor(config, sdk),
+    )
+}
+
+/// The text extraction `OCR_BACKEND` names.
+pub fn text_extractor(config: &Config, sdk: &SdkConfig) -> ConfiguredText {
+    match &config.ocr {
+        OcrConfig::Off => ConfiguredText::Off,
+        OcrConfig::Textract {
+            sns_topic_arn,
+            role_arn,
+        } => ConfiguredText::Textract(TextractText::new(
+            aws_sdk_textract::Client::new(sdk),
+            sns_topic_arn,
+            role_arn,
+        )),
+    }
+}
+
+/// [`build`] with the given moderation backend, transcriber and text extraction.
+pub fn build_with<B: ModerationBackend, T: Transcriber>(
+    config: &Config,
+    sdk: &SdkConfig,
+    backend: B,
+    transcriber: T,
+    text: ConfiguredText,
+) -> Processor<Aws<B, T>> {
+    let s3 = shared::aws::s3_client(sdk);
+    let results = S3ObjectStore::new(s3.clone(), &config.common.results_bucket);
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     Processor::new(
         Settings::from(config),
         Ports {
-            store: S3ObjectStore::new(s3.clone()),
+            media: S3MediaStore::new(s3.clone()),
+            results: results.clone(),
             backend,
-            transcriber: TranscribeJobs::new(aws_sdk_transcribe::Client::new(sdk)),
+            transcriber,
+            text,
+            keywords: S3KeywordList::new(s3, config.ocr_keywords_s3.clone()),
             publisher: SnsEventPublisher::new(
                 shared::aws::sns_client(sdk),
                 &config.events_topic_arn,
             ),
-            idempotency: S3IdempotencyStore::new(
-                s3,
-                &config.results_bucket,
+            idempotency: Idempotency::new(
+                results,
                 IDEMPOTENCY_PREFIX,
-                config.idempotency_lease,
+                config.common.idempotency_lease,
+                clock.clone(),
             ),
-            dead_letters: DeadLetters::new(
+            dead_letters: DeadLettersBySource::new(
                 shared::aws::sqs_client(sdk),
-                config.dead_letter_queue_url.clone(),
+                config.common.dead_letter_queue_url.clone(),
+                config.ai_jobs_dead_letter_queue_url.clone(),
             ),
+            clock,
         },
     )
 }
 
-/// The Lambda handler: one SQS batch in, the records to deliver again out.
-pub async fn handler<S, B, T, P, I, D>(
-    event: LambdaEvent<SqsEvent>,
-    processor: &Processor<S, B, T, P, I, D>,
-) -> Result<SqsBatchResponse, lambda_runtime::Error>
-where
-    S: ports::ObjectStore,
-    B: ports::ModerationBackend,
-    T: ports::Transcriber,
-    P: shared::events::EventPublisher,
-    I: shared::idempotency::IdempotencyStore,
-    D: shared::batch::DeadLetterSink,
-{
-    let span = shared::logging::invocation_span(SOURCE);
-    Ok(processor.handle_batch(event.payload).instrument(span).await)
+/// The Lambda handler: an SQS batch in, the records to deliver again out; or an S3 event
+/// notification invoked directly, which fails the invocation when its work failed.
+pub async fn handler<A: Adapters>(
+    event: LambdaEvent<serde_json::Value>,
+    processor: &Processor<A>,
+) -> Result<SqsBatchResponse, Error> {
+    let span = shared::logging::invocation_span(SOURCE, &event.context);
+    match inbound::invocation(event.payload)? {
+        Invocation::SqsBatch(batch) => {
+            let deadline = Deadline::from_context(&event.context, DEFAULT_DEADLINE_MARGIN);
+            Ok(processor
+                .handle_batch(batch, deadline)
+                .instrument(span)
+                .await)
+        }
+        Invocation::S3Notification(body) => {
+            processor
+                .handle_notification(&body)
+                .instrument(span)
+                .await?;
+            Ok(SqsBatchResponse::default())
+        }
+    }
 }

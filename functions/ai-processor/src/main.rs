@@ -1,15 +1,16 @@
 //! Wiring only: read the configuration once, build the clients once, run the handler.
 
-use lambda_runtime::{service_fn, Error};
-use shared::config::Env;
+use ai_processor::{build, config::Config, handler, Error};
+use lambda_runtime::service_fn;
 
 #[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), Error> {
+async fn main() -> Result<(), lambda_runtime::Error> {
     shared::logging::init();
     let sdk = shared::aws::load_sdk_config().await;
-    let config =
-        ai_processor::config::Config::from_env(Env::from_process(), shared::aws::partition(&sdk))
-            .inspect_err(|e| tracing::error!(error = %e, "ai-processor cannot start"))?;
-    let processor = ai_processor::build(&config, &sdk);
-    lambda_runtime::run(service_fn(|event| ai_processor::handler(event, &processor))).await
+    let env = shared::config::Env::from_process();
+    let config = Config::from_env(env, shared::aws::partition(&sdk))
+        .inspect_err(|e| tracing::error!(error = %e, "ai-processor cannot start"))
+        .map_err(Error::from)?;
+    let app = build(&config, &sdk);
+    lambda_runtime::run(service_fn(|event| handler(event, &app))).await
 }

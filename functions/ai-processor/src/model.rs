@@ -53,23 +53,7 @@ pub struct Findings {
     pub moderation_labels: Vec<ModerationLabel>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Verdict {
-    Approved,
-    Review,
-    Rejected,
-}
-
-impl Verdict {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Verdict::Approved => "approved",
-            Verdict::Review => "review",
-            Verdict::Rejected => "rejected",
-        }
-    }
-}
+pub use shared::events::contracts::media::Verdict;
 
 /// Keeps, per label name, the detection with the highest confidence (a video reports the same
 /// label at many timestamps), ordered by confidence.

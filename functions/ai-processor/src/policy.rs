@@ -54,15 +54,8 @@ pub const DEFAULT_THRESHOLDS: [(&str, Thresholds); 15] = [
     ("default", Thresholds::new(70.0, Some(95.0))),
 ];
 
-/// Why a label counted against the upload.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct FlaggedLabel {
-    pub name: String,
-    /// The top of the label's parent chain.
-    pub category: String,
-    pub confidence: f32,
-    pub verdict: Verdict,
-}
+/// Why a label counted against the upload (the type events carry).
+pub use shared::events::contracts::media::FlaggedLabel;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Judgement {

@@ -1,4 +1,6 @@
-//! The small traits the domain calls; one adapter each in `adapters/`.
+//! The small traits the domain calls, free of AWS types; one adapter each in `adapters/`,
+//! one in-memory fake each in the domain tests. The results bucket is
+//! `shared::results::ObjectStore`, the clock `shared::time::Clock`.
 
 use std::future::Future;
 
@@ -6,30 +8,8 @@ use shared::batch::RecordError;
 
 use crate::model::{Findings, ObjectInfo, ObjectRef};
 
-/// A stored object's bytes with the ETag to make a conditional write against.
-#[derive(Debug, Clone)]
-pub struct StoredObject {
-    pub bytes: Vec<u8>,
-    pub etag: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum WriteCondition {
-    /// Only if no object exists under the key (`If-None-Match: *`).
-    Absent,
-    /// Only if the object still has this ETag (`If-Match`).
-    Matches(String),
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum WriteOutcome {
-    Written,
-    /// Someone else wrote first; read again and retry.
-    ConditionFailed,
-}
-
-/// S3 as the domain sees it: uploads (metadata, tags) and result documents.
-pub trait ObjectStore: Send + Sync {
+/// The uploads in the media bucket: their metadata and tags. Never their bytes.
+pub trait MediaStore: Send + Sync {
     /// `None` when the object (or version) does not exist.
     fn head(
         &self,
@@ -44,26 +24,17 @@ pub trait ObjectStore: Send + Sync {
         object: &ObjectRef,
         tags: &[(String, String)],
     ) -> impl Future<Output = Result<(), RecordError>> + Send;
-    /// `None` when there is no object under the key.
-    fn read(
-        &self,
-        bucket: &str,
-        key: &str,
-    ) -> impl Future<Output = Result<Option<StoredObject>, RecordError>> + Send;
-    fn write_json(
-        &self,
-        bucket: &str,
-        key: &str,
-        bytes: Vec<u8>,
-        condition: WriteCondition,
-    ) -> impl Future<Output = Result<WriteOutcome, RecordError>> + Send;
 }
 
 /// What starting the moderation of a video gave.
 #[derive(Debug, Clone, PartialEq)]
 pub enum VideoModeration {
     /// An asynchronous job; its completion arrives on the `ai-jobs` queue.
-    Started { job_id: String },
+    Started {
+        job_id: String,
+        /// Where the job will write its answer, when the service says so up front.
+        output_location: Option<String>,
+    },
     /// The backend answered at once.
     Finished(Findings),
 }
@@ -83,10 +54,12 @@ pub trait ModerationBackend: Send + Sync {
         object: &ObjectRef,
         request_token: &str,
     ) -> impl Future<Output = Result<VideoModeration, RecordError>> + Send;
-    /// The findings of a finished asynchronous video job (all pages).
+    /// The findings of a finished asynchronous video job (all pages, or the answer at
+    /// `output_location` for services that write one).
     fn video_results(
         &self,
         job_id: &str,
+        output_location: Option<&str>,
     ) -> impl Future<Output = Result<Findings, RecordError>> + Send;
 }
 
@@ -127,4 +100,46 @@ pub trait Transcriber: Send + Sync {
         &self,
         name: &str,
     ) -> impl Future<Output = Result<Option<TranscriptionJob>, RecordError>> + Send;
+    /// Forgets the job (the service keeps its record, with the media URI, otherwise); an
+    /// unknown name is not an error.
+    fn delete_job(&self, name: &str) -> impl Future<Output = Result<(), RecordError>> + Send;
+}
+
+/// One line of extracted text.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct TextLine {
+    /// 1-based.
+    pub page: u32,
+    pub text: String,
+    /// Percent.
+    pub confidence: f32,
+}
+
+/// The text of a document.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ExtractedText {
+    pub pages: u32,
+    pub lines: Vec<TextLine>,
+}
+
+/// Text extraction (OCR) of documents: Textract where it exists.
+pub trait TextExtractor: Send + Sync {
+    /// `textract`, as recorded in documents and events.
+    fn name(&self) -> &'static str;
+    /// Starts an asynchronous job; its completion arrives on `ai-jobs`. `request_token` is the
+    /// same for every delivery of one upload.
+    fn start(
+        &self,
+        object: &ObjectRef,
+        request_token: &str,
+    ) -> impl Future<Output = Result<String, RecordError>> + Send;
+    /// The text of a finished job (all pages).
+    fn text(&self, job_id: &str)
+        -> impl Future<Output = Result<ExtractedText, RecordError>> + Send;
+}
+
+/// Keywords kept outside the configuration (`OCR_KEYWORDS_S3_URI`), read once and cached.
+pub trait KeywordSource: Send + Sync {
+    /// Lower-cased; empty when no list is configured.
+    fn keywords(&self) -> impl Future<Output = Result<Vec<String>, RecordError>> + Send;
 }

@@ -1,36 +1,25 @@
 //! Which analysis an upload gets: from its key prefix and content type (the object's metadata,
 //! falling back to the file extension, then to what the prefix holds).
 
-use serde::{Deserialize, Serialize};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum MediaKind {
-    Image,
-    Video,
-    Audio,
-}
-
-impl MediaKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            MediaKind::Image => "image",
-            MediaKind::Video => "video",
-            MediaKind::Audio => "audio",
-        }
-    }
-}
+pub use shared::events::contracts::media::MediaKind;
 
 /// Media-bucket prefixes that receive uploads, and the kind each is meant for.
-pub const UPLOAD_PREFIXES: [(&str, MediaKind); 4] = [
+pub const UPLOAD_PREFIXES: [(&str, MediaKind); 5] = [
     ("covers/", MediaKind::Image),
     ("avatars/", MediaKind::Image),
     ("videos/", MediaKind::Video),
     ("audio/", MediaKind::Audio),
+    ("documents/", MediaKind::Document),
 ];
 
 /// Results-bucket prefixes this suite writes; never analysed (no recursion).
-pub const RESULT_PREFIXES: [&str; 3] = ["analysis/", "transcripts/", "idempotency/"];
+pub const RESULT_PREFIXES: [&str; 5] = [
+    "analysis/",
+    "transcripts/",
+    "text/",
+    "sagemaker-async/",
+    "idempotency/",
+];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Route {
@@ -69,7 +58,9 @@ pub fn upload_area(key: &str) -> Result<(&'static str, MediaKind), String> {
         ));
     }
     upload_prefix(key).ok_or_else(|| {
-        format!("{key} is not under an upload prefix (covers/, avatars/, videos/, audio/)")
+        format!(
+            "{key} is not under an upload prefix (covers/, avatars/, videos/, audio/, documents/)"
+        )
     })
 }
 
@@ -84,6 +75,9 @@ pub fn route(key: &str, content_type: Option<&str>) -> Route {
         Ok(found) => found,
         Err(reason) => return Route::Skip(reason),
     };
+    if prefix_kind == MediaKind::Document {
+        return route_document(key, content_type);
+    }
     match content_type.map(essence).filter(|ct| !is_generic(ct)) {
         Some(ct) => match kind_of_content_type(&ct) {
             Some(kind) => Route::Analyse(kind),
@@ -101,6 +95,32 @@ pub fn route(key: &str, content_type: Option<&str>) -> Route {
                 )),
             },
         },
+    }
+}
+
+/// Under `documents/`: PDF, PNG, JPEG and TIFF have their text extracted; anything else is
+/// skipped (a video there is not moderated as one: documents are a separate upload path).
+fn route_document(key: &str, content_type: Option<&str>) -> Route {
+    const TYPES: [&str; 5] = [
+        "application/pdf",
+        "image/png",
+        "image/jpeg",
+        "image/tiff",
+        "image/jpg",
+    ];
+    const EXTENSIONS: [&str; 6] = ["pdf", "png", "jpg", "jpeg", "tif", "tiff"];
+    let by_type = content_type
+        .map(essence)
+        .filter(|ct| !is_generic(ct))
+        .map(|ct| TYPES.contains(&ct.as_str()));
+    let by_extension = extension(key).is_some_and(|ext| EXTENSIONS.contains(&ext.as_str()));
+    if by_type.unwrap_or(by_extension) {
+        Route::Analyse(MediaKind::Document)
+    } else {
+        Route::Skip(format!(
+            "{key} is not a PDF, PNG, JPEG or TIFF document (content type {})",
+            content_type.unwrap_or("none")
+        ))
     }
 }
 
@@ -181,6 +201,26 @@ mod tests {
             route("covers/trailer.mp4", None),
             Route::Analyse(MediaKind::Video)
         );
+    }
+
+    #[test]
+    fn documents_are_routed_to_text_extraction_by_type_or_extension() {
+        assert_eq!(
+            route("documents/contract.pdf", Some("application/pdf")),
+            Route::Analyse(MediaKind::Document)
+        );
+        assert_eq!(
+            route("documents/scan.TIFF", None),
+            Route::Analyse(MediaKind::Document)
+        );
+        assert!(matches!(
+            route("documents/clip.mp4", Some("video/mp4")),
+            Route::Skip(_)
+        ));
+        assert!(matches!(
+            route("text/documents/a.pdf.json", None),
+            Route::Skip(_)
+        ));
     }
 
     #[test]

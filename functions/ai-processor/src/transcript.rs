@@ -4,12 +4,15 @@ use serde::{Deserialize, Serialize};
 
 /// Transcribe job names allow `[0-9a-zA-Z._-]`, at most 200 characters.
 const MAX_JOB_NAME: usize = 200;
+/// Default of `TRANSCRIBE_JOB_PREFIX`. Every job this stack starts is named with its prefix: the
+/// Transcribe state-change rule filters on it, and a completion of any other job is not ours.
+pub const JOB_NAME_PREFIX: &str = "media-suite-";
 const READABLE_PART: usize = 60;
 
 /// The job name for one upload: a readable part of the file name plus a hash of bucket, key
 /// and version (or ETag), so a duplicate S3 event names the same job and Transcribe refuses
 /// to start it twice.
-pub fn job_name(bucket: &str, key: &str, discriminator: &str) -> String {
+pub fn job_name(prefix: &str, bucket: &str, key: &str, discriminator: &str) -> String {
     let file = key.rsplit('/').next().unwrap_or(key);
     let mut readable = String::new();
     for c in file.chars() {
@@ -25,16 +28,40 @@ pub fn job_name(bucket: &str, key: &str, discriminator: &str) -> String {
     let readable = readable.trim_matches('-');
     let hash = shared::events::stable_id(&["transcribe", bucket, key, discriminator]);
     let name = if readable.is_empty() {
-        format!("media-{hash}")
+        format!("{prefix}{hash}")
     } else {
-        format!("media-{readable}-{hash}")
+        format!("{prefix}{readable}-{hash}")
     };
     name.chars().take(MAX_JOB_NAME).collect()
+}
+
+/// Whether this suite started the job of that name.
+pub fn is_ours(prefix: &str, job_name: &str) -> bool {
+    job_name.starts_with(prefix)
 }
 
 /// Where Transcribe writes the transcript of `job_name` in the results bucket.
 pub fn output_key(job_name: &str) -> String {
     format!("transcripts/{job_name}.json")
+}
+
+/// The subtitle formats requested with every job; Transcribe writes each beside the
+/// transcript, with the format as extension.
+pub const SUBTITLE_FORMATS: [&str; 2] = ["srt", "vtt"];
+
+/// Where Transcribe writes the subtitles of `job_name`.
+pub fn subtitle_keys(job_name: &str) -> Vec<String> {
+    SUBTITLE_FORMATS
+        .iter()
+        .map(|format| format!("transcripts/{job_name}.{format}"))
+        .collect()
+}
+
+/// Every object a job writes into the results bucket.
+pub fn outputs(job_name: &str) -> Vec<String> {
+    let mut keys = vec![output_key(job_name)];
+    keys.extend(subtitle_keys(job_name));
+    keys
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -146,14 +173,42 @@ mod tests {
 
     #[test]
     fn job_names_are_stable_valid_and_bounded() {
-        let a = job_name("media", "videos/我的 视频 (1).mp4", "etag-1");
-        assert_eq!(a, job_name("media", "videos/我的 视频 (1).mp4", "etag-1"));
-        assert_ne!(a, job_name("media", "videos/我的 视频 (1).mp4", "etag-2"));
+        let a = job_name(
+            JOB_NAME_PREFIX,
+            "media",
+            "videos/我的 视频 (1).mp4",
+            "etag-1",
+        );
+        assert_eq!(
+            a,
+            job_name(
+                JOB_NAME_PREFIX,
+                "media",
+                "videos/我的 视频 (1).mp4",
+                "etag-1"
+            )
+        );
+        assert_ne!(
+            a,
+            job_name(
+                JOB_NAME_PREFIX,
+                "media",
+                "videos/我的 视频 (1).mp4",
+                "etag-2"
+            )
+        );
         assert!(a
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c)));
-        assert!(a.starts_with("media-1-mp4-"), "{a}");
-        let long = job_name("media", &format!("audio/{}.mp3", "x".repeat(500)), "e");
+        assert!(a.starts_with("media-suite-1-mp4-"), "{a}");
+        assert!(is_ours(JOB_NAME_PREFIX, &a));
+        assert!(!is_ours(JOB_NAME_PREFIX, "other-team-job"));
+        let long = job_name(
+            JOB_NAME_PREFIX,
+            "media",
+            &format!("audio/{}.mp3", "x".repeat(500)),
+            "e",
+        );
         assert!(long.len() <= 200);
     }
 

@@ -95,7 +95,7 @@ const CASES: &[(&str, &[&str], &str)] = &[
     (
         "eventbridge-transcribe-unknown-job.json",
         &["bad-unknown-job"],
-        "no transcription job named media-never-started-0123456789abcdef",
+        "no transcription job named media-suite-never-started-0123456789abcdef",
     ),
     (
         "eventbridge-transcribe-job-name-wrong-type.json",
@@ -115,6 +115,10 @@ const CASES: &[(&str, &[&str], &str)] = &[
     // Well-formed but no work: a forged SNS type carrying an upload, another bucket's job.
     ("sns-forged-type-subscription-confirmation.json", &[], ""),
     ("rekognition-completion-for-foreign-bucket.json", &[], ""),
+    // Another team's Transcribe job (no `media-suite-` prefix): not ours, never a dead letter.
+    ("eventbridge-transcribe-foreign-job.json", &[], ""),
+    // A SageMaker inference whose request this suite did not write: not ours, nothing read.
+    ("sns-sagemaker-async-foreign-input.json", &[], ""),
     ("mixed-batch.json", &["mixed-poison"], "not JSON"),
 ];
 

@@ -137,12 +137,12 @@ async fn image_upload_through_moto_notification_is_moderated_tagged_and_announce
         analyzed[0].data
     );
     assert_eq!(
-        analyzed[0].data["moderation_labels"][0]["category"],
+        analyzed[0].data["labels"][0]["category"],
         "Swimwear or Underwear"
     );
     assert_eq!(flagged[0].severity, Severity::Warning);
     assert_eq!(
-        flagged[0].data["flagged"][0]["name"],
+        flagged[0].data["labels"][0]["name"],
         "Swimwear or Underwear"
     );
 
@@ -204,15 +204,16 @@ async fn one_upload_delivered_three_times_in_one_batch_publishes_once_via_sdk_mo
 }
 
 #[tokio::test]
-async fn upload_that_is_not_media_is_a_counted_skip_announced_only_when_the_operator_asks() {
+async fn upload_that_is_not_media_is_a_counted_skip_tagged_skipped_and_announced_unless_the_operator_silences_it(
+) {
     let stack = Stack::new().await;
     let key = "covers/terms and conditions.pdf";
     let etag = stack.put(key, b"%PDF-1.7", Some("application/pdf")).await;
     let body = stack.upload_event(key, &etag, 8);
 
-    // Default: logged and counted, nothing else. No AI service is called (the live wiring
-    // points Rekognition at moto, which would fail the record).
-    let quiet = stack.live(&[]);
+    // EMIT_SKIP_EVENTS=false: logged, counted and tagged, no event. No AI service is called
+    // (the live wiring points Rekognition at moto, which would fail the record).
+    let quiet = stack.live(&[("EMIT_SKIP_EVENTS", "false")]);
     let response =
         ai_processor::handler(lambda_event(sqs_event(vec![message("m1", &body)])), &quiet)
             .await
@@ -220,9 +221,19 @@ async fn upload_that_is_not_media_is_a_counted_skip_announced_only_when_the_oper
     assert!(response.batch_item_failures.is_empty());
     assert!(stack.document(key).await.is_none());
     assert!(stack.published().await.is_empty());
+    let skipped_tags: Vec<(String, String)> = vec![
+        ("moderation-skip-reason".into(), "not-media".into()),
+        ("moderation-verdict".into(), "skipped".into()),
+    ];
+    assert_eq!(stack.tags(key).await, skipped_tags);
 
-    // EMIT_SKIP_EVENTS=true: one media.skipped, even when delivered twice.
-    let loud = stack.live(&[("EMIT_SKIP_EVENTS", "true")]);
+    // Default: one media.skipped, even when delivered twice (a new object version of the
+    // same bytes would be a new skip; this is the same one).
+    let loud = stack.live(&[]);
+    let etag = stack
+        .put(key, b"%PDF-1.7 v2", Some("application/pdf"))
+        .await;
+    let body = stack.upload_event(key, &etag, 11);
     for id in ["m2", "m3"] {
         let response =
             ai_processor::handler(lambda_event(sqs_event(vec![message(id, &body)])), &loud)
@@ -241,7 +252,7 @@ async fn upload_that_is_not_media_is_a_counted_skip_announced_only_when_the_oper
         "{:?}",
         events[0].data
     );
-    assert!(stack.tags(key).await.is_empty());
+    assert_eq!(stack.tags(key).await, skipped_tags);
 }
 
 #[tokio::test]

@@ -108,7 +108,7 @@ proptest! {
         let body = s3_event_around(json!({"eventSource": "aws:s3", "eventName": "ObjectCreated:Put",
             "s3": {"bucket": {"name": bucket}, "object": {"key": raw, "size": 1}}}));
         match inbound::parse(&body) {
-            Ok(Inbound::ObjectsCreated(objects)) => {
+            Ok(Inbound::S3Objects { created: objects, .. }) => {
                 prop_assert_eq!(objects.len(), 1);
                 prop_assert!(!objects[0].key.is_empty());
                 prop_assert!(objects[0].key.len() <= inbound::MAX_KEY_BYTES);
@@ -173,7 +173,7 @@ proptest! {
 
     #[test]
     fn job_names_are_valid_transcribe_names(bucket in any::<String>(), key in any::<String>(), etag in any::<String>()) {
-        let name = transcript::job_name(&bucket, &key, &etag);
+        let name = transcript::job_name(transcript::JOB_NAME_PREFIX, &bucket, &key, &etag);
         prop_assert!(!name.is_empty() && name.len() <= 200);
         prop_assert!(name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')), "{}", name);
     }

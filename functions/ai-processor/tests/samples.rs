@@ -8,7 +8,7 @@ mod common;
 
 use std::path::Path;
 
-use ai_processor::transcript::job_name;
+use ai_processor::transcript::{job_name, JOB_NAME_PREFIX};
 use aws_sdk_rekognition::operation::detect_labels::DetectLabelsOutput;
 use aws_sdk_rekognition::operation::detect_moderation_labels::DetectModerationLabelsOutput;
 use aws_sdk_rekognition::operation::get_content_moderation::GetContentModerationOutput;
@@ -39,7 +39,14 @@ const UPLOADS: &[(&str, &[u8], &str)] = &[
     ),
     ("audio/interview.mp3", b"sample audio bytes", "audio/mpeg"),
     ("covers/terms.pdf", b"sample pdf bytes", "application/pdf"),
+    (
+        "covers/direct/banner.png",
+        b"sample direct banner bytes",
+        "image/png",
+    ),
 ];
+/// The upload of the S3 notification invoked directly (not through a queue).
+const DIRECT_UPLOAD: usize = 5;
 /// The Rekognition job id in `sns-rekognition-moderation-succeeded.json`.
 const SAMPLE_VIDEO_JOB: &str = "2f5e2b1c6a0d4e8f9b7c3d1a5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b1c2d3e4f";
 
@@ -51,9 +58,25 @@ const ORDER: &[&str] = &[
     "s3-put-video.json",
     "s3-put-audio.json",
     "s3-put-unsupported-document.json",
+    "s3-direct-put-cover-image.json",
     "sns-rekognition-moderation-succeeded.json",
     "eventbridge-transcribe-completed.json",
     "sns-eventbridge-transcribe-failed.json",
+];
+/// Samples run by `tests/sagemaker_async.rs` (they need that backend and moto's async results)
+/// and `tests/documents.rs`.
+const ELSEWHERE: &[&str] = &[
+    "sns-sagemaker-async-success.json",
+    "sns-sagemaker-async-failure.json",
+    // tests/documents.rs (OCR_BACKEND=textract).
+    "s3-put-document.json",
+    "sns-textract-completed.json",
+];
+/// Deletions, run after the uploads were checked: the audio (deleted) and the cover image
+/// (hidden by a delete marker).
+const DELETIONS: &[(&str, usize)] = &[
+    ("s3-object-removed-delete.json", 3),
+    ("s3-object-removed-delete-marker-created.json", 0),
 ];
 
 #[tokio::test]
@@ -64,7 +87,12 @@ async fn every_sample_event_runs_through_the_function() {
         .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
         .collect();
     on_disk.sort();
-    let mut ordered: Vec<String> = ORDER.iter().map(|s| s.to_string()).collect();
+    let mut ordered: Vec<String> = ORDER
+        .iter()
+        .chain(DELETIONS.iter().map(|(file, _)| file))
+        .chain(ELSEWHERE)
+        .map(|s| s.to_string())
+        .collect();
     ordered.sort();
     assert_eq!(on_disk, ordered, "every sample is listed in ORDER");
 
@@ -79,8 +107,8 @@ async fn every_sample_event_runs_through_the_function() {
         .map(|&i| {
             let (key, _, _) = UPLOADS[i];
             (
-                job_name(SAMPLE_MEDIA_BUCKET, key, &etags[i]),
-                job_name(&stack.media_bucket, key, &etags[i]),
+                job_name(JOB_NAME_PREFIX, SAMPLE_MEDIA_BUCKET, key, &etags[i]),
+                job_name(JOB_NAME_PREFIX, &stack.media_bucket, key, &etags[i]),
             )
         })
         .collect();
@@ -154,11 +182,11 @@ async fn every_sample_event_runs_through_the_function() {
                 )
                 .await;
         }
-        let event = stack.sample(&format!("ai-processor/{file}"), &replacements);
+        let event = stack.sample_payload(&format!("ai-processor/{file}"), &replacements);
         let runner = if *file == "sns-eventbridge-transcribe-failed.json" {
-            ai_processor::handler(lambda_event(event), &with_failing_transcribe).await
+            ai_processor::handler(event, &with_failing_transcribe).await
         } else {
-            ai_processor::handler(lambda_event(event), &function).await
+            ai_processor::handler(event, &function).await
         };
         let response = runner.unwrap_or_else(|e| panic!("{file}: {e}"));
         assert!(
@@ -167,7 +195,7 @@ async fn every_sample_event_runs_through_the_function() {
         );
     }
 
-    for (key, _, _) in &UPLOADS[..4] {
+    for (key, _, _) in UPLOADS[..4].iter().chain(&UPLOADS[DIRECT_UPLOAD..]) {
         let doc = stack
             .document(key)
             .await
@@ -187,10 +215,42 @@ async fn every_sample_event_runs_through_the_function() {
     let events = stack.published().await;
     assert_eq!(
         of_type(&events, types::MEDIA_ANALYZED).len(),
-        4,
+        5,
         "{events:?}"
     );
     assert_eq!(of_type(&events, types::TRANSCRIPT_READY).len(), 1);
     assert_eq!(of_type(&events, types::MEDIA_FAILED).len(), 1);
     assert!(of_type(&events, types::MEDIA_FLAGGED).is_empty());
+    assert_eq!(of_type(&events, types::MEDIA_SKIPPED).len(), 1, "the PDF");
+
+    // The uploads are deleted; what was derived from them goes, the others' stays.
+    let audio_transcript = format!("transcripts/{}.json", renamed[1].1);
+    assert!(stack.results_object(&audio_transcript).await.is_some());
+    for (file, upload) in DELETIONS {
+        stack
+            .s3
+            .delete_object()
+            .bucket(&stack.media_bucket)
+            .key(UPLOADS[*upload].0)
+            .send()
+            .await
+            .expect("delete upload");
+        let event = stack.sample_payload(&format!("ai-processor/{file}"), &replacements);
+        let response = ai_processor::handler(event, &function)
+            .await
+            .unwrap_or_else(|e| panic!("{file}: {e}"));
+        assert!(
+            response.batch_item_failures.is_empty(),
+            "{file}: {response:?}"
+        );
+        assert!(stack.document(UPLOADS[*upload].0).await.is_none(), "{file}");
+    }
+    assert!(stack.results_object(&audio_transcript).await.is_none());
+    assert!(
+        stack.document(UPLOADS[2].0).await.is_some(),
+        "the video stays"
+    );
+    let events = stack.published().await;
+    let deleted = of_type(&events, "media.deleted");
+    assert_eq!((deleted.len(), events.len()), (2, 2), "{events:?}");
 }

@@ -21,14 +21,7 @@ async fn rekognition_throttling_is_retried_by_the_sdk_then_given_back_to_sqs_via
     let stack = Stack::new().await;
     let key = "covers/busy.jpg";
     let etag = stack.put(key, b"jpg", Some("image/jpeg")).await;
-    let throttled = mock!(aws_sdk_rekognition::Client::detect_moderation_labels)
-        .sequence()
-        .http_status(
-            400,
-            Some(r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#.into()),
-        )
-        .repeatedly()
-        .build();
+    let throttled = throttled_image_moderation();
     let labels = labels_rule();
     let rekognition = mock_client!(
         aws_sdk_rekognition,

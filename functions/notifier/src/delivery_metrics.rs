@@ -22,12 +22,19 @@ pub struct ChannelCounts {
 #[derive(Default)]
 pub struct DeliveryMetrics {
     per_channel: Mutex<BTreeMap<String, ChannelCounts>>,
+    reports_not_sent: std::sync::atomic::AtomicU64,
 }
 
 impl DeliveryMetrics {
     pub fn record(&self, channel: &str, update: impl FnOnce(&mut ChannelCounts)) {
         let mut map = self.per_channel.lock().unwrap_or_else(|p| p.into_inner());
         update(map.entry(channel.to_string()).or_default());
+    }
+
+    /// Delivery reports that could not be sent to the stats-ingest queue.
+    pub fn reports_not_sent(&self, n: u64) {
+        self.reports_not_sent
+            .fetch_add(n, std::sync::atomic::Ordering::Relaxed);
     }
 
     pub fn snapshot(&self) -> BTreeMap<String, ChannelCounts> {
@@ -38,18 +45,28 @@ impl DeliveryMetrics {
     }
 
     pub fn metric_sets(&self, namespace: &str) -> Vec<MetricSet> {
-        self.snapshot()
+        let mut sets: Vec<MetricSet> = self
+            .snapshot()
             .into_iter()
             .map(|(channel, c)| {
-                let mut m = MetricSet::new(namespace, "notifier").dimension("Channel", &channel);
-                m.count("Delivered", c.delivered)
-                    .count("Failed", c.failed)
-                    .count("Rejected", c.rejected)
-                    .count("Retried", c.retried)
-                    .count("Duplicates", c.duplicates);
+                let mut m = MetricSet::new(namespace, "notifier").dimension("channel", &channel);
+                m.count("NotificationsDelivered", c.delivered)
+                    .count("NotificationsFailed", c.failed)
+                    .count("NotificationsRejected", c.rejected)
+                    .count("NotificationsRetried", c.retried)
+                    .count("NotificationsDuplicate", c.duplicates);
                 m
             })
-            .collect()
+            .collect();
+        let not_sent = self
+            .reports_not_sent
+            .load(std::sync::atomic::Ordering::Relaxed);
+        if not_sent > 0 {
+            let mut m = MetricSet::new(namespace, "notifier");
+            m.count("DeliveryReportsNotSent", not_sent);
+            sets.push(m);
+        }
+        sets
     }
 
     pub fn emit(&self, namespace: &str) {
@@ -79,17 +96,24 @@ mod tests {
             .collect();
         assert_eq!(docs.len(), 2);
         assert_eq!(
-            (docs[0]["Channel"].as_str(), docs[0]["Duplicates"].as_f64()),
+            (
+                docs[0]["channel"].as_str(),
+                docs[0]["NotificationsDuplicate"].as_f64()
+            ),
             (Some("mail"), Some(1.0))
         );
-        assert_eq!(docs[1]["Channel"], "ops");
+        assert_eq!(docs[1]["channel"], "ops");
         assert_eq!(
             (
-                docs[1]["Delivered"].as_f64(),
-                docs[1]["Failed"].as_f64(),
-                docs[1]["Retried"].as_f64()
+                docs[1]["NotificationsDelivered"].as_f64(),
+                docs[1]["NotificationsFailed"].as_f64(),
+                docs[1]["NotificationsRetried"].as_f64()
             ),
             (Some(1.0), Some(1.0), Some(2.0))
+        );
+        assert_eq!(
+            docs[1]["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+            serde_json::json!([["service", "channel"]])
         );
     }
 }

@@ -1,22 +1,29 @@
 //! notifier: delivers domain events from the `notifications` queue to people and systems:
 //! SNS topics, generic webhooks, DingTalk, WeCom, Feishu / Lark, Slack and SMTP e-mail.
 //!
-//! A tour: [`trigger`] reads the SQS body, [`routing`] picks the channels, [`template`]
-//! writes the text per language, [`channels`] hold one adapter per service behind
-//! [`channel::NotificationChannel`], [`delivery`] retries within the deadline and the rate
-//! limit, [`notifier`] ties it together with idempotency per (event, channel).
+//! A tour: [`inbound`] reads the SQS body, [`routing`] picks the channels, [`render`]
+//! writes the text per language, [`channels`] and [`adapters`] hold one adapter per service
+//! behind [`ports::NotificationChannel`], [`delivery`] retries within the deadline and the
+//! rate limit, [`notifier`] ties it together with idempotency per (event, channel).
 
-pub mod channel;
+pub mod adapters;
 pub mod channels;
+pub mod config;
 pub mod delivery;
 pub mod delivery_metrics;
+pub mod delivery_reports;
+pub mod error;
+pub mod escape;
+pub mod inbound;
+pub mod language;
 pub mod notifier;
+pub mod outcome;
+pub mod ports;
 pub mod rate_limit;
+pub mod render;
 pub mod routing;
-pub mod settings;
+pub mod rules;
 pub mod signing;
-pub mod template;
-pub mod trigger;
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -24,60 +31,128 @@ use std::time::{Duration, SystemTime};
 use aws_config::SdkConfig;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::LambdaEvent;
-use shared::config::ConfigError;
-use shared::idempotency::S3IdempotencyStore;
-use shared::secrets::SecretSource;
-use shared::BoxError;
-use tokio::time::Instant;
+use shared::batch::{DeadLetters, Deadline};
+use shared::idempotency::Idempotency;
+use shared::results::S3ObjectStore;
+use shared::secrets::{SecretSource, SecretsManagerSource, DEFAULT_SECRET_TTL};
 use tracing::Instrument;
 
+use crate::adapters::sqs::SqsDeliveryReports;
+use crate::config::{Config, RulesSource, IDEMPOTENCY_PREFIX};
 use crate::delivery_metrics::DeliveryMetrics;
+use crate::error::NotifierError;
 use crate::notifier::Notifier;
+use crate::ports::{Clock, SystemClock};
+use crate::ports::{DeliveryReports, NoDeliveryReports, SendSlots};
+use crate::rate_limit::SharedRateLimit;
 use crate::routing::Routing;
-use crate::settings::{RulesSource, Settings, IDEMPOTENCY_PREFIX};
-use shared::batch::DeadLetters;
+use crate::rules::{BuildNotifier, Check, RulesCache};
+
+/// Delivery markers per (event, channel) in the results bucket.
+type Markers = Idempotency<S3ObjectStore, Arc<dyn Clock>>;
+
+/// Where the rules in force come from.
+enum Rules {
+    /// `NOTIFIER_RULES`: parsed at init.
+    Inline(Arc<Notifier>),
+    /// `NOTIFIER_RULES_S3_URI`: read on first use, checked again after the TTL.
+    S3(Box<RulesCache<S3ObjectStore, Arc<dyn Clock>>>),
+}
 
 /// Everything built once at init and shared by every invocation.
 pub struct App {
-    notifier: Notifier,
-    s3: aws_sdk_s3::Client,
-    results_bucket: String,
+    rules: Rules,
+    markers: Markers,
     dead_letters: DeadLetters,
     batch_concurrency: usize,
     metrics_namespace: String,
+    safety_margin: Duration,
+    clock: Arc<dyn Clock>,
 }
 
-/// Reads the routing document (inline, or the one S3 call made at init) and validates it.
-pub async fn load_routing(
-    source: &RulesSource,
-    s3: &aws_sdk_s3::Client,
-) -> Result<Routing, ConfigError> {
-    let json = match source {
-        RulesSource::Inline(json) => json.clone(),
-        RulesSource::S3 { bucket, key } => {
-            let object = s3
-                .get_object()
-                .bucket(bucket)
-                .key(key)
-                .send()
-                .await
-                .map_err(|e| {
-                    ConfigError::single(format!(
-                        "routing rules s3://{bucket}/{key} could not be read: {}",
-                        aws_sdk_s3::error::DisplayErrorContext(e)
-                    ))
-                })?;
-            let bytes = object.body.collect().await.map_err(|e| {
-                ConfigError::single(format!(
-                    "routing rules s3://{bucket}/{key} could not be read: {e}"
-                ))
-            })?;
-            String::from_utf8(bytes.into_bytes().to_vec()).map_err(|_| {
-                ConfigError::single(format!("routing rules s3://{bucket}/{key} are not UTF-8"))
-            })?
-        }
+/// Builds the function once at init: Secrets Manager for the channels' secrets. No network:
+/// rules in S3 are read on first use.
+pub async fn build(config: &Config, sdk: &SdkConfig) -> Result<App, NotifierError> {
+    let secrets = Arc::new(SecretsManagerSource::new(sdk, DEFAULT_SECRET_TTL).await?);
+    build_with_secrets(config, sdk, secrets).await
+}
+
+/// [`build`] with the secrets taken from `secrets` (integration tests hold webhook URLs there).
+pub async fn build_with_secrets<S: SecretSource + 'static>(
+    config: &Config,
+    sdk: &SdkConfig,
+    secrets: Arc<S>,
+) -> Result<App, NotifierError> {
+    let s3 = shared::aws::s3_client(sdk);
+    let sns = shared::aws::sns_client(sdk);
+    let sqs = shared::aws::sqs_client(sdk);
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let common = &config.common;
+    // One HTTP client for the process: connections are reused across records and invocations.
+    let http = channels::http_client(config.delivery.attempt_timeout)
+        .map_err(NotifierError::HttpClient)?;
+    let slots: Arc<dyn SendSlots> = Arc::new(SharedRateLimit::per_minute(
+        S3ObjectStore::new(s3.clone(), &common.results_bucket),
+        clock.clone(),
+    ));
+    let reports: Arc<dyn DeliveryReports> = match &config.stats_ingest_queue_url {
+        Some(url) => Arc::new(SqsDeliveryReports::new(sqs.clone(), url.clone())),
+        None => Arc::new(NoDeliveryReports),
     };
-    Routing::parse(&json)
+    let consumed: Vec<String> = config
+        .consumed_topics()
+        .into_iter()
+        .map(str::to_string)
+        .collect();
+    let (tuning, build_clock) = (config.delivery, clock.clone());
+    let build_notifier: BuildNotifier = Box::new(move |routing: Routing| {
+        let consumed: Vec<&str> = consumed.iter().map(String::as_str).collect();
+        routing.check_no_loop(&consumed)?;
+        let adapters = channels::build(&routing.channels, secrets.clone(), &sns, &http);
+        Ok(Notifier::new(
+            routing,
+            adapters,
+            tuning,
+            build_clock.clone(),
+            slots.clone(),
+        )?
+        .with_reports(reports.clone()))
+    });
+    let rules = match &config.rules {
+        RulesSource::Inline(json) => {
+            Rules::Inline(Arc::new(build_notifier(Routing::parse(json)?)?))
+        }
+        RulesSource::S3 { bucket, key } => Rules::S3(Box::new(RulesCache::new(
+            S3ObjectStore::new(s3.clone(), bucket),
+            bucket.clone(),
+            key.clone(),
+            config.rules_ttl,
+            clock.clone(),
+            build_notifier,
+        ))),
+    };
+    Ok(App {
+        rules,
+        markers: Idempotency::new(
+            S3ObjectStore::new(s3, &common.results_bucket),
+            IDEMPOTENCY_PREFIX,
+            common.idempotency_lease,
+            clock.clone(),
+        ),
+        dead_letters: DeadLetters::new(sqs, common.dead_letter_queue_url.clone()),
+        batch_concurrency: common.batch_concurrency,
+        metrics_namespace: common.metrics_namespace.clone(),
+        safety_margin: config.delivery.safety_margin,
+        clock,
+    })
+}
+
+/// The Lambda handler: delivers every record, reports the ones to deliver again.
+pub async fn handler(
+    event: LambdaEvent<SqsEvent>,
+    app: &App,
+) -> Result<SqsBatchResponse, NotifierError> {
+    app.handle(event).await
 }
 
 /// Time left before the invocation's deadline (milliseconds since the epoch). The local
@@ -94,51 +169,73 @@ pub fn remaining_time(deadline_ms: u64, now: SystemTime) -> Duration {
         .unwrap_or(Duration::ZERO)
 }
 
+/// Every record back to the queue: nothing can be delivered without rules.
+fn retry_all(event: &SqsEvent) -> SqsBatchResponse {
+    let mut response = SqsBatchResponse::default();
+    for record in &event.records {
+        let mut failure = aws_lambda_events::event::sqs::BatchItemFailure::default();
+        failure.item_identifier = record.message_id.clone().unwrap_or_default();
+        response.batch_item_failures.push(failure);
+    }
+    response
+}
+
 impl App {
-    pub async fn new<S: SecretSource + 'static>(
-        settings: Settings,
-        sdk: &SdkConfig,
-        secrets: Arc<S>,
-    ) -> Result<Self, BoxError> {
-        let s3 = shared::aws::s3_client(sdk);
-        let sns = shared::aws::sns_client(sdk);
-        let sqs = shared::aws::sqs_client(sdk);
-        let routing = load_routing(&settings.rules, &s3).await?;
-        let http = channels::http_client(settings.delivery.attempt_timeout)?;
-        let adapters = channels::build(&routing.channels, secrets, &sns, &http);
-        let notifier = Notifier::new(routing, adapters, settings.delivery)?;
-        Ok(Self {
-            notifier,
-            s3,
-            results_bucket: settings.results_bucket,
-            dead_letters: DeadLetters::new(sqs.clone(), settings.dead_letter_queue_url.clone()),
-            batch_concurrency: settings.batch_concurrency,
-            metrics_namespace: settings.metrics_namespace,
-        })
+    /// The notifier of the rules in force; `None` (logged, counted) when no valid rules were
+    /// ever read.
+    async fn notifier(&self) -> Option<Arc<Notifier>> {
+        let cache = match &self.rules {
+            Rules::Inline(notifier) => return Some(notifier.clone()),
+            Rules::S3(cache) => cache,
+        };
+        let invalid = || {
+            let mut m = shared::metrics::MetricSet::new(&self.metrics_namespace, "notifier");
+            m.count("RoutingRulesInvalid", 1);
+            m.emit();
+        };
+        match cache.current().await {
+            Ok((notifier, check)) => {
+                match check {
+                    Check::Reloaded => tracing::info!(
+                        version = notifier.rules_version().unwrap_or("unknown"),
+                        "routing rules loaded"
+                    ),
+                    Check::KeptLastGood(problem) => {
+                        tracing::error!(%problem, "the routing rules in S3 are not usable; the last good rules stay in force");
+                        invalid();
+                    }
+                    Check::Fresh | Check::Unchanged => {}
+                }
+                Some(notifier)
+            }
+            Err(problem) => {
+                tracing::error!(%problem, "no usable routing rules; every record is returned to the queue");
+                invalid();
+                None
+            }
+        }
     }
 
     /// The SQS handler: delivers every record, reports the ones to deliver again.
-    pub async fn handle(&self, event: LambdaEvent<SqsEvent>) -> Result<SqsBatchResponse, BoxError> {
-        let span = shared::logging::invocation_span("notifier");
+    pub async fn handle(
+        &self,
+        event: LambdaEvent<SqsEvent>,
+    ) -> Result<SqsBatchResponse, NotifierError> {
+        let span = shared::logging::invocation_span("notifier", &event.context);
         async move {
-            let remaining = remaining_time(event.context.deadline, SystemTime::now());
-            let deadline =
-                Instant::now() + remaining.saturating_sub(self.notifier.tuning().safety_margin);
-            // A claim outlives this invocation by a minute, so a crashed delivery can be
-            // taken over soon, and never while its owner may still be sending.
-            let store = S3IdempotencyStore::new(
-                self.s3.clone(),
-                &self.results_bucket,
-                IDEMPOTENCY_PREFIX,
-                remaining + Duration::from_secs(60),
-            );
+            let remaining =
+                remaining_time(event.context.deadline, SystemTime::from(self.clock.now()));
+            let deadline = Deadline::after(remaining.saturating_sub(self.safety_margin));
+            let notifier = match self.notifier().await {
+                Some(notifier) => notifier,
+                None => return Ok(retry_all(&event.payload)),
+            };
             let metrics = DeliveryMetrics::default();
             let records = event.payload.records.len();
-            let (response, summary) = self
-                .notifier
+            let (response, summary) = notifier
                 .handle_batch(
                     event.payload,
-                    &store,
+                    &self.markers,
                     &self.dead_letters,
                     self.batch_concurrency,
                     deadline,

@@ -1,26 +1,16 @@
-use std::sync::Arc;
+//! Wiring only: read the configuration once, build the clients once, run the handler.
 
-use lambda_runtime::{service_fn, LambdaEvent};
-use notifier::settings::Settings;
-use notifier::App;
+// The SDK and runtime futures nest deeper than the default limit when the test profile lays out main.
+#![recursion_limit = "256"]
+
+use lambda_runtime::{service_fn, Error};
 use shared::config::Env;
-use shared::secrets::{SecretsManagerSource, DEFAULT_SECRET_TTL};
-use shared::BoxError;
-
-async fn handler(
-    app: &App,
-    event: LambdaEvent<aws_lambda_events::event::sqs::SqsEvent>,
-) -> Result<aws_lambda_events::event::sqs::SqsBatchResponse, BoxError> {
-    app.handle(event).await
-}
 
 #[tokio::main]
-async fn main() -> Result<(), BoxError> {
+async fn main() -> Result<(), Error> {
     shared::logging::init();
-    let settings = Settings::from_env(Env::from_process())?;
     let sdk = shared::aws::load_sdk_config().await;
-    let secrets = Arc::new(SecretsManagerSource::new(&sdk, DEFAULT_SECRET_TTL).await?);
-    let app = App::new(settings, &sdk, secrets).await?;
-    let app = &app;
-    lambda_runtime::run(service_fn(move |event| handler(app, event))).await
+    let config = notifier::config::Config::from_env(Env::from_process())?;
+    let app = notifier::build(&config, &sdk).await?;
+    lambda_runtime::run(service_fn(|event| notifier::handler(event, &app))).await
 }

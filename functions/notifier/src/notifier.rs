@@ -6,56 +6,24 @@ use std::sync::Arc;
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use futures::future::join_all;
-use shared::batch::{process_batch, BatchSummary, DeadLetterSink, RecordError};
+use shared::batch::{process_batch_until, BatchSummary, DeadLetterSink, Deadline, RecordError};
 use shared::config::ConfigError;
 use shared::events::{types, Envelope};
 use shared::idempotency::{once, IdempotencyError, IdempotencyStore, Once};
 use tokio::time::Instant;
 
-use crate::channel::{Attempt, NotificationChannel};
-use crate::delivery::{deliver, Delivery};
+use crate::config::DeliveryTuning;
+use crate::delivery::{deliver, Delivery, Throttle};
 use crate::delivery_metrics::DeliveryMetrics;
-use crate::rate_limit::RateLimiter;
+use crate::delivery_reports::report;
+use crate::inbound::envelope_from_body;
+use crate::ports::{
+    Attempt, Clock, DeliveryReports, NoDeliveryReports, NotificationChannel, SendSlots,
+};
+use crate::render::render;
 use crate::routing::{ChannelSpec, Routing};
-use crate::settings::DeliveryTuning;
-use crate::template::render;
-use crate::trigger::envelope_from_body;
 
-/// What happened for one channel of one event.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ChannelOutcome {
-    Delivered {
-        attempts: u32,
-    },
-    /// An earlier delivery of this event already reached the channel.
-    AlreadyDelivered,
-    /// Another invocation holds the claim for this (event, channel) right now.
-    InProgressElsewhere,
-    Rejected {
-        attempts: u32,
-        reason: String,
-    },
-    GaveUp {
-        attempts: u32,
-        reason: String,
-    },
-    /// The idempotency store could not be read or written.
-    StoreFailed {
-        reason: String,
-    },
-}
-
-impl ChannelOutcome {
-    /// Worth another delivery of the record.
-    pub fn is_retryable(&self) -> bool {
-        matches!(
-            self,
-            ChannelOutcome::InProgressElsewhere
-                | ChannelOutcome::GaveUp { .. }
-                | ChannelOutcome::StoreFailed { .. }
-        )
-    }
-}
+pub use crate::outcome::ChannelOutcome;
 
 enum ChannelFailure {
     Delivery(Delivery),
@@ -71,13 +39,17 @@ impl From<IdempotencyError> for ChannelFailure {
 struct RoutedChannel {
     spec: ChannelSpec,
     adapter: Arc<dyn NotificationChannel>,
-    limiter: Option<RateLimiter>,
 }
 
 pub struct Notifier {
     routing: Routing,
     channels: HashMap<String, RoutedChannel>,
     tuning: DeliveryTuning,
+    clock: Arc<dyn Clock>,
+    reports: Arc<dyn DeliveryReports>,
+    slots: Arc<dyn SendSlots>,
+    /// The ETag of the routing document these rules came from, when read from S3.
+    rules_version: Option<String>,
 }
 
 impl Notifier {
@@ -86,6 +58,8 @@ impl Notifier {
         routing: Routing,
         mut adapters: HashMap<String, Arc<dyn NotificationChannel>>,
         tuning: DeliveryTuning,
+        clock: Arc<dyn Clock>,
+        slots: Arc<dyn SendSlots>,
     ) -> Result<Self, ConfigError> {
         let mut channels = HashMap::new();
         let mut problems = Vec::new();
@@ -97,7 +71,6 @@ impl Notifier {
                         RoutedChannel {
                             spec: spec.clone(),
                             adapter,
-                            limiter: spec.rate_limit_per_minute.map(RateLimiter::per_minute),
                         },
                     );
                 }
@@ -111,7 +84,31 @@ impl Notifier {
             routing,
             channels,
             tuning,
+            clock,
+            reports: Arc::new(NoDeliveryReports),
+            slots,
+            rules_version: None,
         })
+    }
+
+    /// Records which version of the routing document these rules are.
+    pub fn with_rules_version(mut self, version: Option<String>) -> Self {
+        self.rules_version = version;
+        self
+    }
+
+    pub fn rules_version(&self) -> Option<&str> {
+        self.rules_version.as_deref()
+    }
+
+    pub fn routing(&self) -> &Routing {
+        &self.routing
+    }
+
+    /// Sends a report of every delivery and failure to `reports` (the stats-ingest queue).
+    pub fn with_reports(mut self, reports: Arc<dyn DeliveryReports>) -> Self {
+        self.reports = reports;
+        self
     }
 
     pub fn tuning(&self) -> &DeliveryTuning {
@@ -125,16 +122,19 @@ impl Notifier {
         store: &S,
         dead_letters: &D,
         concurrency: usize,
-        deadline: Instant,
+        deadline: Deadline,
         metrics: &DeliveryMetrics,
     ) -> (SqsBatchResponse, BatchSummary) {
-        process_batch(
+        // Attempts stop before the deadline on their own (each reports "no time left");
+        // `process_batch_until` is the backstop for anything that still hangs.
+        let until = Instant::now() + deadline.remaining();
+        process_batch_until(
             event,
             concurrency,
+            deadline,
             dead_letters,
             |message: SqsMessage| async move {
-                self.handle_message(&message, store, deadline, metrics)
-                    .await
+                self.handle_message(&message, store, until, metrics).await
             },
         )
         .await
@@ -218,10 +218,27 @@ impl Notifier {
             Some(async move {
                 let outcome = self.deliver_once(envelope, routed, store, deadline).await;
                 record(metrics, envelope, &routed.spec, &outcome);
-                (routed.spec.name.clone(), outcome)
+                (routed.spec.name.clone(), routed.spec.kind.name(), outcome)
             })
         });
-        join_all(deliveries).await
+        let results = join_all(deliveries).await;
+        let now = self.clock.now();
+        let reports: Vec<Envelope> = results
+            .iter()
+            .filter_map(|(channel, kind, outcome)| report(envelope, channel, kind, outcome, now))
+            .collect();
+        if !reports.is_empty() {
+            // The deliveries happened whatever becomes of their reports: a report that cannot
+            // be sent is logged and counted, never a reason to deliver the event again.
+            if let Err(reason) = self.reports.send(&reports).await {
+                tracing::warn!(event_id = %envelope.id, reports = reports.len(), %reason, "delivery reports not sent to stats");
+                metrics.reports_not_sent(reports.len() as u64);
+            }
+        }
+        results
+            .into_iter()
+            .map(|(channel, _, outcome)| (channel, outcome))
+            .collect()
     }
 
     async fn deliver_once<S: IdempotencyStore>(
@@ -239,12 +256,21 @@ impl Notifier {
                 notification: &notification,
                 timeout: self.tuning.attempt_timeout,
                 idempotency_key: &key,
+                now: self.clock.now(),
             };
             match deliver(
                 routed.adapter.as_ref(),
                 attempt,
-                routed.limiter.as_ref(),
+                routed
+                    .spec
+                    .rate_limit_per_minute
+                    .map(|per_minute| Throttle {
+                        slots: self.slots.as_ref(),
+                        channel: &routed.spec.name,
+                        per_minute,
+                    }),
                 &self.tuning,
+                self.clock.as_ref(),
                 deadline,
             )
             .await
@@ -323,3 +349,6 @@ fn record(
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

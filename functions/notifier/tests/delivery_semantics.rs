@@ -275,7 +275,7 @@ async fn rules_are_read_from_s3_and_secrets_from_secrets_manager() {
         .await
         .unwrap();
     let uri = format!("s3://{}/config/notifier.json", local.bucket);
-    let settings = notifier::settings::Settings::from_env(shared::config::Env::from_vars([
+    let settings = notifier::config::Config::from_env(shared::config::Env::from_vars([
         ("NOTIFIER_RULES_S3_URI", uri.as_str()),
         ("RESULTS_BUCKET", local.bucket.as_str()),
     ]))
@@ -304,54 +304,113 @@ async fn rules_are_read_from_s3_and_secrets_from_secrets_manager() {
     );
 }
 
+/// Issue 19.3: rules in S3 are read on first use, not at init; with no usable rules every
+/// record goes back to the queue and the problems are logged.
 #[tokio::test]
-async fn bad_rules_in_s3_fail_init_with_every_problem() {
+async fn bad_rules_in_s3_return_every_record_and_log_every_problem() {
+    let capture = LogCapture::default();
+    let subscriber = tracing_subscriber::fmt()
+        .json()
+        .with_writer(capture.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
     let local = local().await;
     let rules =
         json!({"channels": {"x": {"kind": "fax"}}, "rules": [{"types": ["*"], "channels": ["y"]}]});
+    put_rules(&local, "rules.json", &rules).await;
+    let body = envelope("media.flagged", "critical", json!({})).to_string();
+    for key in ["rules.json", "absent.json"] {
+        let settings = rules_from_s3(&local, key);
+        let app = notifier::build_with_secrets(&settings, &local.sdk, secrets(&[]))
+            .await
+            .expect("init reads no rules");
+        let response = app
+            .handle(invocation(
+                sqs_event(std::slice::from_ref(&body)),
+                Duration::from_secs(10),
+            ))
+            .await
+            .unwrap();
+        assert_eq!(failed_ids(&response), vec!["m0"], "{key}");
+    }
+    let logs = capture.text();
+    assert!(
+        logs.contains("channel \\\"x\\\": kind \\\"fax\\\" is not known"),
+        "{logs}"
+    );
+    assert!(
+        logs.contains("rule 1: channel \\\"y\\\" is not defined"),
+        "{logs}"
+    );
+    assert!(logs.contains("absent.json could not be read"), "{logs}");
+}
+
+async fn put_rules(local: &Local, key: &str, rules: &Value) {
     local
         .s3
         .put_object()
         .bucket(&local.bucket)
-        .key("rules.json")
+        .key(key)
         .body(rules.to_string().into_bytes().into())
         .send()
         .await
         .unwrap();
-    let uri = format!("s3://{}/rules.json", local.bucket);
-    let settings = notifier::settings::Settings::from_env(shared::config::Env::from_vars([
-        ("NOTIFIER_RULES_S3_URI", uri.as_str()),
-        ("RESULTS_BUCKET", local.bucket.as_str()),
-    ]))
-    .unwrap();
-    let err = notifier::App::new(settings, &local.sdk, secrets(&[]))
-        .await
-        .err()
-        .unwrap()
-        .to_string();
-    assert!(
-        err.contains("channel \"x\": kind \"fax\" is not known"),
-        "{err}"
-    );
-    assert!(
-        err.contains("rule 1: channel \"y\" is not defined"),
-        "{err}"
-    );
+}
 
-    let missing = notifier::settings::Settings::from_env(shared::config::Env::from_vars([
+fn rules_from_s3(local: &Local, key: &str) -> notifier::config::Config {
+    notifier::config::Config::from_env(shared::config::Env::from_vars([
         (
             "NOTIFIER_RULES_S3_URI",
-            format!("s3://{}/absent.json", local.bucket),
+            format!("s3://{}/{key}", local.bucket),
         ),
         ("RESULTS_BUCKET", local.bucket.clone()),
+        ("NOTIFIER_RULES_TTL_SECONDS", "1".to_string()),
     ]))
+    .unwrap()
+}
+
+/// Issue 19.3: a changed rules file takes effect after the TTL without a new instance; a
+/// broken one keeps the last good rules.
+#[tokio::test]
+async fn changed_rules_in_s3_take_effect_after_the_ttl_and_broken_ones_keep_the_last_good() {
+    let local = local().await;
+    let first = HttpStub::start(|_, _| Reply::new(200, "{}")).await;
+    let second = HttpStub::start(|_, _| Reply::new(200, "{}")).await;
+    let rules = |secret: &str| {
+        json!({"channels": {"h": {"kind": "webhook", "secret_id": secret}},
+               "rules": [{"types": ["*"], "channels": ["h"]}]})
+    };
+    put_rules(&local, "rules.json", &rules("first")).await;
+    let app = notifier::build_with_secrets(
+        &rules_from_s3(&local, "rules.json"),
+        &local.sdk,
+        secrets(&[("first", first.url("/1")), ("second", second.url("/2"))]),
+    )
+    .await
     .unwrap();
-    let err = notifier::App::new(missing, &local.sdk, secrets(&[]))
-        .await
-        .err()
-        .unwrap()
-        .to_string();
-    assert!(err.contains("absent.json could not be read"), "{err}");
+    let deliver = || async {
+        let body = envelope("media.flagged", "critical", json!({})).to_string();
+        let response = app
+            .handle(invocation(sqs_event(&[body]), Duration::from_secs(10)))
+            .await
+            .unwrap();
+        assert!(failed_ids(&response).is_empty());
+    };
+    deliver().await;
+    put_rules(&local, "rules.json", &rules("second")).await;
+    deliver().await; // within the TTL: still the first rules
+    assert_eq!((first.requests().len(), second.requests().len()), (2, 0));
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    deliver().await;
+    assert_eq!((first.requests().len(), second.requests().len()), (2, 1));
+    put_rules(&local, "rules.json", &json!({"channels": {}, "rules": []})).await;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    deliver().await;
+    assert_eq!(
+        (first.requests().len(), second.requests().len()),
+        (2, 2),
+        "the broken file left the last good rules in force"
+    );
 }
 
 #[tokio::test]
@@ -401,4 +460,94 @@ async fn the_same_event_in_two_overlapping_invocations_is_delivered_once_per_cha
         assert!(failed_ids(&again).is_empty());
     }
     assert_eq!((steady.requests().len(), other.requests().len()), (1, 1));
+}
+
+#[tokio::test]
+async fn deliveries_and_failures_are_reported_to_the_stats_ingest_queue() {
+    let local = local().await;
+    let steady = HttpStub::start(|_, _| Reply::new(200, "{}")).await;
+    let broken = HttpStub::start(|_, _| Reply::new(404, "no_service")).await;
+    let (stats_queue, _) = shared::testkit::create_queue(&local.sqs, "stats-ingest").await;
+    let app = app(
+        &local,
+        settings(
+            &two_webhooks(),
+            &local.bucket,
+            &[("STATS_INGEST_QUEUE_URL", &stats_queue)],
+        ),
+        secrets(&[
+            ("steady", steady.url("/hook")),
+            ("flaky", broken.url("/services/T/B/X")),
+        ]),
+    )
+    .await;
+    let body = envelope("media.flagged", "critical", json!({})).to_string();
+    let event_id = serde_json::from_str::<Value>(&body).unwrap()["id"].clone();
+    app.handle(invocation(sqs_event(&[body]), Duration::from_secs(10)))
+        .await
+        .unwrap();
+    let mut reports: Vec<Value> = shared::testkit::receive_all(&local.sqs, &stats_queue, 2)
+        .await
+        .iter()
+        .map(|m| serde_json::from_str(m.body().unwrap()).unwrap())
+        .collect();
+    reports.sort_by_key(|r| r["type"].as_str().unwrap().to_string());
+    assert_eq!(reports.len(), 2);
+    assert_eq!(reports[0]["type"], "notification.delivered");
+    assert_eq!(reports[0]["data"]["channel"], "steady");
+    assert_eq!(reports[0]["data"]["kind"], "webhook");
+    assert_eq!(reports[0]["data"]["event_id"], event_id);
+    assert_eq!(reports[1]["type"], "notification.failed");
+    assert_eq!(reports[1]["data"]["channel"], "flaky");
+    assert_eq!(reports[1]["data"]["retryable"], false);
+    assert_eq!(reports[1]["data"]["reason"], "HTTP 404: no_service");
+}
+
+/// Issue 18.4 against the local S3: five limiters (five instances) share counters in the
+/// results bucket through conditional writes; 60 sends at one robot allowing 20 per window
+/// are all granted, none in a window beyond its 20. One-second windows stand in for minutes.
+#[tokio::test]
+async fn five_instances_share_one_robots_limit_through_the_results_bucket() {
+    use notifier::ports::{SendSlots, SystemClock};
+    use notifier::rate_limit::SharedRateLimit;
+    use shared::results::S3ObjectStore;
+    let local = local().await;
+    let window = Duration::from_secs(1);
+    let instances: Vec<_> = (0..5)
+        .map(|_| {
+            SharedRateLimit::new(
+                S3ObjectStore::new(local.s3.clone(), &local.bucket),
+                SystemClock,
+                window,
+            )
+        })
+        .collect();
+    let latest = time::OffsetDateTime::now_utc() + Duration::from_secs(30);
+    let bursts = instances.iter().map(|limits| async move {
+        let mut slots = Vec::new();
+        for _ in 0..12 {
+            slots.push(
+                limits
+                    .reserve("ops-dingtalk", 20, latest)
+                    .await
+                    .unwrap()
+                    .unwrap(),
+            );
+        }
+        slots
+    });
+    let slots: Vec<time::OffsetDateTime> = futures::future::join_all(bursts)
+        .await
+        .into_iter()
+        .flatten()
+        .collect();
+    assert_eq!(slots.len(), 60);
+    let mut per_window = std::collections::BTreeMap::new();
+    for slot in &slots {
+        *per_window
+            .entry(slot.unix_timestamp_nanos() / window.as_nanos() as i128)
+            .or_insert(0) += 1;
+    }
+    assert!(per_window.values().all(|n| *n <= 20), "{per_window:?}");
+    assert!(per_window.len() >= 3, "{per_window:?}");
 }

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use aws_lambda_events::event::sqs::SqsEvent;
-use notifier::trigger::envelope_from_body;
+use notifier::inbound::envelope_from_body;
 use serde_json::json;
 use support::stub_servers::{HttpStub, Reply};
 use support::*;
@@ -34,7 +34,7 @@ fn samples(dir: &str) -> Vec<(PathBuf, SqsEvent)> {
 fn suite_rules() -> serde_json::Value {
     json!({
         "channels": {"hook": {"kind": "webhook", "secret_id": "hook"}},
-        "rules": [{"types": ["media.*", "transcript.*", "cost.*", "stats.*"], "channels": ["hook"]}]
+        "rules": [{"types": ["media.*", "transcript.*", "cost.*", "stats.*", "alarm.*"], "channels": ["hook"]}]
     })
 }
 
@@ -71,9 +71,9 @@ async fn every_valid_sample_is_delivered_and_unknown_types_are_skipped() {
             .collect();
         let expected: Vec<String> = bodies
             .iter()
-            .map(|b| notifier::trigger::envelope_from_body(Some(b)).unwrap())
+            .map(|b| notifier::inbound::envelope_from_body(Some(b)).unwrap())
             .filter(|e| {
-                ["media.", "transcript.", "cost.", "stats."]
+                ["media.", "transcript.", "cost.", "stats.", "alarm."]
                     .iter()
                     .any(|p| e.event_type.starts_with(p))
             })
@@ -206,5 +206,99 @@ async fn every_invalid_sample_gets_a_dead_letter_reason_or_a_logged_skip() {
     for (id, reason) in &reasons {
         assert!(!reason.is_empty(), "{id}: no reason");
         println!("{id}: {reason}");
+    }
+}
+
+/// Each CloudWatch alarm sample (single metric, OK transition, metric math, composite) goes
+/// through the handler to an English and a Chinese channel; the text names the alarm, the
+/// state change, the metric and threshold (or the rule) and the reason.
+#[tokio::test]
+async fn every_alarm_sample_is_rendered_in_english_and_chinese() {
+    let cases: &[(&str, &[&str], &[&str])] = &[
+        (
+            "sqs-alarm-single-metric.json",
+            &[
+                "[Critical] Alarm firing: media-suite-prod-notifier-error-rate\n",
+                "State: OK → ALARM\n",
+                "Description: notifier errors above 5 % of invocations over 5 minutes.\n",
+                "Metric: AWS/Lambda Errors (FunctionName=media-suite-prod-notifier), SUM over 300 s\n",
+                "Threshold: > 5\n",
+                "Reason: Threshold Crossed: 1 out of the last 1 datapoints [7.5 (30/11/26 10:00:00)] was greater than the threshold (5.0)",
+                "Region: China (Ningxia)\n",
+                "Open: https://cn-northwest-1.console.amazonaws.cn/cloudwatch/home?region=cn-northwest-1#alarmsV2:alarm/media-suite-prod-notifier-error-rate\n",
+            ],
+            &[
+                "[严重] 告警触发：media-suite-prod-notifier-error-rate\n",
+                "状态: 正常 → 告警\n",
+                "指标: AWS/Lambda Errors (FunctionName=media-suite-prod-notifier), SUM，周期 300 秒\n",
+                "阈值: > 5\n",
+            ],
+        ),
+        (
+            "sqs-alarm-ok-raw-delivery.json",
+            &[
+                "[Info] Alarm resolved: media-suite-prod-notifier-error-rate\n",
+                "State: ALARM → OK\n",
+                "Threshold: > 5\n",
+            ],
+            &["[信息] 告警恢复：media-suite-prod-notifier-error-rate\n", "状态: 告警 → 正常\n"],
+        ),
+        (
+            "sqs-alarm-metric-math.json",
+            &[
+                "[Critical] Alarm firing: media-suite-prod-notifier-failed-records\n",
+                "Metric: Failed records (%) = 100 * (m1 + m2) / (m1 + m2 + m3)\n",
+                "Inputs: m1: MediaSuite RecordsRetryable (service=notifier) Sum; m2: MediaSuite RecordsPoison (service=notifier) Sum; m3: MediaSuite RecordsProcessed (service=notifier) Sum\n",
+                "Threshold: > 5\n",
+            ],
+            &["输入指标: m1: MediaSuite RecordsRetryable", "阈值: > 5\n"],
+        ),
+        (
+            "sqs-alarm-composite.json",
+            &[
+                "[Critical] Alarm firing: media-suite-prod-pipeline-down\n",
+                "Rule: ALARM(\"media-suite-prod-ai-processor-queue-age\") OR ALARM(\"media-suite-prod-ai-processor-dlq\")\n",
+                "Triggered by: media-suite-prod-ai-processor-queue-age\n",
+            ],
+            &["规则: ALARM(", "触发告警: media-suite-prod-ai-processor-queue-age\n"],
+        ),
+    ];
+    let rules = json!({
+        "channels": {
+            "en": {"kind": "webhook", "secret_id": "en"},
+            "zh": {"kind": "webhook", "secret_id": "zh", "language": "zh"}
+        },
+        "rules": [{"types": ["alarm.state_changed"], "channels": ["en", "zh"]}]
+    });
+    let all = samples("notifier");
+    for (file, english, chinese) in cases {
+        let (_, event) = all
+            .iter()
+            .find(|(p, _)| p.file_name().unwrap() == *file)
+            .unwrap_or_else(|| panic!("sample {file} missing"));
+        let local = local().await;
+        let en = HttpStub::start(|_, _| Reply::new(200, "{}")).await;
+        let zh = HttpStub::start(|_, _| Reply::new(200, "{}")).await;
+        let app = app(
+            &local,
+            settings(&rules, &local.bucket, &[]),
+            secrets(&[("en", en.url("/en")), ("zh", zh.url("/zh"))]),
+        )
+        .await;
+        let response = app
+            .handle(invocation(event.clone(), Duration::from_secs(10)))
+            .await
+            .unwrap();
+        assert!(failed_ids(&response).is_empty(), "{file}");
+        for (stub, expected) in [(&en, english), (&zh, chinese)] {
+            let requests = stub.requests();
+            assert_eq!(requests.len(), 1, "{file}");
+            let body = requests[0].json();
+            assert_eq!(body["event"]["type"], "alarm.state_changed");
+            let text = body["notification"]["text"].as_str().unwrap().to_string();
+            for line in expected.iter() {
+                assert!(text.contains(line), "{file}: {line:?} missing from\n{text}");
+            }
+        }
     }
 }

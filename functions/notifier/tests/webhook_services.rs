@@ -343,7 +343,8 @@ async fn slack_gets_blocks_and_429_with_retry_after_is_honoured() {
     );
     assert_eq!(
         blocks[2]["text"]["text"],
-        "<https://console.example.com/m/&lt;2&gt;|Open>"
+        // The link is a parsed URL whose `<` and `>` are percent-encoded (issue 18.5).
+        "<https://console.example.com/m/%3C2%3E|Open>"
     );
     assert_eq!(blocks[3]["type"], "context");
 }
@@ -462,4 +463,16 @@ async fn a_plain_http_url_to_a_remote_host_is_refused_without_sending() {
         vec!["m0"],
         "permanent: reported for the redrive policy"
     );
+}
+
+#[tokio::test]
+async fn a_webhook_answer_is_read_up_to_its_cap_only() {
+    let huge = "x".repeat(4 * 1024 * 1024);
+    let stub = HttpStub::start(move |_, _| Reply::new(500, &huge)).await;
+    let client = notifier::channels::http_client(Duration::from_secs(5)).unwrap();
+    let response = client.post(stub.url("/h")).send().await.unwrap();
+    let body = notifier::channels::http::read_capped(response)
+        .await
+        .unwrap();
+    assert_eq!(body.len(), notifier::channels::http::MAX_REPLY_BYTES);
 }

@@ -46,6 +46,15 @@ pub fn rollup_metrics(namespace: &str, document: &RollupDocument) -> MetricSet {
 
 pub fn emit_ingest_metrics(namespace: &str, summary: &IngestSummary) {
     let mut m = MetricSet::new(namespace, SERVICE);
+    // The names every SQS consumer emits (shared::batch), which the failed-record alarms read.
+    let failed = summary.failed_records as u64;
+    let poison = summary.malformed_records as u64;
+    m.count(
+        "RecordsProcessed",
+        (summary.records as u64).saturating_sub(failed + poison),
+    )
+    .count("RecordsRetryable", failed)
+    .count("RecordsPoison", poison);
     m.count("EventsIngested", summary.events_stored as u64)
         .count("RawObjectsWritten", summary.objects_written as u64)
         .count(

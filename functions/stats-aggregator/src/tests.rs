@@ -106,6 +106,47 @@ async fn batches_become_hourly_and_daily_figures_and_one_digest() {
     assert_eq!(app.store.body("stats/daily/2026/11/24.json").unwrap(), day);
     let published = app.publisher.published();
     assert_eq!(published[0].id, published[1].id);
+    // The digest is the stats.digest contract the notifier is tested against.
+    shared::testkit::contract::check_types(&published, &["stats.digest"]);
+}
+
+#[tokio::test]
+async fn every_event_any_producer_publishes_is_stored_and_counted_in_its_hour() {
+    // The consumer side of the contract test: the fixtures are what the producers' own tests
+    // publish (events/contracts/), with this hour's time.
+    let fixtures = shared::testkit::contract::fixtures();
+    assert!(
+        fixtures.len() >= 8,
+        "the producers' fixtures are missing: {fixtures:?}"
+    );
+    let app = app("2026-11-25T01:30:00Z");
+    let bodies: Vec<String> = fixtures
+        .iter()
+        .map(|(_, e)| {
+            let mut e = e.clone();
+            e.time = "2026-11-24T13:05:00Z".into();
+            e.to_json()
+        })
+        .collect();
+    let (response, summary) = app.ingest(sqs_event(&bodies)).await;
+    assert!(
+        response.batch_item_failures.is_empty(),
+        "a producer's event was refused"
+    );
+    assert_eq!(summary.events_stored, fixtures.len());
+    let hourly = app
+        .handle(scheduled("stats-hourly", "2026-11-24T15:00:00Z"))
+        .await
+        .unwrap();
+    assert_eq!(hourly["periods"][0]["events"], fixtures.len());
+    let hour = app.store.json("stats/hourly/2026/11/24/13.json").unwrap();
+    for (event_type, _) in &fixtures {
+        assert_eq!(
+            hour["events"]["by_type"][event_type.as_str()].as_u64(),
+            Some(1),
+            "{event_type} is not counted in the hourly rollup: {hour}"
+        );
+    }
 }
 
 #[tokio::test]

@@ -2,11 +2,8 @@
 from __future__ import annotations
 
 import io
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-import build_progress
+from tools.demo import build_progress
 
 
 def artifact(package_id: str, kind: str = "lib", fresh: bool = False) -> dict:

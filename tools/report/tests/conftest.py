@@ -3,14 +3,10 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import sys
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-sys.path.insert(0, str(Path(__file__).parents[1]))
-import stack as stack_module
+from tools.report.tests import stack as stack_module
 
 
 @pytest.fixture(scope="session")

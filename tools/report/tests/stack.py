@@ -11,14 +11,13 @@ import datetime as dt
 import json
 import os
 import subprocess
-import sys
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tools.demo.framework import OUT, CargoLambda, LocalAws
+
 ROOT = Path(__file__).resolve().parents[3]
-sys.path.insert(0, str(ROOT / "tools" / "demo"))
-from framework import OUT, CargoLambda, LocalAws  # noqa: E402
 
 ACCOUNT = "123456789012"
 BUDGETS = {"currency": "USD", "monthly": 10, "daily": 0.5, "thresholds": [50, 80, 100],

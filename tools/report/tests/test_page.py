@@ -4,8 +4,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-import page
-from source import Budgets, Rollups, Spend
+from tools.report import page
+from tools.report.source import Budgets, Rollups, Spend
 
 DAYS = ["2026-11-24", "2026-11-25"]
 

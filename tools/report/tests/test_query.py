@@ -9,7 +9,8 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-import query
+
+from tools.report import query
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -89,8 +90,8 @@ def test_rollup_tables_read_the_documents(con, daily):
 
 def test_make_query_prints_a_named_query_as_csv(stack):
     env = dict(stack.env())
-    r = subprocess.run([sys.executable, str(ROOT / "tools/report/query.py"), "--named", "uploads_by_verdict_per_day", "--csv"],
-                       check=False, capture_output=True, text=True, env=env, timeout=300)
+    r = subprocess.run([sys.executable, "-m", "tools.report.query", "--named", "uploads_by_verdict_per_day", "--csv"],
+                       cwd=ROOT, check=False, capture_output=True, text=True, env=env, timeout=300)
     assert r.returncode == 0, r.stderr
     lines = r.stdout.strip().splitlines()
     assert lines[0] == "event_day,verdict,uploads"
@@ -98,7 +99,7 @@ def test_make_query_prints_a_named_query_as_csv(stack):
 
 
 def test_a_wrong_query_is_a_clear_error_not_a_traceback(stack):
-    r = subprocess.run([sys.executable, str(ROOT / "tools/report/query.py"), "--sql", "SELECT nope FROM raw_events"],
-                       check=False, capture_output=True, text=True, env=stack.env(), timeout=300)
+    r = subprocess.run([sys.executable, "-m", "tools.report.query", "--sql", "SELECT nope FROM raw_events"],
+                       cwd=ROOT, check=False, capture_output=True, text=True, env=stack.env(), timeout=300)
     assert r.returncode == 1
     assert "nope" in r.stderr and "Traceback" not in r.stderr

@@ -10,8 +10,9 @@ import sys
 from pathlib import Path
 
 import pytest
-import stack as stack_module
-from browser import Browser
+
+from tools.report.browser import Browser
+from tools.report.tests import stack as stack_module
 
 ROOT = Path(__file__).resolve().parents[3]
 OUT = ROOT / "target" / "report"
@@ -40,8 +41,8 @@ READ_PAGE = """(() => {
 
 
 def run_report(stack, out: Path, *args: str) -> None:
-    r = subprocess.run([sys.executable, str(ROOT / "tools/report/report.py"), "--out", str(out), *args],
-                       check=False, capture_output=True, text=True, env=stack.env(), timeout=300)
+    r = subprocess.run([sys.executable, "-m", "tools.report.report", "--out", str(out), *args],
+                       cwd=ROOT, check=False, capture_output=True, text=True, env=stack.env(), timeout=300)
     assert r.returncode == 0, r.stderr
     assert str(out) in r.stdout
 

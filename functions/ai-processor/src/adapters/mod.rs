@@ -3,13 +3,14 @@
 pub mod rekognition;
 pub mod s3;
 pub mod sagemaker;
-pub mod sdk_errors;
+pub mod sqs;
+pub mod textract;
 pub mod transcribe;
 
 use shared::batch::RecordError;
 
 use crate::model::{Findings, ObjectRef};
-use crate::ports::{ModerationBackend, VideoModeration};
+use crate::ports::{ExtractedText, ModerationBackend, TextExtractor, VideoModeration};
 
 /// The backend chosen by `MODERATION_BACKEND`.
 pub enum ConfiguredBackend {
@@ -43,10 +44,47 @@ impl ModerationBackend for ConfiguredBackend {
         }
     }
 
-    async fn video_results(&self, job_id: &str) -> Result<Findings, RecordError> {
+    async fn video_results(
+        &self,
+        job_id: &str,
+        output_location: Option<&str>,
+    ) -> Result<Findings, RecordError> {
         match self {
-            ConfiguredBackend::Rekognition(b) => b.video_results(job_id).await,
-            ConfiguredBackend::SageMaker(b) => b.video_results(job_id).await,
+            ConfiguredBackend::Rekognition(b) => b.video_results(job_id, output_location).await,
+            ConfiguredBackend::SageMaker(b) => b.video_results(job_id, output_location).await,
+        }
+    }
+}
+
+/// The text extraction chosen by `OCR_BACKEND`.
+pub enum ConfiguredText {
+    Off,
+    Textract(textract::TextractText),
+}
+
+impl TextExtractor for ConfiguredText {
+    fn name(&self) -> &'static str {
+        match self {
+            ConfiguredText::Off => "none",
+            ConfiguredText::Textract(t) => t.name(),
+        }
+    }
+
+    async fn start(&self, object: &ObjectRef, request_token: &str) -> Result<String, RecordError> {
+        match self {
+            ConfiguredText::Off => Err(RecordError::permanent(
+                "text extraction is off (OCR_BACKEND=none)",
+            )),
+            ConfiguredText::Textract(t) => t.start(object, request_token).await,
+        }
+    }
+
+    async fn text(&self, job_id: &str) -> Result<ExtractedText, RecordError> {
+        match self {
+            ConfiguredText::Off => Err(RecordError::permanent(format!(
+                "a text extraction job ({job_id}) ended, but OCR_BACKEND=none"
+            ))),
+            ConfiguredText::Textract(t) => t.text(job_id).await,
         }
     }
 }

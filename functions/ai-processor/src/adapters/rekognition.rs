@@ -5,9 +5,9 @@
 use aws_sdk_rekognition::types::{Image, NotificationChannel, S3Object, Video, VideoJobStatus};
 use shared::batch::RecordError;
 
-use super::sdk_errors::classify;
 use crate::model::{strongest_per_name, Findings, Label, ModerationLabel, ObjectRef};
 use crate::ports::{ModerationBackend, VideoModeration};
+use shared::aws::classify;
 
 /// Labels below this confidence are not returned at all.
 const MIN_CONFIDENCE: f32 = 50.0;
@@ -140,10 +140,15 @@ impl ModerationBackend for RekognitionModeration {
         })?;
         Ok(VideoModeration::Started {
             job_id: job_id.to_string(),
+            output_location: None,
         })
     }
 
-    async fn video_results(&self, job_id: &str) -> Result<Findings, RecordError> {
+    async fn video_results(
+        &self,
+        job_id: &str,
+        _output_location: Option<&str>,
+    ) -> Result<Findings, RecordError> {
         let mut pages = self
             .client
             .get_content_moderation()

@@ -1,20 +1,20 @@
-//! `ObjectStore` on S3: upload metadata and tags in the media bucket, documents in the
-//! results bucket (with S3 conditional writes).
+//! S3: upload metadata and tags in the media bucket (`MediaStore`). The results bucket is
+//! `shared::results::S3ObjectStore`.
 
 use aws_sdk_s3::types::{Tag, Tagging};
 use shared::batch::RecordError;
-use shared::objects;
 
-use super::sdk_errors::{classify, SdkError};
 use crate::model::{ObjectInfo, ObjectRef};
-use crate::ports::{ObjectStore, StoredObject, WriteCondition, WriteOutcome};
+use crate::ports::MediaStore;
+use shared::aws::{classify, SdkError};
 
+/// The uploads of the media bucket (any bucket an `ObjectRef` names).
 #[derive(Clone)]
-pub struct S3ObjectStore {
+pub struct S3MediaStore {
     client: aws_sdk_s3::Client,
 }
 
-impl S3ObjectStore {
+impl S3MediaStore {
     pub fn new(client: aws_sdk_s3::Client) -> Self {
         Self { client }
     }
@@ -28,7 +28,7 @@ fn status<E>(err: &SdkError<E>) -> Option<u16> {
     err.raw_response().map(|r| r.status().as_u16())
 }
 
-impl ObjectStore for S3ObjectStore {
+impl MediaStore for S3MediaStore {
     async fn head(&self, object: &ObjectRef) -> Result<Option<ObjectInfo>, RecordError> {
         let result = self
             .client
@@ -46,7 +46,17 @@ impl ObjectStore for S3ObjectStore {
                 content_type: out.content_type().map(str::to_string),
             })),
             Err(e) if status(&e) == Some(404) => Ok(None),
-            Err(e) => Err(classify(&format!("HeadObject {}", object.uri()), e)),
+            // Without s3:ListBucket, S3 answers 403 instead of 404 for a missing key, so a
+            // 403 cannot tell "deleted" from "not allowed". Retried like any access denial
+            // (the redrive policy dead-letters it meanwhile), with a reason that says what
+            // to grant.
+            Err(e) if status(&e) == Some(403) => Err(RecordError::retryable(format!(
+                "HeadObject {} answered 403 Forbidden: the object may have been deleted, but \
+                 without s3:ListBucket on the bucket S3 answers 403 instead of 404; grant the \
+                 role s3:ListBucket and s3:GetObject on the media bucket",
+                object.uri()
+            ))),
+            Err(e) => Err(classify(&format!("HeadObject {}", object.uri()), e).into()),
         }
     }
 
@@ -90,59 +100,57 @@ impl ObjectStore for S3ObjectStore {
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| classify(&format!("PutObjectTagging {}", object.uri()), e))
+            .map_err(|e| classify(&format!("PutObjectTagging {}", object.uri()), e).into())
     }
+}
 
-    async fn read(&self, bucket: &str, key: &str) -> Result<Option<StoredObject>, RecordError> {
-        let result = self
-            .client
-            .get_object()
-            .bucket(bucket)
-            .key(key)
-            .send()
-            .await;
-        let out = match result {
-            Ok(out) => out,
-            Err(e) if status(&e) == Some(404) => return Ok(None),
-            Err(e) => return Err(classify(&format!("GetObject s3://{bucket}/{key}"), e)),
+/// The keyword list at `OCR_KEYWORDS_S3_URI`: one keyword per line (or comma-separated), `#`
+/// starts a comment, UTF-8. Read at the first document, not at init (no network call at init),
+/// and kept for the life of the execution environment.
+pub struct S3KeywordList {
+    source: Option<(shared::results::S3ObjectStore, String)>,
+    cached: tokio::sync::OnceCell<Vec<String>>,
+}
+
+impl S3KeywordList {
+    /// `None`: no list.
+    pub fn new(client: aws_sdk_s3::Client, location: Option<(String, String)>) -> Self {
+        Self {
+            source: location
+                .map(|(bucket, key)| (shared::results::S3ObjectStore::new(client, bucket), key)),
+            cached: tokio::sync::OnceCell::new(),
+        }
+    }
+}
+
+/// The keywords of a list file.
+pub fn parse_keywords(text: &str) -> Vec<String> {
+    text.lines()
+        .map(|line| line.split('#').next().unwrap_or_default())
+        .flat_map(|line| line.split(','))
+        .map(|k| k.trim().to_lowercase())
+        .filter(|k| !k.is_empty())
+        .collect()
+}
+
+impl crate::ports::KeywordSource for S3KeywordList {
+    async fn keywords(&self) -> Result<Vec<String>, RecordError> {
+        use shared::results::ObjectStore;
+        let Some((store, key)) = &self.source else {
+            return Ok(Vec::new());
         };
-        let etag = out.e_tag().map(str::to_string);
-        let bytes = out
-            .body
-            .collect()
+        self.cached
+            .get_or_try_init(|| async {
+                let uri = format!("s3://{}/{key}", store.bucket());
+                let list = store.get_capped(key, 1024 * 1024).await?.ok_or_else(|| {
+                    RecordError::retryable(format!("keyword list {uri} does not exist"))
+                })?;
+                let text = String::from_utf8(list.body).map_err(|_| {
+                    RecordError::permanent(format!("keyword list {uri} is not UTF-8"))
+                })?;
+                Ok(parse_keywords(&text))
+            })
             .await
-            .map_err(|e| RecordError::retryable(format!("reading s3://{bucket}/{key}: {e}")))?
-            .into_bytes()
-            .to_vec();
-        Ok(Some(StoredObject { bytes, etag }))
-    }
-
-    async fn write_json(
-        &self,
-        bucket: &str,
-        key: &str,
-        bytes: Vec<u8>,
-        condition: WriteCondition,
-    ) -> Result<WriteOutcome, RecordError> {
-        let condition = match &condition {
-            WriteCondition::Absent => objects::WriteCondition::Absent,
-            WriteCondition::Matches(etag) => objects::WriteCondition::Matches(etag),
-        };
-        let written = objects::put_conditional(
-            &self.client,
-            bucket,
-            key,
-            bytes,
-            "application/json",
-            condition,
-        )
-        .await
-        .map_err(|e| classify(&format!("PutObject s3://{bucket}/{key}"), e))?;
-        Ok(match written {
-            objects::ConditionalWrite::Written { .. } => WriteOutcome::Written,
-            // The condition does not hold, or a concurrent conditional write won.
-            objects::ConditionalWrite::ConditionFailed
-            | objects::ConditionalWrite::ConcurrentWrite => WriteOutcome::ConditionFailed,
-        })
+            .cloned()
     }
 }

@@ -1,46 +1,40 @@
-//! `ModerationBackend` on a SageMaker real-time endpoint the operator deploys (the choice
-//! where Rekognition does not exist, such as `aws-cn`).
+//! `ModerationBackend` on SageMaker endpoints the operator deploys (the choice where
+//! Rekognition does not exist, such as `aws-cn`), speaking the contract in [`crate::endpoint`].
 //!
-//! Contract (see the README): the request body is JSON
-//! `{"s3": {"bucket": "...", "key": "...", "version_id": "..."|null}, "kind": "image"|"video"}`
-//! (the model reads the media from S3 itself); the response body is JSON
-//! `{"labels": [{"name", "parent", "confidence"}], "moderation_labels": [{"name", "parent",
-//! "confidence", "timestamp_ms"?}]}` with confidences in percent (0-100). Videos are analysed
-//! synchronously by the same call.
+//! Images go to the real-time endpoint (`InvokeEndpoint`). Videos go to the asynchronous
+//! endpoint when one is configured (`InvokeEndpointAsync`: the request is a small JSON
+//! document in the results bucket, the completion arrives on `ai-jobs` through the endpoint's
+//! SNS notification topics, the answer is an object under the endpoint's S3 output path);
+//! without one, synchronously like images (real-time endpoints stop at 60 s, so only for
+//! short clips). The media itself is never sent: the model reads it from S3.
 
 use aws_sdk_sagemakerruntime::primitives::Blob;
-use serde::{Deserialize, Serialize};
+use shared::aws::classify;
 use shared::batch::RecordError;
+use shared::results::{ObjectStore, S3ObjectStore, WriteCondition};
 
-use super::sdk_errors::classify;
-use crate::model::{strongest_per_name, Findings, Label, ModerationLabel, ObjectRef};
+use crate::endpoint::{self, EndpointRequest};
+use crate::model::{Findings, ObjectRef};
 use crate::ports::{ModerationBackend, VideoModeration};
 use crate::routing::MediaKind;
+
+/// The largest asynchronous answer read into the function.
+const MAX_OUTPUT_BYTES: u64 = 5 * 1024 * 1024;
 
 pub struct SageMakerModeration {
     client: aws_sdk_sagemakerruntime::Client,
     endpoint_name: String,
+    asynchronous: Option<AsyncEndpoint>,
 }
 
-#[derive(Serialize)]
-struct EndpointRequest<'a> {
-    s3: S3Location<'a>,
-    kind: MediaKind,
-}
-
-#[derive(Serialize)]
-struct S3Location<'a> {
-    bucket: &'a str,
-    key: &'a str,
-    version_id: Option<&'a str>,
-}
-
-#[derive(Deserialize)]
-struct EndpointResponse {
-    #[serde(default)]
-    labels: Vec<Label>,
-    #[serde(default)]
-    moderation_labels: Vec<ModerationLabel>,
+/// The asynchronous endpoint for videos, with where its requests are written and how its
+/// answers are read.
+pub struct AsyncEndpoint {
+    pub endpoint_name: String,
+    /// The results bucket, where requests go.
+    pub requests: S3ObjectStore,
+    /// A client to read answers wherever the endpoint's S3 output path points.
+    pub s3: aws_sdk_s3::Client,
 }
 
 impl SageMakerModeration {
@@ -48,20 +42,23 @@ impl SageMakerModeration {
         Self {
             client,
             endpoint_name: endpoint_name.into(),
+            asynchronous: None,
         }
     }
 
+    /// Videos through `endpoint` asynchronously.
+    pub fn with_async(mut self, endpoint: AsyncEndpoint) -> Self {
+        self.asynchronous = Some(endpoint);
+        self
+    }
+
     async fn invoke(&self, object: &ObjectRef, kind: MediaKind) -> Result<Findings, RecordError> {
-        let request = EndpointRequest {
-            s3: S3Location {
-                bucket: &object.bucket,
-                key: &object.key,
-                version_id: object.version_id.as_deref(),
-            },
-            kind,
-        };
-        let body = serde_json::to_vec(&request)
-            .map_err(|e| RecordError::permanent(format!("endpoint request: {e}")))?;
+        let body = EndpointRequest::new(object, kind, None).to_json();
+        let operation = format!(
+            "SageMaker InvokeEndpoint {} for {}",
+            self.endpoint_name,
+            object.uri()
+        );
         let out = self
             .client
             .invoke_endpoint()
@@ -71,28 +68,58 @@ impl SageMakerModeration {
             .body(Blob::new(body))
             .send()
             .await
+            .map_err(|e| classify(&operation, e))?;
+        let bytes = out.body().map(|b| b.as_ref()).unwrap_or_default();
+        endpoint::findings(bytes).map_err(|e| {
+            RecordError::permanent(format!(
+                "endpoint {} answered for {}: {e}",
+                self.endpoint_name,
+                object.uri()
+            ))
+        })
+    }
+
+    async fn start_async(
+        &self,
+        endpoint: &AsyncEndpoint,
+        object: &ObjectRef,
+        request_id: &str,
+    ) -> Result<VideoModeration, RecordError> {
+        let key = endpoint::async_request_key(request_id);
+        let request = EndpointRequest::new(object, MediaKind::Video, Some(request_id));
+        endpoint
+            .requests
+            .put(
+                &key,
+                request.to_json(),
+                "application/json",
+                WriteCondition::Always,
+            )
+            .await?;
+        let input_location = format!("s3://{}/{key}", endpoint.requests.bucket());
+        let out = self
+            .client
+            .invoke_endpoint_async()
+            .endpoint_name(&endpoint.endpoint_name)
+            .content_type("application/json")
+            .accept("application/json")
+            .input_location(&input_location)
+            .inference_id(request_id)
+            .send()
+            .await
             .map_err(|e| {
                 classify(
                     &format!(
-                        "SageMaker InvokeEndpoint {} for {}",
-                        self.endpoint_name,
+                        "SageMaker InvokeEndpointAsync {} for {}",
+                        endpoint.endpoint_name,
                         object.uri()
                     ),
                     e,
                 )
             })?;
-        let bytes = out.body().map(|b| b.as_ref()).unwrap_or_default();
-        let response: EndpointResponse = serde_json::from_slice(bytes).map_err(|e| {
-            RecordError::permanent(format!(
-                "endpoint {} answered for {} with a body that does not follow the contract \
-                 {{\"labels\": [...], \"moderation_labels\": [...]}}: {e}",
-                self.endpoint_name,
-                object.uri()
-            ))
-        })?;
-        Ok(Findings {
-            labels: response.labels,
-            moderation_labels: strongest_per_name(response.moderation_labels),
+        Ok(VideoModeration::Started {
+            job_id: out.inference_id().unwrap_or(request_id).to_string(),
+            output_location: out.output_location().map(str::to_string),
         })
     }
 }
@@ -109,17 +136,46 @@ impl ModerationBackend for SageMakerModeration {
     async fn analyse_video(
         &self,
         object: &ObjectRef,
-        _request_token: &str,
+        request_token: &str,
     ) -> Result<VideoModeration, RecordError> {
-        Ok(VideoModeration::Finished(
-            self.invoke(object, MediaKind::Video).await?,
-        ))
+        match &self.asynchronous {
+            Some(endpoint) => self.start_async(endpoint, object, request_token).await,
+            None => Ok(VideoModeration::Finished(
+                self.invoke(object, MediaKind::Video).await?,
+            )),
+        }
     }
 
-    async fn video_results(&self, job_id: &str) -> Result<Findings, RecordError> {
-        Err(RecordError::permanent(format!(
-            "a Rekognition job completion ({job_id}) arrived, but MODERATION_BACKEND=sagemaker \
-             runs no asynchronous jobs"
-        )))
+    async fn video_results(
+        &self,
+        job_id: &str,
+        output_location: Option<&str>,
+    ) -> Result<Findings, RecordError> {
+        let (Some(endpoint), Some(location)) = (&self.asynchronous, output_location) else {
+            return Err(RecordError::permanent(format!(
+                "a completion of job {job_id} arrived, but no asynchronous SageMaker endpoint \
+                 is configured (SAGEMAKER_ASYNC_ENDPOINT_NAME) or it names no output"
+            )));
+        };
+        let (bucket, key) = location
+            .strip_prefix("s3://")
+            .and_then(|rest| rest.split_once('/'))
+            .ok_or_else(|| {
+                RecordError::permanent(format!("output location {location:?} is not an s3:// URI"))
+            })?;
+        let answer = S3ObjectStore::new(endpoint.s3.clone(), bucket)
+            .get_capped(key, MAX_OUTPUT_BYTES)
+            .await?
+            .ok_or_else(|| {
+                RecordError::permanent(format!(
+                    "the answer {location} of inference {job_id} does not exist"
+                ))
+            })?;
+        endpoint::findings(&answer.body).map_err(|e| {
+            RecordError::permanent(format!(
+                "endpoint {} answered inference {job_id}: {e}",
+                endpoint.endpoint_name
+            ))
+        })
     }
 }

@@ -2,11 +2,11 @@
 
 use aws_sdk_transcribe::operation::get_transcription_job::GetTranscriptionJobError;
 use aws_sdk_transcribe::operation::start_transcription_job::StartTranscriptionJobError;
-use aws_sdk_transcribe::types::{LanguageCode, Media};
+use aws_sdk_transcribe::types::{LanguageCode, Media, SubtitleFormat, Subtitles};
 use shared::batch::RecordError;
 
-use super::sdk_errors::{classify, SdkError};
 use crate::ports::{Transcriber, TranscriptionJob, TranscriptionRequest, TranscriptionStart};
+use shared::aws::{classify, SdkError};
 
 #[derive(Clone)]
 pub struct TranscribeJobs {
@@ -31,7 +31,15 @@ impl Transcriber for TranscribeJobs {
             .transcription_job_name(&request.job_name)
             .media(media)
             .output_bucket_name(&request.output_bucket)
-            .output_key(&request.output_key);
+            .output_key(&request.output_key)
+            .subtitles(
+                crate::transcript::SUBTITLE_FORMATS
+                    .iter()
+                    .fold(Subtitles::builder(), |b, f| {
+                        b.formats(SubtitleFormat::from(*f))
+                    })
+                    .build(),
+            );
         start = match request.languages.as_slice() {
             [only] => start.language_code(LanguageCode::from(only.as_str())),
             several => several.iter().fold(start.identify_language(true), |s, l| {
@@ -45,10 +53,9 @@ impl Transcriber for TranscribeJobs {
             {
                 Ok(TranscriptionStart::AlreadyExists)
             }
-            Err(e) => Err(classify(
-                &format!("StartTranscriptionJob {}", request.job_name),
-                e,
-            )),
+            Err(e) => {
+                Err(classify(&format!("StartTranscriptionJob {}", request.job_name), e).into())
+            }
         }
     }
 
@@ -71,7 +78,7 @@ impl Transcriber for TranscribeJobs {
                 // Transcribe answers an unknown name with BadRequest ("couldn't be found").
                 return Ok(None);
             }
-            Err(e) => return Err(classify(&format!("GetTranscriptionJob {name}"), e)),
+            Err(e) => return Err(classify(&format!("GetTranscriptionJob {name}"), e).into()),
         };
         let Some(job) = out.transcription_job() else {
             return Ok(None);
@@ -89,5 +96,26 @@ impl Transcriber for TranscribeJobs {
             language: job.language_code().map(|l| l.as_str().to_string()),
             failure_reason: job.failure_reason().map(str::to_string),
         }))
+    }
+
+    async fn delete_job(&self, name: &str) -> Result<(), RecordError> {
+        match self
+            .client
+            .delete_transcription_job()
+            .transcription_job_name(name)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                let failure = classify(&format!("DeleteTranscriptionJob {name}"), e);
+                // Transcribe answers an unknown name with BadRequest ("couldn't be found").
+                if failure.not_found || failure.code.as_deref() == Some("BadRequestException") {
+                    Ok(())
+                } else {
+                    Err(failure.into())
+                }
+            }
+        }
     }
 }

@@ -6,16 +6,14 @@ use aws_config::SdkConfig;
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use lambda_runtime::{Context, LambdaEvent};
 use shared::config::Env;
-use shared::events::{Envelope, SnsEventPublisher};
-use shared::idempotency::S3IdempotencyStore;
+use shared::events::Envelope;
 use shared::partition::Partition;
 use shared::testkit;
 
-use ai_processor::adapters::s3::S3ObjectStore;
 use ai_processor::config::Config;
 use ai_processor::ports::{ModerationBackend, Transcriber};
-use ai_processor::processor::{Ports, Processor, Settings};
-use shared::batch::DeadLetters;
+use ai_processor::processor::{Adapters, Processor};
+use ai_processor::Aws;
 
 /// The bucket names the samples in `events/` use; tests replace them with their own.
 pub const SAMPLE_MEDIA_BUCKET: &str = "media-suite-dev-media-123456789012-us-east-1";
@@ -87,7 +85,7 @@ impl Stack {
     }
 
     /// The function exactly as `main` builds it.
-    pub fn live(&self, extra: &[(&str, &str)]) -> ai_processor::LiveProcessor {
+    pub fn live(&self, extra: &[(&str, &str)]) -> ai_processor::App {
         ai_processor::build(&self.config(extra), &self.sdk)
     }
 
@@ -98,24 +96,10 @@ impl Stack {
         extra: &[(&str, &str)],
         backend: B,
         transcriber: T,
-    ) -> Processor<S3ObjectStore, B, T, SnsEventPublisher, S3IdempotencyStore, DeadLetters> {
+    ) -> Processor<Aws<B, T>> {
         let config = self.config(extra);
-        Processor::new(
-            Settings::from(&config),
-            Ports {
-                store: S3ObjectStore::new(self.s3.clone()),
-                backend,
-                transcriber,
-                publisher: SnsEventPublisher::new(self.sns.clone(), &self.topic_arn),
-                idempotency: S3IdempotencyStore::new(
-                    self.s3.clone(),
-                    &self.results_bucket,
-                    ai_processor::IDEMPOTENCY_PREFIX,
-                    config.idempotency_lease,
-                ),
-                dead_letters: DeadLetters::new(self.sqs.clone(), config.dead_letter_queue_url),
-            },
-        )
+        let text = ai_processor::text_extractor(&config, &self.sdk);
+        ai_processor::build_with(&config, &self.sdk, backend, transcriber, text)
     }
 
     pub fn transcribe(&self) -> ai_processor::adapters::transcribe::TranscribeJobs {
@@ -225,6 +209,19 @@ impl Stack {
         Some(serde_json::from_slice(&bytes).expect("document is JSON"))
     }
 
+    /// An object of the results bucket, if it exists.
+    pub async fn results_object(&self, key: &str) -> Option<Vec<u8>> {
+        let out = self
+            .s3
+            .get_object()
+            .bucket(&self.results_bucket)
+            .key(key)
+            .send()
+            .await
+            .ok()?;
+        Some(out.body.collect().await.ok()?.into_bytes().to_vec())
+    }
+
     pub async fn tags(&self, key: &str) -> Vec<(String, String)> {
         let mut tags: Vec<(String, String)> = self
             .s3
@@ -253,8 +250,27 @@ impl Stack {
             .expect("put results object");
     }
 
+    /// A sample file as the invocation Lambda would make with it (an SQS batch, or an S3
+    /// notification sent to the function directly), the sample bucket names replaced.
+    pub fn sample_payload(
+        &self,
+        relative: &str,
+        replacements: &[(&str, &str)],
+    ) -> LambdaEvent<serde_json::Value> {
+        let text = self.sample_text(relative, replacements);
+        let payload =
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{relative} is not JSON: {e}"));
+        LambdaEvent::new(payload, context())
+    }
+
     /// A sample file with the sample bucket names replaced by this stack's.
     pub fn sample(&self, relative: &str, replacements: &[(&str, &str)]) -> SqsEvent {
+        let text = self.sample_text(relative, replacements);
+        serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("{relative} is not an SQS event: {e}"))
+    }
+
+    fn sample_text(&self, relative: &str, replacements: &[(&str, &str)]) -> String {
         let path = format!("{}/../../events/{relative}", env!("CARGO_MANIFEST_DIR"));
         let mut text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
         text = text
@@ -263,7 +279,7 @@ impl Stack {
         for (from, to) in replacements {
             text = text.replace(from, to);
         }
-        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path} is not an SQS event: {e}"))
+        text
     }
 }
 
@@ -299,8 +315,21 @@ pub fn sqs_event_from(received: &[aws_sdk_sqs::types::Message]) -> SqsEvent {
     )
 }
 
-pub fn lambda_event(event: SqsEvent) -> LambdaEvent<SqsEvent> {
-    LambdaEvent::new(event, Context::default())
+/// The invocation Lambda makes for an SQS batch (the handler takes any JSON event).
+pub fn lambda_event(event: SqsEvent) -> LambdaEvent<serde_json::Value> {
+    let payload = serde_json::to_value(event).expect("an SQS event serialises");
+    LambdaEvent::new(payload, context())
+}
+
+/// An invocation context with a minute left, like a function with a 60 s timeout.
+pub fn context() -> Context {
+    let mut ctx = Context::default();
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_millis() as u64;
+    ctx.deadline = now_ms + 60_000;
+    ctx
 }
 
 pub fn failed_ids(response: &aws_lambda_events::event::sqs::SqsBatchResponse) -> Vec<String> {
@@ -433,6 +462,8 @@ pub async fn drain_results(stack: &Stack) {
 /// Queues what the SageMaker endpoint answers next, in order.
 pub async fn queue_endpoint_answers(answers: &[String]) {
     let endpoint = std::env::var("AWS_ENDPOINT_URL").expect("AWS_ENDPOINT_URL");
+    // reqwest is built without a default TLS crypto provider (one HTTP/TLS stack for the suite).
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let results: Vec<_> = answers
         .iter()
         .map(|body| serde_json::json!({"Body": body, "ContentType": "application/json"}))
@@ -473,18 +504,31 @@ pub trait HandlesSqs {
     ) -> impl std::future::Future<Output = aws_lambda_events::event::sqs::SqsBatchResponse>;
 }
 
-impl<S, B, T, P, I, D> HandlesSqs for Processor<S, B, T, P, I, D>
-where
-    S: ai_processor::ports::ObjectStore,
-    B: ModerationBackend,
-    T: Transcriber,
-    P: shared::events::EventPublisher,
-    I: shared::idempotency::IdempotencyStore,
-    D: shared::batch::DeadLetterSink,
-{
+impl<A: Adapters> HandlesSqs for Processor<A> {
     async fn handle(&self, event: SqsEvent) -> aws_lambda_events::event::sqs::SqsBatchResponse {
         ai_processor::handler(lambda_event(event), self)
             .await
             .expect("handler")
     }
+}
+
+/// A Rekognition image moderation that is always throttled (HTTP 400 ThrottlingException).
+pub fn throttled_image_moderation() -> aws_smithy_mocks::Rule {
+    aws_smithy_mocks::mock!(aws_sdk_rekognition::Client::detect_moderation_labels)
+        .sequence()
+        .http_status(
+            400,
+            Some(r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#.into()),
+        )
+        .repeatedly()
+        .build()
+}
+
+/// The reason a dead-lettered message carries.
+pub fn failure_reason(dead: &aws_sdk_sqs::types::Message) -> String {
+    dead.message_attributes()
+        .and_then(|a| a.get("failure_reason"))
+        .and_then(|v| v.string_value())
+        .unwrap_or_default()
+        .to_string()
 }

@@ -250,6 +250,11 @@ async fn enforce_pauses_once_a_month_and_restore_puts_back() {
     .await
     .unwrap();
     assert_eq!(nothing["actions"], json!([]));
+    // What this run published is the cost.* contract every consumer is tested against.
+    shared::testkit::contract::check_types(
+        &g.events.published(),
+        &["cost.threshold", "cost.action"],
+    );
 }
 
 #[tokio::test]

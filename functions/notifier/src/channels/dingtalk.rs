@@ -10,7 +10,7 @@ use shared::events::Severity;
 use shared::secrets::SecretSource;
 
 use super::http::{body_code_verdict, post_json, secret, WebhookTarget};
-use crate::channel::{Attempt, DeliveryError, NotificationChannel};
+use crate::ports::{Attempt, DeliveryError, NotificationChannel};
 use crate::routing::DingTalkSpec;
 use crate::signing::dingtalk_sign;
 
@@ -39,7 +39,7 @@ impl<S: SecretSource> DingTalkChannel<S> {
     pub fn payload(&self, attempt: &Attempt<'_>) -> serde_json::Value {
         let n = attempt.notification;
         let critical = n.severity == Severity::Critical;
-        let mut text = format!("### {}\n\n{}", n.title, n.markdown_body());
+        let mut text = format!("### {}\n\n{}", n.markdown_title(), n.markdown_body());
         let mobiles: Vec<&String> = if critical {
             self.spec.at_mobiles.iter().collect()
         } else {
@@ -70,7 +70,7 @@ impl<S: SecretSource> DingTalkChannel<S> {
         )?;
         let mut url = target.url;
         if let Some(signing) = &target.signing_secret {
-            let timestamp = (shared::time::now_utc().unix_timestamp_nanos() / 1_000_000) as i64;
+            let timestamp = (attempt.now.unix_timestamp_nanos() / 1_000_000) as i64;
             let sign = dingtalk_sign(signing.expose(), timestamp);
             // `sign` is already URL-encoded as DingTalk documents, so it is appended as is.
             let query = match url.query() {
@@ -81,7 +81,7 @@ impl<S: SecretSource> DingTalkChannel<S> {
         }
         let body = serde_json::to_vec(&self.payload(&attempt))
             .map_err(|e| DeliveryError::permanent(format!("payload: {e}")))?;
-        let reply = post_json(&self.http, url, Vec::new(), body, attempt.timeout).await?;
+        let reply = post_json(&self.http, url, Vec::new(), body, &attempt).await?;
         body_code_verdict(
             &reply,
             "DingTalk",

@@ -12,7 +12,7 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use shared::secrets::SecretSource;
 
 use super::http::secret;
-use crate::channel::{Attempt, DeliveryError, NotificationChannel};
+use crate::ports::{Attempt, DeliveryError, NotificationChannel};
 use crate::routing::{EmailSpec, SmtpSecurity};
 
 pub struct EmailChannel<S> {
@@ -57,6 +57,12 @@ impl<S: SecretSource> EmailChannel<S> {
             .header(ContentType::TEXT_PLAIN)
             .body(n.plain_text())
             .map_err(|e| DeliveryError::permanent(format!("message: {e}")))
+    }
+
+    /// The formatted message, for tests that read it byte by byte.
+    #[cfg(test)]
+    pub fn message_for_test(&self, attempt: &Attempt<'_>) -> Vec<u8> {
+        self.message(attempt).expect("a valid message").formatted()
     }
 
     async fn deliver(&self, attempt: Attempt<'_>) -> Result<(), DeliveryError> {

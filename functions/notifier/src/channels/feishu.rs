@@ -11,7 +11,7 @@ use shared::events::Severity;
 use shared::secrets::SecretSource;
 
 use super::http::{body_code_verdict, post_json, secret, WebhookTarget};
-use crate::channel::{Attempt, DeliveryError, NotificationChannel};
+use crate::ports::{Attempt, DeliveryError, NotificationChannel};
 use crate::routing::{FeishuFormat, FeishuSpec};
 use crate::signing::feishu_sign;
 
@@ -38,7 +38,9 @@ impl<S: SecretSource> FeishuChannel<S> {
     pub fn payload(&self, attempt: &Attempt<'_>) -> Value {
         let n = attempt.notification;
         match self.spec.format {
-            FeishuFormat::Text => json!({"msg_type": "text", "content": {"text": n.plain_text()}}),
+            FeishuFormat::Text => {
+                json!({"msg_type": "text", "content": {"text": crate::escape::feishu_text(&n.plain_text())}})
+            }
             FeishuFormat::Card => {
                 let template = match n.severity {
                     Severity::Critical => "red",
@@ -83,7 +85,7 @@ impl<S: SecretSource> FeishuChannel<S> {
         )?;
         let mut payload = self.payload(&attempt);
         if let (Some(signing), Some(object)) = (&target.signing_secret, payload.as_object_mut()) {
-            let timestamp = shared::time::now_utc().unix_timestamp();
+            let timestamp = attempt.now.unix_timestamp();
             object.insert("timestamp".into(), Value::String(timestamp.to_string()));
             object.insert(
                 "sign".into(),
@@ -92,7 +94,7 @@ impl<S: SecretSource> FeishuChannel<S> {
         }
         let body = serde_json::to_vec(&payload)
             .map_err(|e| DeliveryError::permanent(format!("payload: {e}")))?;
-        let reply = post_json(&self.http, target.url, Vec::new(), body, attempt.timeout).await?;
+        let reply = post_json(&self.http, target.url, Vec::new(), body, &attempt).await?;
         // Older bot endpoints answer `{"StatusCode": 0, "StatusMessage": "success"}`.
         if reply
             .json()

@@ -8,7 +8,7 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE, RETRY_AF
 use reqwest::{StatusCode, Url};
 use shared::secrets::{SecretSource, SecretValue};
 
-use crate::channel::DeliveryError;
+use crate::ports::{Attempt, DeliveryError};
 use crate::routing::is_loopback_host;
 
 /// Where a webhook channel posts, read from its secret: either the URL alone, or
@@ -83,7 +83,7 @@ pub async fn post_json(
     url: Url,
     headers: Vec<(&'static str, String)>,
     body: Vec<u8>,
-    timeout: Duration,
+    attempt: &Attempt<'_>,
 ) -> Result<HttpReply, DeliveryError> {
     let mut map = HeaderMap::new();
     map.insert(
@@ -99,7 +99,7 @@ pub async fn post_json(
         .post(url)
         .headers(map)
         .body(body)
-        .timeout(timeout)
+        .timeout(attempt.timeout)
         .send()
         .await
         .map_err(transport_error)?;
@@ -108,13 +108,30 @@ pub async fn post_json(
         .headers()
         .get(RETRY_AFTER)
         .and_then(|v| v.to_str().ok())
-        .and_then(parse_retry_after);
-    let body = response.text().await.map_err(transport_error)?;
+        .and_then(|v| parse_retry_after(v, attempt.now));
+    let body = read_capped(response).await.map_err(transport_error)?;
     Ok(HttpReply {
         status,
         body,
         retry_after,
     })
+}
+
+/// Most bytes of a webhook's answer read: an answer is a status and a short message, and a
+/// misbehaving endpoint must not make the function buffer megabytes.
+pub const MAX_REPLY_BYTES: usize = 64 * 1024;
+
+/// The answer's body, at most [`MAX_REPLY_BYTES`]; the rest is not read.
+pub async fn read_capped(mut response: reqwest::Response) -> Result<String, reqwest::Error> {
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await? {
+        let room = MAX_REPLY_BYTES - body.len();
+        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        if body.len() >= MAX_REPLY_BYTES {
+            break;
+        }
+    }
+    Ok(String::from_utf8_lossy(&body).into_owned())
 }
 
 fn transport_error(e: reqwest::Error) -> DeliveryError {
@@ -146,14 +163,14 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(15 * 60);
 
 /// `Retry-After` as seconds or as an HTTP date, at most [`MAX_RETRY_AFTER`].
-pub fn parse_retry_after(value: &str) -> Option<Duration> {
+pub fn parse_retry_after(value: &str, now: time::OffsetDateTime) -> Option<Duration> {
     let value = value.trim();
     let wait = if let Ok(seconds) = value.parse::<u64>() {
         Duration::from_secs(seconds)
     } else {
         let at = time::OffsetDateTime::parse(value, &time::format_description::well_known::Rfc2822)
             .ok()?;
-        let wait = at - time::OffsetDateTime::now_utc();
+        let wait = at - now;
         Duration::try_from(wait).unwrap_or(Duration::ZERO)
     };
     Some(wait.min(MAX_RETRY_AFTER))
@@ -250,7 +267,7 @@ mod tests {
         .is_ok());
         assert!(webhook_url("s", "http://127.0.0.1:8080/hook").is_ok());
         let err = webhook_url("s", "http://hooks.example.com/services/t0ken").unwrap_err();
-        assert_eq!(err.kind, crate::channel::FailureKind::Permanent);
+        assert_eq!(err.kind, crate::ports::FailureKind::Permanent);
         assert!(!err.reason.contains("t0ken"), "{}", err.reason);
         let err = webhook_url("s", "not a url t0ken").unwrap_err();
         assert!(!err.reason.contains("t0ken"), "{}", err.reason);
@@ -275,12 +292,20 @@ mod tests {
 
     #[test]
     fn retry_after_is_seconds_or_an_http_date() {
-        assert_eq!(parse_retry_after("7"), Some(Duration::from_secs(7)));
+        let now = time::macros::datetime!(1994-11-06 08:49:30 UTC);
+        assert_eq!(parse_retry_after("7", now), Some(Duration::from_secs(7)));
         assert_eq!(
-            parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT"),
+            parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", now),
+            Some(Duration::from_secs(7))
+        );
+        assert_eq!(
+            parse_retry_after(
+                "Sun, 06 Nov 1994 08:49:37 GMT",
+                now + Duration::from_secs(60)
+            ),
             Some(Duration::ZERO)
         );
-        assert_eq!(parse_retry_after("soon"), None);
+        assert_eq!(parse_retry_after("soon", now), None);
     }
 
     fn reply(status: u16, body: &str) -> HttpReply {

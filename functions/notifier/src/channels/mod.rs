@@ -1,11 +1,13 @@
-//! The channel adapters, one per service, all behind [`NotificationChannel`].
+//! The channel adapters outside AWS (chat robots, webhooks, SMTP), one per service, all
+//! behind [`NotificationChannel`]; [`build`] makes one adapter per configured channel.
 
 pub mod dingtalk;
 pub mod email;
 pub mod feishu;
+#[cfg(test)]
+mod hostile_names;
 pub mod http;
 pub mod slack;
-pub mod sns;
 pub mod webhook;
 pub mod wecom;
 
@@ -15,7 +17,8 @@ use std::time::Duration;
 
 use shared::secrets::SecretSource;
 
-use crate::channel::NotificationChannel;
+use crate::adapters::sns::SnsTopicChannel;
+use crate::ports::NotificationChannel;
 use crate::routing::{ChannelKind, ChannelSpec};
 
 /// The one HTTP client of the process: rustls, no redirects (a redirect would carry the
@@ -45,7 +48,7 @@ pub fn build<S: SecretSource + 'static>(
         .map(|spec| {
             let channel: Arc<dyn NotificationChannel> = match &spec.kind {
                 ChannelKind::Sns(s) => {
-                    Arc::new(sns::SnsTopicChannel::new(sns.clone(), s.topic_arn.clone()))
+                    Arc::new(SnsTopicChannel::new(sns.clone(), s.topic_arn.clone()))
                 }
                 ChannelKind::Webhook(s) => Arc::new(webhook::WebhookChannel::new(
                     s.secret_id.clone(),

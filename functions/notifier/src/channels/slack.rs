@@ -9,7 +9,7 @@ use serde_json::json;
 use shared::secrets::SecretSource;
 
 use super::http::{post_json, secret, WebhookTarget};
-use crate::channel::{Attempt, DeliveryError, NotificationChannel};
+use crate::ports::{Attempt, DeliveryError, NotificationChannel};
 
 /// Slack allows at most 10 fields per section and 150 characters in a header.
 const MAX_FIELDS: usize = 10;
@@ -21,12 +21,10 @@ pub struct SlackChannel<S> {
     http: reqwest::Client,
 }
 
-/// Slack's mrkdwn needs `&`, `<` and `>` escaped.
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-}
+use crate::escape::slack as escape;
+
+/// Slack allows at most 2000 characters in a section field.
+const MAX_FIELD_CHARS: usize = 2000;
 
 impl<S: SecretSource> SlackChannel<S> {
     pub fn new(secret_id: String, secrets: Arc<S>, http: reqwest::Client) -> Self {
@@ -44,7 +42,7 @@ impl<S: SecretSource> SlackChannel<S> {
             .facts
             .iter()
             .take(MAX_FIELDS)
-            .map(|f| json!({"type": "mrkdwn", "text": format!("*{}*\n{}", escape(&f.label), escape(&f.value))}))
+            .map(|f| json!({"type": "mrkdwn", "text": format!("*{}*\n{}", escape(&f.label), escape(&f.value)).chars().take(MAX_FIELD_CHARS).collect::<String>()}))
             .collect();
         let mut blocks = vec![
             json!({"type": "header", "text": {"type": "plain_text", "text": header, "emoji": true}}),
@@ -60,7 +58,8 @@ impl<S: SecretSource> SlackChannel<S> {
             "type": "context",
             "elements": [{"type": "mrkdwn", "text": format!("`{}` · {}", escape(&n.event_type), escape(&n.event_id))}],
         }));
-        json!({"text": n.title, "blocks": blocks})
+        // `text` is read as mrkdwn too (notifications, fallbacks), so it is escaped like the blocks.
+        json!({"text": escape(&n.title), "blocks": blocks})
     }
 
     async fn deliver(&self, attempt: Attempt<'_>) -> Result<(), DeliveryError> {
@@ -70,7 +69,7 @@ impl<S: SecretSource> SlackChannel<S> {
         )?;
         let body = serde_json::to_vec(&Self::payload(&attempt))
             .map_err(|e| DeliveryError::permanent(format!("payload: {e}")))?;
-        post_json(&self.http, target.url, Vec::new(), body, attempt.timeout)
+        post_json(&self.http, target.url, Vec::new(), body, &attempt)
             .await?
             .status_verdict()
     }

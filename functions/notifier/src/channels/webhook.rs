@@ -9,7 +9,7 @@ use serde_json::json;
 use shared::secrets::SecretSource;
 
 use super::http::{post_json, secret, WebhookTarget};
-use crate::channel::{Attempt, DeliveryError, NotificationChannel};
+use crate::ports::{Attempt, DeliveryError, NotificationChannel};
 use crate::signing::webhook_signature;
 
 pub struct WebhookChannel<S> {
@@ -40,10 +40,7 @@ impl<S: SecretSource> WebhookChannel<S> {
                 "text": n.plain_text(),
                 "severity": n.severity,
                 "link": n.link,
-                "language": match n.language {
-                    crate::routing::Language::Zh => "zh",
-                    crate::routing::Language::En => "en",
-                },
+                "language": n.language.code(),
             }
         }))
         .map_err(|e| DeliveryError::permanent(format!("payload: {e}")))?;
@@ -53,14 +50,14 @@ impl<S: SecretSource> WebhookChannel<S> {
             ("idempotency-key", attempt.idempotency_key.to_string()),
         ];
         if let Some(signing) = &target.signing_secret {
-            let timestamp = shared::time::now_utc().unix_timestamp();
+            let timestamp = attempt.now.unix_timestamp();
             headers.push(("x-signature-timestamp", timestamp.to_string()));
             headers.push((
                 "x-signature-256",
                 webhook_signature(signing.expose(), timestamp, &body),
             ));
         }
-        post_json(&self.http, target.url, headers, body, attempt.timeout)
+        post_json(&self.http, target.url, headers, body, &attempt)
             .await?
             .status_verdict()
     }

@@ -10,7 +10,7 @@ use shared::events::Severity;
 use shared::secrets::SecretSource;
 
 use super::http::{body_code_verdict, post_json, secret, WebhookTarget};
-use crate::channel::{Attempt, DeliveryError, NotificationChannel};
+use crate::ports::{Attempt, DeliveryError, NotificationChannel};
 use crate::routing::WeComSpec;
 
 /// -1: system busy.
@@ -49,7 +49,7 @@ impl<S: SecretSource> WeComChannel<S> {
 
     pub fn payload(&self, attempt: &Attempt<'_>) -> serde_json::Value {
         let n = attempt.notification;
-        let mut content = format!("### {}\n{}", n.title, n.markdown_body());
+        let mut content = format!("### {}\n{}", n.markdown_title(), n.markdown_body());
         if n.severity == Severity::Critical && !self.spec.mention_user_ids.is_empty() {
             let mentions: Vec<String> = self
                 .spec
@@ -70,7 +70,7 @@ impl<S: SecretSource> WeComChannel<S> {
         )?;
         let body = serde_json::to_vec(&self.payload(&attempt))
             .map_err(|e| DeliveryError::permanent(format!("payload: {e}")))?;
-        let reply = post_json(&self.http, target.url, Vec::new(), body, attempt.timeout).await?;
+        let reply = post_json(&self.http, target.url, Vec::new(), body, &attempt).await?;
         body_code_verdict(
             &reply,
             "WeCom",

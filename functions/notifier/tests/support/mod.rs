@@ -11,11 +11,12 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use lambda_runtime::{Context, LambdaEvent};
-use notifier::settings::Settings;
+use notifier::config::Config;
 use notifier::App;
 use serde_json::{json, Value};
 use shared::config::Env;
-use shared::secrets::{SecretSource, StaticSecrets};
+use shared::secrets::SecretSource;
+use shared::testkit::StaticSecrets;
 
 /// A domain event envelope with a fresh id.
 pub fn envelope(event_type: &str, severity: &str, data: Value) -> Value {
@@ -81,8 +82,8 @@ pub fn secrets(pairs: &[(&str, String)]) -> Arc<StaticSecrets> {
     ))
 }
 
-/// Settings as the function reads them, from `vars` on top of inline rules and a bucket.
-pub fn settings(rules: &Value, bucket: &str, vars: &[(&str, &str)]) -> Settings {
+/// The configuration as the function reads them, from `vars` on top of inline rules and a bucket.
+pub fn settings(rules: &Value, bucket: &str, vars: &[(&str, &str)]) -> Config {
     let rules = rules.to_string();
     let mut all: Vec<(String, String)> = vec![
         ("NOTIFIER_RULES".into(), rules),
@@ -94,7 +95,7 @@ pub fn settings(rules: &Value, bucket: &str, vars: &[(&str, &str)]) -> Settings 
         all.retain(|(name, _)| name != k);
         all.push((k.to_string(), v.to_string()));
     }
-    Settings::from_env(Env::from_vars(all)).expect("valid test settings")
+    Config::from_env(Env::from_vars(all)).expect("valid test settings")
 }
 
 pub struct Local {
@@ -121,10 +122,10 @@ pub async fn local() -> Local {
 
 pub async fn app<S: SecretSource + 'static>(
     local: &Local,
-    settings: Settings,
+    settings: Config,
     secrets: Arc<S>,
 ) -> App {
-    App::new(settings, &local.sdk, secrets)
+    notifier::build_with_secrets(&settings, &local.sdk, secrets)
         .await
         .expect("app builds")
 }

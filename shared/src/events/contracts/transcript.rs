@@ -1,1 +1,31 @@
-//! Payloads of the `transcript` events (see [`super`]).
+//! Payloads of the `transcript` events (see [`super`]), produced by ai-processor when a
+//! Transcribe job of a video or audio upload completes.
+
+use serde::{Deserialize, Serialize};
+
+use crate::events::EventPayload;
+
+/// `transcript.ready`: the transcript (and its subtitles) of an upload are in the results bucket.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TranscriptReady {
+    pub bucket: String,
+    pub key: String,
+    pub version_id: Option<String>,
+    /// The spoken (or identified) language, `zh-CN`, `en-US`, ...
+    pub language: Option<String>,
+    pub duration_seconds: f64,
+    pub word_count: u64,
+    /// The first sentences, each at most 200 characters.
+    pub first_lines: Vec<String>,
+    /// `s3://` URI of the Transcribe transcript document.
+    pub transcript: Option<String>,
+    /// `s3://` URIs of the SubRip (`.srt`) and WebVTT (`.vtt`) subtitles, when requested.
+    #[serde(default)]
+    pub subtitles: Vec<String>,
+    /// `s3://` URI of the analysis document.
+    pub analysis_document: String,
+}
+
+impl EventPayload for TranscriptReady {
+    const TYPE: &'static str = "transcript.ready";
+}

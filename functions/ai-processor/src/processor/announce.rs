@@ -1,0 +1,202 @@
+//! The domain events this function publishes, built from the analysis document as the typed
+//! payloads of `shared::events::contracts`. Event ids are stable per upload version (and
+//! stage), so a duplicate publish de-duplicates downstream.
+
+use shared::batch::RecordError;
+use shared::events::contracts::media::{
+    MediaAnalyzed, MediaFailed, MediaFlagged, MediaSkipped, Verdict,
+};
+use shared::events::contracts::transcript::TranscriptReady;
+use shared::events::{Envelope, EventPayload, EventPublisher, Severity};
+use shared::time::Clock;
+use time::OffsetDateTime;
+
+use super::{Adapters, Processor, SOURCE};
+use crate::analysis::{AnalysisDocument, SourceObject};
+use crate::transcript::TranscriptSummary;
+
+/// `media.analyzed`: the document is complete (no part waits for a job).
+pub fn analyzed(doc: &AnalysisDocument, document_uri: &str, now: OffsetDateTime) -> Envelope {
+    let analyzed_at = doc
+        .timings
+        .completed_at
+        .clone()
+        .unwrap_or_else(|| shared::time::rfc3339(now));
+    let latency_ms = doc.timings.uploaded_at.as_deref().and_then(|uploaded| {
+        let uploaded = shared::time::parse_rfc3339_lenient(uploaded)?;
+        let analyzed = shared::time::parse_rfc3339_lenient(&analyzed_at)?;
+        u64::try_from((analyzed - uploaded).whole_milliseconds()).ok()
+    });
+    let payload = MediaAnalyzed {
+        bucket: doc.source.bucket.clone(),
+        key: doc.source.key.clone(),
+        version_id: doc.source.version_id.clone(),
+        etag: doc.source.etag.clone(),
+        kind: doc.kind,
+        prefix: upload_prefix(&doc.source.key),
+        size_bytes: size_bytes(&doc.source),
+        verdict: doc.verdict,
+        backend: doc.backend.clone(),
+        labels: doc.flagged.clone(),
+        uploaded_at: doc.timings.uploaded_at.clone(),
+        analyzed_at,
+        latency_ms,
+        moderation_state: doc.moderation.state,
+        transcript_state: doc.transcript.state,
+        transcript: doc.transcript.transcript_uri.clone(),
+        analysis_document: document_uri.to_string(),
+    };
+    of_upload(&payload, doc, Severity::Info)
+}
+
+/// `media.flagged` as soon as the verdict is review (warning) or rejected (critical),
+/// without waiting for a transcript; `None` for any other verdict.
+pub fn flagged(doc: &AnalysisDocument, document_uri: &str) -> Option<Envelope> {
+    let (verdict, severity) = match doc.verdict {
+        Some(v @ Verdict::Review) => (v, Severity::Warning),
+        Some(v @ Verdict::Rejected) => (v, Severity::Critical),
+        _ => return None,
+    };
+    let payload = MediaFlagged {
+        bucket: doc.source.bucket.clone(),
+        key: doc.source.key.clone(),
+        version_id: doc.source.version_id.clone(),
+        kind: doc.kind,
+        verdict,
+        labels: doc.flagged.clone(),
+        backend: doc.backend.clone(),
+        analysis_document: document_uri.to_string(),
+    };
+    Some(of_upload(&payload, doc, severity))
+}
+
+/// `media.failed`: a part (`stage` = `moderation`, `transcription` or `text`) failed for good.
+pub fn failed(doc: &AnalysisDocument, document_uri: &str, stage: &str, reason: &str) -> Envelope {
+    let payload = MediaFailed {
+        bucket: doc.source.bucket.clone(),
+        key: doc.source.key.clone(),
+        version_id: doc.source.version_id.clone(),
+        kind: doc.kind,
+        stage: stage.to_string(),
+        reason: reason.to_string(),
+        analysis_document: document_uri.to_string(),
+    };
+    Envelope::of(
+        &payload,
+        SOURCE,
+        &doc.source.uri(),
+        Severity::Warning,
+        &format!("{}/{stage}", doc.source.discriminator()),
+    )
+}
+
+/// `transcript.ready`: language, duration, word count and the first lines.
+pub fn transcript_ready(
+    doc: &AnalysisDocument,
+    document_uri: &str,
+    summary: &TranscriptSummary,
+) -> Envelope {
+    let payload = TranscriptReady {
+        bucket: doc.source.bucket.clone(),
+        key: doc.source.key.clone(),
+        version_id: doc.source.version_id.clone(),
+        language: summary.language.clone(),
+        duration_seconds: summary.duration_seconds,
+        word_count: summary.word_count as u64,
+        first_lines: summary.first_lines.clone(),
+        transcript: doc.transcript.transcript_uri.clone(),
+        subtitles: doc.transcript.subtitles.clone(),
+        analysis_document: document_uri.to_string(),
+    };
+    of_upload(&payload, doc, Severity::Info)
+}
+
+/// `media.skipped`: an upload that is no media this suite analyses.
+pub fn skipped(
+    source: &SourceObject,
+    content_type: Option<&str>,
+    reason_code: &str,
+    reason: &str,
+) -> Envelope {
+    let payload = MediaSkipped {
+        bucket: source.bucket.clone(),
+        key: source.key.clone(),
+        version_id: source.version_id.clone(),
+        etag: source.etag.clone(),
+        prefix: upload_prefix(&source.key),
+        size_bytes: size_bytes(source),
+        content_type: content_type.map(str::to_string),
+        reason_code: reason_code.to_string(),
+        reason: reason.to_string(),
+    };
+    Envelope::of(
+        &payload,
+        SOURCE,
+        &source.uri(),
+        Severity::Info,
+        source.discriminator(),
+    )
+}
+
+/// An event about the analysed upload version (one id per type and version).
+fn of_upload<P: EventPayload>(payload: &P, doc: &AnalysisDocument, severity: Severity) -> Envelope {
+    Envelope::of(
+        payload,
+        SOURCE,
+        &doc.source.uri(),
+        severity,
+        doc.source.discriminator(),
+    )
+}
+
+fn size_bytes(source: &SourceObject) -> u64 {
+    u64::try_from(source.size).unwrap_or(0)
+}
+
+/// `covers/` for `covers/a/b.jpg`: the upload prefix the key was routed by.
+pub fn upload_prefix(key: &str) -> Option<String> {
+    key.split_once('/').map(|(first, _)| format!("{first}/"))
+}
+
+impl<A: Adapters> Processor<A> {
+    pub(super) async fn publish(&self, event: Envelope) -> Result<(), RecordError> {
+        self.ports
+            .publisher
+            .publish(&event)
+            .await
+            .map_err(RecordError::retryable)
+    }
+
+    pub(super) async fn publish_analyzed(&self, doc: &AnalysisDocument) -> Result<(), RecordError> {
+        let now = self.ports.clock.now();
+        self.publish(analyzed(doc, &self.document_uri(doc), now))
+            .await
+    }
+
+    pub(super) async fn publish_flagged(&self, doc: &AnalysisDocument) -> Result<(), RecordError> {
+        match flagged(doc, &self.document_uri(doc)) {
+            Some(event) => self.publish(event).await,
+            None => Ok(()),
+        }
+    }
+
+    pub(super) async fn publish_failed(
+        &self,
+        doc: &AnalysisDocument,
+        stage: &str,
+        reason: &str,
+    ) -> Result<(), RecordError> {
+        tracing::error!(stage, reason, key = %doc.source.key, "analysis failed for good");
+        self.publish(failed(doc, &self.document_uri(doc), stage, reason))
+            .await
+    }
+
+    pub(super) async fn publish_transcript_ready(
+        &self,
+        doc: &AnalysisDocument,
+        summary: &TranscriptSummary,
+    ) -> Result<(), RecordError> {
+        self.publish(transcript_ready(doc, &self.document_uri(doc), summary))
+            .await
+    }
+}

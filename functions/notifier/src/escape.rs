@@ -1,0 +1,130 @@
+//! Untrusted text (file names, labels, reasons) made inert for each format it goes into.
+//!
+//! DingTalk and WeCom markdown and Feishu `lark_md` are proprietary subsets with no documented,
+//! reliable escape character, and each reads its own mention syntax (`<@userid>`, `<at id=..>`,
+//! `@mobile`). So instead of backslash escapes, the characters that start any syntax there are
+//! replaced by their full-width forms (`[` → `［`, `<` → `＜`, ...): text a person reads the same,
+//! that no renderer can take for a link, a mention, HTML or emphasis. Slack documents its
+//! escaping (`&amp;`, `&lt;`, `&gt;`) and gets exactly that.
+
+/// Longest fact value shown; a 1,000-character file name must not fill a chat screen.
+pub const MAX_VALUE_CHARS: usize = 300;
+/// Longest title.
+pub const MAX_TITLE_CHARS: usize = 200;
+
+/// One line of at most `max` characters: control characters (line breaks included, which could
+/// start a heading, a quote or a forged fact line) become spaces.
+pub fn one_line(s: &str, max: usize) -> String {
+    let cleaned: String = s
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    let cleaned = cleaned.trim();
+    if cleaned.chars().count() <= max {
+        cleaned.to_string()
+    } else {
+        let mut cut: String = cleaned.chars().take(max.saturating_sub(1)).collect();
+        cut.push('…');
+        cut
+    }
+}
+
+/// Text for DingTalk / WeCom markdown and Feishu `lark_md`.
+pub fn chat_markdown(s: &str) -> String {
+    s.chars()
+        .map(|c| match c {
+            '\\' => '＼',
+            '*' => '＊',
+            '_' => '＿',
+            '`' => '｀',
+            '[' => '［',
+            ']' => '］',
+            '#' => '＃',
+            '<' => '＜',
+            '>' => '＞',
+            '@' => '＠',
+            '~' => '～',
+            '|' => '｜',
+            '&' => '＆',
+            '!' => '！',
+            other => other,
+        })
+        .collect()
+}
+
+/// Text for Feishu `text` messages, which read `<at user_id="...">` mentions.
+pub fn feishu_text(s: &str) -> String {
+    s.replace('<', "＜").replace('>', "＞")
+}
+
+/// Text for Slack `mrkdwn` and `text`: the three characters Slack documents as control
+/// characters (`<@U123>`, `<!channel>`, `<http://x|link>` all need `<`).
+pub fn slack(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// An http(s) URL safe inside `[text](url)` and `<url|text>`: parsed, and the characters that
+/// could close or extend the link syntax percent-encoded. `None` for anything else.
+pub fn web_link(raw: &str) -> Option<String> {
+    let url = reqwest::Url::parse(raw.trim()).ok()?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return None;
+    }
+    let mut out = String::with_capacity(url.as_str().len());
+    for c in url.as_str().chars() {
+        match c {
+            '(' => out.push_str("%28"),
+            ')' => out.push_str("%29"),
+            '[' => out.push_str("%5B"),
+            ']' => out.push_str("%5D"),
+            '<' => out.push_str("%3C"),
+            '>' => out.push_str("%3E"),
+            '|' => out.push_str("%7C"),
+            '*' => out.push_str("%2A"),
+            '_' => out.push_str("%5F"),
+            c => out.push(c),
+        }
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chat_markdown_leaves_no_syntax_character() {
+        let hostile = "[x](https://evil.example) <@all> <at user_id=\"all\"> **b** `c` #h \\ @138 ~~s~~ | &lt; !";
+        let safe = chat_markdown(hostile);
+        for c in [
+            '[', ']', '<', '>', '*', '`', '#', '\\', '@', '~', '|', '&', '!',
+        ] {
+            assert!(!safe.contains(c), "{c:?} left in {safe}");
+        }
+        assert_eq!(chat_markdown("clip 1.mp4"), "clip 1.mp4");
+    }
+
+    #[test]
+    fn one_line_removes_line_breaks_and_caps_the_length() {
+        assert_eq!(one_line("a\nb\r\n# c\u{7}", 50), "a b  # c");
+        let long = one_line(&"名".repeat(1000), 300);
+        assert_eq!(long.chars().count(), 300);
+        assert!(long.ends_with('…'));
+    }
+
+    #[test]
+    fn links_are_web_urls_that_cannot_break_out_of_link_syntax() {
+        assert_eq!(
+            web_link("https://console.example.com/m/1").as_deref(),
+            Some("https://console.example.com/m/1")
+        );
+        let tricky = web_link("https://x.example/a)[evil](https://y.example)|b>").unwrap();
+        for c in ['(', ')', '[', ']', '|', '>'] {
+            assert!(!tricky.contains(c), "{tricky}");
+        }
+        assert_eq!(web_link("javascript:alert(1)"), None);
+        assert_eq!(web_link("s3://bucket/key"), None);
+    }
+}
