@@ -4,6 +4,8 @@
 //! Domain code depends on the small traits here (`EventPublisher`, `IdempotencyStore`,
 //! `SecretSource`), never on AWS types, so it can be tested without AWS.
 
+#![warn(missing_docs)]
+
 pub mod aws;
 pub mod batch;
 pub mod config;

@@ -12,8 +12,11 @@ use crate::events::EventPayload;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum MediaKind {
+    /// A still image: moderated.
     Image,
+    /// A video: moderated and transcribed.
     Video,
+    /// An audio file: transcribed, not moderated.
     Audio,
     /// PDFs and scans under `documents/`: text extraction (OCR).
     Document,
@@ -35,8 +38,11 @@ impl MediaKind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Verdict {
+    /// The upload is acceptable.
     Approved,
+    /// A person should decide (see the `review` events).
     Review,
+    /// The upload is not acceptable.
     Rejected,
 }
 
@@ -68,22 +74,32 @@ pub struct FlaggedLabel {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PartState {
+    /// The part does not apply to this kind of upload.
     NotApplicable,
+    /// Started; waits for its job to complete.
     Pending,
+    /// Completed successfully.
     Done,
+    /// Failed for good (see `media.failed`).
     Failed,
 }
 
 /// `media.analyzed`: the analysis of an upload is complete (no part waits for a job).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MediaAnalyzed {
+    /// Bucket the upload is in.
     pub bucket: String,
+    /// Object key of the upload (its path in the bucket).
     pub key: String,
+    /// The upload's object version; `None` when the bucket is not versioned.
     pub version_id: Option<String>,
+    /// ETag of the uploaded object.
     pub etag: String,
+    /// What the upload was analysed as.
     pub kind: MediaKind,
     /// The upload prefix (`covers/`, `videos/`, ...).
     pub prefix: Option<String>,
+    /// Size of the upload in bytes.
     pub size_bytes: u64,
     /// `null` for audio (not moderated) and when moderation failed.
     pub verdict: Option<Verdict>,
@@ -91,11 +107,15 @@ pub struct MediaAnalyzed {
     pub backend: String,
     /// The moderation labels that made the verdict, strictest first.
     pub labels: Vec<FlaggedLabel>,
+    /// When the object was uploaded (RFC 3339 UTC), when known.
     pub uploaded_at: Option<String>,
+    /// When the analysis completed (RFC 3339 UTC).
     pub analyzed_at: String,
     /// Upload to complete analysis.
     pub latency_ms: Option<u64>,
+    /// Where the moderation part stands.
     pub moderation_state: PartState,
+    /// Where the transcription part stands.
     pub transcript_state: PartState,
     /// `s3://` URI of the transcript, for video and audio.
     pub transcript: Option<String>,
@@ -111,13 +131,21 @@ impl EventPayload for MediaAnalyzed {
 /// soon as moderation is done, without waiting for a transcript.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MediaFlagged {
+    /// Bucket the upload is in.
     pub bucket: String,
+    /// Object key of the upload (its path in the bucket).
     pub key: String,
+    /// The upload's object version; `None` when the bucket is not versioned.
     pub version_id: Option<String>,
+    /// What the upload was analysed as.
     pub kind: MediaKind,
+    /// `review` or `rejected`.
     pub verdict: Verdict,
+    /// The moderation labels that made the verdict, strictest first.
     pub labels: Vec<FlaggedLabel>,
+    /// `rekognition` or `sagemaker`.
     pub backend: String,
+    /// `s3://` URI of the analysis document.
     pub analysis_document: String,
 }
 
@@ -128,13 +156,19 @@ impl EventPayload for MediaFlagged {
 /// `media.failed`: a part of the analysis failed for good.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MediaFailed {
+    /// Bucket the upload is in.
     pub bucket: String,
+    /// Object key of the upload (its path in the bucket).
     pub key: String,
+    /// The upload's object version; `None` when the bucket is not versioned.
     pub version_id: Option<String>,
+    /// What the upload was analysed as.
     pub kind: MediaKind,
     /// `moderation`, `transcription` or `text`.
     pub stage: String,
+    /// What went wrong, in words.
     pub reason: String,
+    /// `s3://` URI of the analysis document.
     pub analysis_document: String,
 }
 
@@ -146,12 +180,19 @@ impl EventPayload for MediaFailed {
 /// tagged `moderation-verdict=skipped`, so it is never served as approved.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MediaSkipped {
+    /// Bucket the upload is in.
     pub bucket: String,
+    /// Object key of the upload (its path in the bucket).
     pub key: String,
+    /// The upload's object version; `None` when the bucket is not versioned.
     pub version_id: Option<String>,
+    /// ETag of the uploaded object.
     pub etag: String,
+    /// The upload prefix (`covers/`, `videos/`, ...), if any.
     pub prefix: Option<String>,
+    /// Size of the upload in bytes.
     pub size_bytes: u64,
+    /// The object's `Content-Type`, when set.
     pub content_type: Option<String>,
     /// A short code (`not-media`), also the object's `moderation-skip-reason` tag.
     pub reason_code: String,
@@ -166,16 +207,21 @@ impl EventPayload for MediaSkipped {
 /// `media.deleted`: an upload was deleted and what the suite derived from it is gone.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MediaDeleted {
+    /// Bucket the upload is in.
     pub bucket: String,
+    /// Object key of the upload (its path in the bucket).
     pub key: String,
     /// The version the deletion named, if any.
     pub version_id: Option<String>,
     /// A delete marker was created (versioned bucket, delete without a version id).
     pub delete_marker: bool,
+    /// What the upload had been analysed as, when known.
     pub kind: Option<MediaKind>,
+    /// The upload prefix (`covers/`, `videos/`, ...), if any.
     pub prefix: Option<String>,
     /// How many derived objects (document, transcript, subtitles, text) were removed.
     pub removed_objects: u32,
+    /// When the deletion was handled (RFC 3339 UTC).
     pub deleted_at: String,
 }
 

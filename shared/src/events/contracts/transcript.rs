@@ -8,12 +8,17 @@ use crate::events::EventPayload;
 /// `transcript.ready`: the transcript (and its subtitles) of an upload are in the results bucket.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TranscriptReady {
+    /// Bucket the upload is in.
     pub bucket: String,
+    /// Object key of the upload (its path in the bucket).
     pub key: String,
+    /// The upload's object version; `None` when the bucket is not versioned.
     pub version_id: Option<String>,
     /// The spoken (or identified) language, `zh-CN`, `en-US`, ...
     pub language: Option<String>,
+    /// Length of the media in seconds.
     pub duration_seconds: f64,
+    /// Number of words transcribed.
     pub word_count: u64,
     /// The first sentences, each at most 200 characters.
     pub first_lines: Vec<String>,
