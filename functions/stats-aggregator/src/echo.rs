@@ -12,7 +12,7 @@ pub fn shown(text: &str) -> String {
 /// Longest error reason (serde messages can quote a whole field of the input).
 const MAX_REASON_CHARS: usize = 300;
 
-/// An error's text cut to [`MAX_REASON_CHARS`].
+/// An error's text cut to `MAX_REASON_CHARS` characters.
 pub fn reason(error: impl std::fmt::Display) -> String {
     cut(&error.to_string(), MAX_REASON_CHARS)
 }

@@ -86,7 +86,7 @@ pub(crate) struct RawLine<'a> {
     pub(crate) data: Lenient<EventData<'a>>,
 }
 
-/// Parses one line (without its newline): the scanner of [`crate::line_scan`] for the lines
+/// Parses one line (without its newline): the scanner of `line_scan` for the lines
 /// ingest writes, serde_json for anything else.
 pub fn parse_line(line: &[u8]) -> Result<EventLine<'_>, LineError> {
     // An envelope is an object (serde would also read a struct from an array).
