@@ -85,8 +85,9 @@ impl RollupDocument {
         }
     }
 
+    /// One line: Athena's JSON reader (the Glue rollup tables) takes one document per line.
     pub fn to_json(&self) -> Vec<u8> {
-        let mut bytes = serde_json::to_vec_pretty(self).unwrap_or_default();
+        let mut bytes = serde_json::to_vec(self).unwrap_or_default();
         bytes.push(b'\n');
         bytes
     }

@@ -41,9 +41,19 @@ async fn rollup_documents_are_byte_identical_to_the_stored_ones() {
             ),
             ("stats/daily/2026/11/24.json", "daily-2026-11-24.json"),
         ] {
-            let want = std::fs::read(format!("{GOLDEN}{file}")).unwrap();
+            // The stored documents were written pretty-printed by the code before the rollup's
+            // second round; documents are now one line each (Athena), with the same content.
+            let want: serde_json::Value =
+                serde_json::from_slice(&std::fs::read(format!("{GOLDEN}{file}")).unwrap()).unwrap();
+            let got = store.body(key).expect("document written");
+            assert_eq!(
+                got.iter().filter(|b| **b == b'\n').count(),
+                1,
+                "{key} is one line"
+            );
+            let got: serde_json::Value = serde_json::from_slice(&got).unwrap();
             assert!(
-                store.body(key) == Some(want),
+                got == want,
                 "{key} differs from {file} (concurrency {concurrency})"
             );
         }
