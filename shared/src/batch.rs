@@ -148,6 +148,15 @@ impl Deadline {
             .map(|d| d.as_millis() as u64)
             .unwrap_or(0);
         let left = std::time::Duration::from_millis(ctx.deadline.saturating_sub(now_ms));
+        if left.is_zero() {
+            // Lambda never starts an invocation past its deadline; a local emulator may send
+            // none (0). Then only the SDK's own per-operation timeouts bound the records.
+            tracing::debug!(
+                deadline_ms = ctx.deadline,
+                "the invocation carries no usable deadline"
+            );
+            return Self::none();
+        }
         Self::after(left.saturating_sub(margin))
     }
 
@@ -298,6 +307,14 @@ mod tests {
         let mut e = SqsEvent::default();
         e.records = bodies.iter().map(|(id, b)| message(id, b)).collect();
         e
+    }
+
+    #[test]
+    fn an_invocation_without_a_usable_deadline_is_bounded_by_the_sdk_only() {
+        let ctx = lambda_runtime::Context::default();
+        assert!(ctx.deadline == 0);
+        let deadline = Deadline::from_context(&ctx, DEFAULT_DEADLINE_MARGIN);
+        assert!(deadline.remaining() > std::time::Duration::from_secs(3600));
     }
 
     #[tokio::test(start_paused = true)]
