@@ -131,12 +131,7 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    fn message(id: &str, body: &str) -> SqsMessage {
-        let mut m = SqsMessage::default();
-        m.message_id = Some(id.to_string());
-        m.body = Some(body.to_string());
-        m
-    }
+    use shared::testkit::sqs_message as message;
 
     fn envelope(id: &str, time: &str) -> String {
         format!(

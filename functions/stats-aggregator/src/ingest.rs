@@ -189,14 +189,8 @@ fn failure(message_id: &str) -> BatchItemFailure {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use aws_lambda_events::event::sqs::SqsMessage;
 
-    fn message(id: &str, body: &str) -> SqsMessage {
-        let mut m = SqsMessage::default();
-        m.message_id = Some(id.to_string());
-        m.body = Some(body.to_string());
-        m
-    }
+    use shared::testkit::sqs_message as message;
 
     fn envelope(id: &str, time: &str) -> String {
         format!(
