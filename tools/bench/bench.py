@@ -63,14 +63,21 @@ def local_environment() -> dict[str, dict[str, str]]:
         if r.returncode == 0:
             data = json.loads(out.read_text())
             envs = {name: dict(f.get("environment", {})) for name, f in data.get("functions", {}).items()}
-            # The notifier reads its routing rules at init; route everything to the provisioned
-            # alarm topic so it starts without the operator's rules file.
+            # The notifier as deployed: its routing rules are an object in the results bucket,
+            # read on first use (not at init) and cached; route everything to the provisioned
+            # alarm topic. Only without an S3 URI do the rules go inline.
             alarm_topic = data.get("resources", {}).get("AlarmTopic", {}).get("TopicArn")
             if "notifier" in envs and alarm_topic:
-                envs["notifier"]["NOTIFIER_RULES_S3_URI"] = ""
-                envs["notifier"]["NOTIFIER_RULES"] = json.dumps({
+                rules = json.dumps({
                     "channels": {"alarms": {"kind": "sns", "topic_arn": alarm_topic}},
                     "rules": [{"types": ["*"], "channels": ["alarms"]}]})
+                uri = envs["notifier"].get("NOTIFIER_RULES_S3_URI", "")
+                if uri.startswith("s3://"):
+                    bucket, _, key = uri[5:].partition("/")
+                    pipeline.boto("s3").put_object(Bucket=bucket, Key=key, Body=rules.encode(), ContentType="application/json")
+                    envs["notifier"]["NOTIFIER_RULES"] = ""
+                else:
+                    envs["notifier"]["NOTIFIER_RULES"] = rules
             return envs
         log("provisioning failed; functions run with only the endpoint set")
     return {}
