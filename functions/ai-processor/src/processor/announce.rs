@@ -66,6 +66,7 @@ pub fn flagged(doc: &AnalysisDocument, document_uri: &str) -> Option<Envelope> {
         labels: doc.flagged.clone(),
         backend: doc.backend.clone(),
         analysis_document: document_uri.to_string(),
+        review: None,
     };
     Some(of_upload(&payload, doc, severity))
 }

@@ -147,6 +147,27 @@ pub struct MediaFlagged {
     pub backend: String,
     /// `s3://` URI of the analysis document.
     pub analysis_document: String,
+    /// What the moderator needs to decide a `review` verdict; absent for `rejected` and from
+    /// producers that predate it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review: Option<ReviewAid>,
+}
+
+/// How a moderator looks at an upload under review and records the decision.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReviewAid {
+    /// Presigned HTTPS link to the upload (this version), valid until `link_expires_at`;
+    /// `None` when no link could be signed.
+    pub link: Option<String>,
+    /// When `link` stops working (RFC 3339 UTC).
+    pub link_expires_at: Option<String>,
+    /// The name of the function that records decisions (ai-processor's deployed name).
+    pub function_name: String,
+    /// The decision input to send to it for approval, as JSON (replace `approved` with
+    /// `rejected` to reject); the notifier shows it as the command to run.
+    pub approve_input: String,
+    /// The same input for rejection.
+    pub reject_input: String,
 }
 
 impl EventPayload for MediaFlagged {
