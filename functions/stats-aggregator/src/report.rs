@@ -116,6 +116,7 @@ pub fn digest_event(
         cost_actions: s.cost.actions,
         malformed_lines: s.sources.malformed_lines,
         hours_with_data: document.hours_with_data,
+        reviews: None,
     };
     Envelope::of(&digest, SERVICE, &subject, Severity::Info, &day.to_string())
 }

@@ -133,6 +133,7 @@ mod tests {
             cost_actions: 0,
             malformed_lines: 0,
             hours_with_data: Some(24),
+            reviews: None,
         }
     }
 

@@ -50,6 +50,28 @@ pub struct StatsDigest {
     pub malformed_lines: u64,
     /// Hours of the day with at least one event.
     pub hours_with_data: Option<u32>,
+    /// Moderators' decisions on `review` verdicts; absent from producers that predate them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reviews: Option<ReviewFigures>,
+}
+
+/// Reviews of a day: how many uploads went to a person, what was decided and how long it took.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct ReviewFigures {
+    /// Uploads whose verdict became `review` during the day (`media.flagged`, warning).
+    pub requested: u64,
+    /// Decisions `approved` recorded during the day.
+    pub approved: u64,
+    /// Decisions `rejected` recorded during the day.
+    pub rejected: u64,
+    /// Decisions that replaced an earlier, different decision.
+    pub changed: u64,
+    /// Uploads still waiting for a decision at the end of the day, when known.
+    pub pending: Option<u64>,
+    /// Upload to decision, milliseconds: median.
+    pub wait_ms_p50: Option<f64>,
+    /// Upload to decision, milliseconds: 95th percentile.
+    pub wait_ms_p95: Option<f64>,
 }
 
 /// Latency quantiles of a day, milliseconds.
