@@ -90,6 +90,105 @@ pub fn web_link(raw: &str) -> Option<String> {
     Some(out)
 }
 
+/// Where a command a person copies is shown: its text must read the same there and survive
+/// copy and paste exactly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CommandFormat {
+    /// Plain text and Slack code blocks (SNS, e-mail, webhook, Feishu `text`, Slack).
+    Text,
+    /// DingTalk / WeCom markdown and Feishu `lark_md`, which read the characters
+    /// [`chat_markdown`] replaces and have no escape character of their own.
+    ChatMarkdown,
+}
+
+impl CommandFormat {
+    /// Characters of a JSON string shown as they are. Letters and digits of any script and
+    /// the ASCII punctuation the format does not read stay readable; the rest (the shell's `'`,
+    /// the format's syntax, control and invisible characters such as bidi overrides, symbols)
+    /// is written as a `\uXXXX` escape.
+    fn shows(self, c: char) -> bool {
+        if c.is_ascii_alphanumeric() || c == ' ' || (!c.is_ascii() && c.is_alphanumeric()) {
+            return true;
+        }
+        // `"` and `\` never reach this test: serde_json escapes them, see `write_char_escape`.
+        let read_by_format: &[char] = match self {
+            CommandFormat::Text => &['\'', '`', '<', '>', '&'],
+            CommandFormat::ChatMarkdown => &[
+                '\'', '`', '<', '>', '&', '*', '_', '[', ']', '#', '@', '~', '|', '!',
+            ],
+        };
+        c.is_ascii_punctuation() && !read_by_format.contains(&c)
+    }
+}
+
+/// A serde_json formatter that writes string characters a format would read as `\uXXXX`
+/// escapes, which every JSON parser reads back as the same character.
+struct InertStrings(CommandFormat);
+
+fn write_unicode_escape<W: ?Sized + std::io::Write>(
+    writer: &mut W,
+    c: char,
+) -> std::io::Result<()> {
+    let mut units = [0u16; 2];
+    for unit in c.encode_utf16(&mut units) {
+        write!(writer, "\\u{unit:04x}")?;
+    }
+    Ok(())
+}
+
+impl serde_json::ser::Formatter for InertStrings {
+    fn write_string_fragment<W: ?Sized + std::io::Write>(
+        &mut self,
+        writer: &mut W,
+        fragment: &str,
+    ) -> std::io::Result<()> {
+        for c in fragment.chars() {
+            if self.0.shows(c) {
+                let mut buf = [0u8; 4];
+                writer.write_all(c.encode_utf8(&mut buf).as_bytes())?;
+            } else {
+                write_unicode_escape(writer, c)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// `"`, `\` and control characters as `\uXXXX` too, never `\"` or `\n`: a markdown
+    /// renderer would take `\"` for an escaped quote and drop the backslash.
+    fn write_char_escape<W: ?Sized + std::io::Write>(
+        &mut self,
+        writer: &mut W,
+        escape: serde_json::ser::CharEscape,
+    ) -> std::io::Result<()> {
+        use serde_json::ser::CharEscape;
+        let c = match escape {
+            CharEscape::Quote => '"',
+            CharEscape::ReverseSolidus => '\\',
+            CharEscape::Solidus => '/',
+            CharEscape::Backspace => '\u{8}',
+            CharEscape::FormFeed => '\u{c}',
+            CharEscape::LineFeed => '\n',
+            CharEscape::CarriageReturn => '\r',
+            CharEscape::Tab => '\t',
+            CharEscape::AsciiControl(byte) => char::from(byte),
+        };
+        write_unicode_escape(writer, c)
+    }
+}
+
+/// A JSON document as one line that is inert in `format` and reads back as `value`: no
+/// character in it starts a link, a mention, HTML, emphasis or code there, ends a shell
+/// single-quoted word, or hides what is written (control and invisible characters). So it
+/// can be shown as it is, without [`chat_markdown`] or [`slack`] changing what a person copies.
+pub fn inert_json(value: &serde_json::Value, format: CommandFormat) -> String {
+    let mut out = Vec::new();
+    let mut serializer = serde_json::Serializer::with_formatter(&mut out, InertStrings(format));
+    serde::Serialize::serialize(value, &mut serializer)
+        .expect("a serde_json::Value always serializes into memory");
+    // Every byte written is either ASCII or a whole UTF-8 character of a string.
+    String::from_utf8(out).expect("UTF-8")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -101,7 +101,7 @@ proptest! {
             prop_assert!(!envelope.id.contains('/') && !envelope.id.contains(".."));
             prop_assert!(!envelope.subject.chars().any(char::is_control));
             for language in [Language::En, Language::Zh] {
-                let n = render(&envelope, language);
+                let n = render(&envelope, language, &shared::time::BusinessTimeZone::utc());
                 prop_assert!(!n.title.is_empty());
                 let subject = notifier::adapters::sns::subject(&n.title);
                 prop_assert!(subject.chars().count() <= 99);

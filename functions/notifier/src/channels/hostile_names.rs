@@ -51,7 +51,7 @@ fn hostile_events(language: Language) -> Vec<(String, Notification, Envelope)> {
                     "link": "https://console.example.com/m/1)[evil](https://evil.example"
                 }),
             );
-            let n = render(&envelope, language);
+            let n = render(&envelope, language, &shared::time::BusinessTimeZone::utc());
             (name, n, envelope)
         })
         .collect()
