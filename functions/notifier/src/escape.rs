@@ -29,10 +29,21 @@ pub fn one_line(s: &str, max: usize) -> String {
     }
 }
 
-/// Text for DingTalk / WeCom markdown and Feishu `lark_md`.
+/// Text for DingTalk / WeCom markdown and Feishu `lark_md`. An `_` between letters or digits
+/// (`summer_party.jpg`) stays: it can neither open nor close emphasis.
 pub fn chat_markdown(s: &str) -> String {
-    s.chars()
-        .map(|c| match c {
+    let chars: Vec<char> = s.chars().collect();
+    chars
+        .iter()
+        .enumerate()
+        .map(|(i, &c)| match c {
+            '_' if between_letters(
+                i.checked_sub(1).map(|j| chars[j]),
+                chars.get(i + 1).copied(),
+            ) =>
+            {
+                '_'
+            }
             '\\' => '＼',
             '*' => '＊',
             '_' => '＿',
@@ -105,9 +116,13 @@ impl CommandFormat {
     /// Characters of a JSON string shown as they are. Letters and digits of any script and
     /// the ASCII punctuation the format does not read stay readable; the rest (the shell's `'`,
     /// the format's syntax, control and invisible characters such as bidi overrides, symbols)
-    /// is written as a `\uXXXX` escape.
-    fn shows(self, c: char) -> bool {
+    /// is written as a `\uXXXX` escape. An `_` between letters or digits (`version_id`) is
+    /// no emphasis in markdown, so it stays too.
+    fn shows(self, c: char, before: Option<char>, after: Option<char>) -> bool {
         if c.is_ascii_alphanumeric() || c == ' ' || (!c.is_ascii() && c.is_alphanumeric()) {
+            return true;
+        }
+        if c == '_' && between_letters(before, after) {
             return true;
         }
         // `"` and `\` never reach this test: serde_json escapes them, see `write_char_escape`.
@@ -119,6 +134,13 @@ impl CommandFormat {
         };
         c.is_ascii_punctuation() && !read_by_format.contains(&c)
     }
+}
+
+/// True when both neighbours are ASCII letters or digits: an `_` there opens or closes no
+/// emphasis (CommonMark's intraword rule), so markdown shows it as it is.
+pub fn between_letters(before: Option<char>, after: Option<char>) -> bool {
+    before.is_some_and(|c| c.is_ascii_alphanumeric())
+        && after.is_some_and(|c| c.is_ascii_alphanumeric())
 }
 
 /// A serde_json formatter that writes string characters a format would read as `\uXXXX`
@@ -142,8 +164,11 @@ impl serde_json::ser::Formatter for InertStrings {
         writer: &mut W,
         fragment: &str,
     ) -> std::io::Result<()> {
-        for c in fragment.chars() {
-            if self.0.shows(c) {
+        // A neighbour beyond the fragment is unknown (an escape may follow): treated as none.
+        let chars: Vec<char> = fragment.chars().collect();
+        for (i, &c) in chars.iter().enumerate() {
+            let before = i.checked_sub(1).map(|j| chars[j]);
+            if self.0.shows(c, before, chars.get(i + 1).copied()) {
                 let mut buf = [0u8; 4];
                 writer.write_all(c.encode_utf8(&mut buf).as_bytes())?;
             } else {
@@ -203,6 +228,10 @@ mod tests {
             assert!(!safe.contains(c), "{c:?} left in {safe}");
         }
         assert_eq!(chat_markdown("clip 1.mp4"), "clip 1.mp4");
+        assert_eq!(
+            chat_markdown("summer_party _it_ a__b_.jpg"),
+            "summer_party ＿it＿ a＿＿b＿.jpg"
+        );
     }
 
     #[test]

@@ -7,6 +7,8 @@ pub mod feishu;
 #[cfg(test)]
 mod hostile_names;
 pub mod http;
+#[cfg(test)]
+mod review_messages;
 pub mod slack;
 pub mod webhook;
 pub mod wecom;

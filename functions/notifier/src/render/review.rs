@@ -173,7 +173,7 @@ pub fn reviewed(r: &MediaReviewed, language: Language) -> (String, Vec<Fact>) {
         }
         (Language::En, None) => format!("{decided} by {}: {}", r.reviewer, r.key),
         (Language::Zh, Some(wait)) => {
-            format!("{} {decided}（等待 {wait}）：{}", r.reviewer, r.key)
+            format!("{} {decided}（上传后 {wait}）：{}", r.reviewer, r.key)
         }
         (Language::Zh, None) => format!("{} {decided}：{}", r.reviewer, r.key),
     };
@@ -203,7 +203,11 @@ pub fn reviewed(r: &MediaReviewed, language: Language) -> (String, Vec<Fact>) {
         facts.push(fact(language, ("Reason", "原因"), reason.clone()));
     }
     if let Some(wait) = wait {
-        facts.push(fact(language, ("Upload to decision", "上传至决定"), wait));
+        facts.push(fact(
+            language,
+            ("Upload to decision", "上传到决定用时"),
+            wait,
+        ));
     }
     facts.push(fact(language, ("File", "文件"), r.key.clone()));
     (title, facts)
