@@ -209,6 +209,38 @@ async fn every_invalid_sample_gets_a_dead_letter_reason_or_a_logged_skip() {
     }
 }
 
+/// The sample `file` through the handler with `rules`, which name two webhook channels whose
+/// secrets are `en` and `zh`: the body each received (exactly one each).
+async fn deliver_to_en_and_zh(
+    file: &str,
+    rules: &serde_json::Value,
+    vars: &[(&str, &str)],
+) -> [serde_json::Value; 2] {
+    let (_, event) = samples("notifier")
+        .into_iter()
+        .find(|(p, _)| p.file_name().unwrap() == file)
+        .unwrap_or_else(|| panic!("sample {file} missing"));
+    let local = local().await;
+    let en = HttpStub::start(|_, _| Reply::new(200, "{}")).await;
+    let zh = HttpStub::start(|_, _| Reply::new(200, "{}")).await;
+    let app = app(
+        &local,
+        settings(rules, &local.bucket, vars),
+        secrets(&[("en", en.url("/en")), ("zh", zh.url("/zh"))]),
+    )
+    .await;
+    let response = app
+        .handle(invocation(event, Duration::from_secs(10)))
+        .await
+        .unwrap();
+    assert!(failed_ids(&response).is_empty(), "{file}");
+    [en, zh].map(|stub| {
+        let requests = stub.requests();
+        assert_eq!(requests.len(), 1, "{file}");
+        requests[0].json()
+    })
+}
+
 /// Each CloudWatch alarm sample (single metric, OK transition, metric math, composite) goes
 /// through the handler to an English and a Chinese channel; the text names the alarm, the
 /// state change, the metric and threshold (or the rule) and the reason.
@@ -270,30 +302,9 @@ async fn every_alarm_sample_is_rendered_in_english_and_chinese() {
         },
         "rules": [{"types": ["alarm.state_changed"], "channels": ["en", "zh"]}]
     });
-    let all = samples("notifier");
     for (file, english, chinese) in cases {
-        let (_, event) = all
-            .iter()
-            .find(|(p, _)| p.file_name().unwrap() == *file)
-            .unwrap_or_else(|| panic!("sample {file} missing"));
-        let local = local().await;
-        let en = HttpStub::start(|_, _| Reply::new(200, "{}")).await;
-        let zh = HttpStub::start(|_, _| Reply::new(200, "{}")).await;
-        let app = app(
-            &local,
-            settings(&rules, &local.bucket, &[]),
-            secrets(&[("en", en.url("/en")), ("zh", zh.url("/zh"))]),
-        )
-        .await;
-        let response = app
-            .handle(invocation(event.clone(), Duration::from_secs(10)))
-            .await
-            .unwrap();
-        assert!(failed_ids(&response).is_empty(), "{file}");
-        for (stub, expected) in [(&en, english), (&zh, chinese)] {
-            let requests = stub.requests();
-            assert_eq!(requests.len(), 1, "{file}");
-            let body = requests[0].json();
+        let bodies = deliver_to_en_and_zh(file, &rules, &[]).await;
+        for (body, expected) in bodies.iter().zip([english, chinese]) {
             assert_eq!(body["event"]["type"], "alarm.state_changed");
             let text = body["notification"]["text"].as_str().unwrap().to_string();
             for line in expected.iter() {
@@ -356,34 +367,10 @@ async fn review_samples_reach_the_moderators_in_english_and_chinese() {
         "rules": [{"types": ["media.flagged", "media.reviewed"], "min_severity": "info",
                    "channels": ["moderators-en", "moderators-zh"]}]
     });
-    let all = samples("notifier");
     for (file, english, chinese, commands) in cases {
-        let (_, event) = all
-            .iter()
-            .find(|(p, _)| p.file_name().unwrap() == file)
-            .unwrap_or_else(|| panic!("sample {file} missing"));
-        let local = local().await;
-        let en = HttpStub::start(|_, _| Reply::new(200, "{}")).await;
-        let zh = HttpStub::start(|_, _| Reply::new(200, "{}")).await;
-        let app = app(
-            &local,
-            settings(
-                &rules,
-                &local.bucket,
-                &[("SUITE_TIMEZONE", "Asia/Shanghai")],
-            ),
-            secrets(&[("en", en.url("/en")), ("zh", zh.url("/zh"))]),
-        )
-        .await;
-        let response = app
-            .handle(invocation(event.clone(), Duration::from_secs(10)))
-            .await
-            .unwrap();
-        assert!(failed_ids(&response).is_empty(), "{file}");
-        for (stub, expected) in [(&en, &english), (&zh, &chinese)] {
-            let requests = stub.requests();
-            assert_eq!(requests.len(), 1, "{file}");
-            let body = requests[0].json();
+        let bodies =
+            deliver_to_en_and_zh(file, &rules, &[("SUITE_TIMEZONE", "Asia/Shanghai")]).await;
+        for (body, expected) in bodies.iter().zip([&english, &chinese]) {
             let text = body["notification"]["text"].as_str().unwrap().to_string();
             for line in expected.iter() {
                 assert!(text.contains(line), "{file}: {line:?} missing from\n{text}");

@@ -4,9 +4,6 @@
 //! the reviewer and the reason): a command is shown whole and reads back as the producer's
 //! input, or is not shown at all.
 
-use std::sync::Arc;
-use std::time::Duration;
-
 use serde_json::{json, Value};
 use shared::events::contracts::media::{FlaggedLabel, MediaFlagged, MediaKind, ReviewAid, Verdict};
 use shared::events::contracts::review::{Decision, MediaReviewed};
@@ -14,16 +11,13 @@ use shared::events::{Envelope, Severity};
 use shared::testkit::StaticSecrets;
 use shared::time::BusinessTimeZone;
 
-use super::dingtalk::DingTalkChannel;
 use super::email::EmailChannel;
-use super::feishu::FeishuChannel;
 use super::slack::SlackChannel;
-use super::wecom::WeComChannel;
+use super::test_support::{self, attempt, secrets};
 use crate::escape::CommandFormat;
 use crate::language::Language;
-use crate::ports::Attempt;
 use crate::render::{render, Notification, MAX_COMMAND_BYTES};
-use crate::routing::{DingTalkSpec, EmailSpec, FeishuFormat, FeishuSpec, SmtpSecurity, WeComSpec};
+use crate::routing::{EmailSpec, FeishuFormat, SmtpSecurity};
 
 /// File names (S3 keys) an uploader chooses.
 const HOSTILE_NAMES: &[&str] = &[
@@ -236,20 +230,6 @@ fn review_commands_are_shown_whole_or_not_at_all() {
     }
 }
 
-fn attempt<'a>(envelope: &'a Envelope, n: &'a Notification) -> Attempt<'a> {
-    Attempt {
-        envelope,
-        notification: n,
-        timeout: Duration::from_secs(1),
-        idempotency_key: "k",
-        now: time::OffsetDateTime::UNIX_EPOCH,
-    }
-}
-
-fn secrets() -> Arc<StaticSecrets> {
-    Arc::new(StaticSecrets::default())
-}
-
 /// No markdown link or image, no mention, no HTML tag, no emphasis, no heading in the text
 /// outside what the channel itself wrote.
 fn assert_inert_markdown(text: &str, e: &Envelope, name: &str) {
@@ -280,15 +260,7 @@ fn assert_inert_markdown(text: &str, e: &Envelope, name: &str) {
 
 #[test]
 fn dingtalk_markdown_is_inert() {
-    let channel = DingTalkChannel::new(
-        DingTalkSpec {
-            secret_id: "s".into(),
-            at_mobiles: vec![],
-            at_all_on_critical: false,
-        },
-        secrets(),
-        super::http_client(Duration::from_secs(1)).unwrap(),
-    );
+    let channel = test_support::dingtalk();
     for language in [Language::Zh, Language::En] {
         for (name, n, e) in hostile_events(language) {
             let payload = channel.payload(&attempt(&e, &n));
@@ -301,14 +273,7 @@ fn dingtalk_markdown_is_inert() {
 
 #[test]
 fn wecom_markdown_is_inert() {
-    let channel = WeComChannel::new(
-        WeComSpec {
-            secret_id: "s".into(),
-            mention_user_ids: vec![],
-        },
-        secrets(),
-        super::http_client(Duration::from_secs(1)).unwrap(),
-    );
+    let channel = test_support::wecom();
     for (name, n, e) in hostile_events(Language::Zh) {
         let payload = channel.payload(&attempt(&e, &n));
         assert_inert_markdown(payload["markdown"]["content"].as_str().unwrap(), &e, &name);
@@ -318,14 +283,7 @@ fn wecom_markdown_is_inert() {
 #[test]
 fn feishu_card_and_text_are_inert() {
     for format in [FeishuFormat::Card, FeishuFormat::Text] {
-        let channel = FeishuChannel::new(
-            FeishuSpec {
-                secret_id: "s".into(),
-                format,
-            },
-            secrets(),
-            super::http_client(Duration::from_secs(1)).unwrap(),
-        );
+        let channel = test_support::feishu(format);
         for (name, n, e) in hostile_events(Language::Zh) {
             let payload = channel.payload(&attempt(&e, &n));
             match format {

@@ -10,6 +10,8 @@ pub mod http;
 #[cfg(test)]
 mod review_messages;
 pub mod slack;
+#[cfg(test)]
+mod test_support;
 pub mod webhook;
 pub mod wecom;
 

@@ -2,23 +2,17 @@
 //! (`events/notifier/sqs-media-flagged-review.json`, `sqs-media-reviewed.json`), in Chinese and
 //! English, with `SUITE_TIMEZONE=Asia/Shanghai`.
 
-use std::sync::Arc;
-use std::time::Duration;
-
 use aws_lambda_events::event::sqs::SqsEvent;
 use serde_json::Value;
 use shared::events::Envelope;
 use shared::testkit::StaticSecrets;
 use shared::time::BusinessTimeZone;
 
-use super::dingtalk::DingTalkChannel;
-use super::feishu::FeishuChannel;
 use super::slack::SlackChannel;
-use super::wecom::WeComChannel;
+use super::test_support::{self, attempt};
 use crate::language::Language;
-use crate::ports::Attempt;
 use crate::render::{render, Notification};
-use crate::routing::{DingTalkSpec, FeishuFormat, FeishuSpec, WeComSpec};
+use crate::routing::FeishuFormat;
 
 const FLAGGED: &str = include_str!("../../../../events/notifier/sqs-media-flagged-review.json");
 const REVIEWED: &str = include_str!("../../../../events/notifier/sqs-media-reviewed.json");
@@ -32,61 +26,18 @@ fn shanghai() -> BusinessTimeZone {
     BusinessTimeZone::parse("Asia/Shanghai").unwrap()
 }
 
-fn attempt<'a>(envelope: &'a Envelope, n: &'a Notification) -> Attempt<'a> {
-    Attempt {
-        envelope,
-        notification: n,
-        timeout: Duration::from_secs(1),
-        idempotency_key: "k",
-        now: time::OffsetDateTime::UNIX_EPOCH,
-    }
-}
-
-fn http() -> reqwest::Client {
-    super::http_client(Duration::from_secs(1)).unwrap()
-}
-
 fn dingtalk(n: &Notification, e: &Envelope) -> String {
-    let channel = DingTalkChannel::new(
-        DingTalkSpec {
-            secret_id: "s".into(),
-            at_mobiles: vec![],
-            at_all_on_critical: false,
-        },
-        Arc::new(StaticSecrets::default()),
-        http(),
-    );
-    channel.payload(&attempt(e, n))["markdown"]["text"]
-        .as_str()
-        .unwrap()
-        .to_string()
+    let payload = test_support::dingtalk().payload(&attempt(e, n));
+    payload["markdown"]["text"].as_str().unwrap().to_string()
 }
 
 fn wecom(n: &Notification, e: &Envelope) -> String {
-    let channel = WeComChannel::new(
-        WeComSpec {
-            secret_id: "s".into(),
-            mention_user_ids: vec![],
-        },
-        Arc::new(StaticSecrets::default()),
-        http(),
-    );
-    channel.payload(&attempt(e, n))["markdown"]["content"]
-        .as_str()
-        .unwrap()
-        .to_string()
+    let payload = test_support::wecom().payload(&attempt(e, n));
+    payload["markdown"]["content"].as_str().unwrap().to_string()
 }
 
 fn feishu(n: &Notification, e: &Envelope, format: FeishuFormat) -> Value {
-    FeishuChannel::new(
-        FeishuSpec {
-            secret_id: "s".into(),
-            format,
-        },
-        Arc::new(StaticSecrets::default()),
-        http(),
-    )
-    .payload(&attempt(e, n))
+    test_support::feishu(format).payload(&attempt(e, n))
 }
 
 const LINK: &str = "https://media-suite-prod-media.s3.cn-northwest-1.amazonaws.com.cn/covers/user-42/summer%5Fparty.jpg?versionId=3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY&X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=ASIAEXAMPLEEXAMPLE%2F20261130%2Fcn-northwest-1%2Fs3%2Faws4%5Frequest&X-Amz-Date=20261130T120000Z&X-Amz-Expires=86400&X-Amz-SignedHeaders=host&X-Amz-Signature=8f3c2a1b0e9d8c7b6a5f4e3d2c1b0a9f8e7d6c5b4a3f2e1d0c9b8a7f6e5d4c3b";

@@ -143,6 +143,7 @@ mod tests {
     use shared::events::contracts::stats::{ChannelDeliveries, DigestLatency, ReviewFigures};
 
     use super::*;
+    use crate::render::fact_lines;
 
     fn digest() -> StatsDigest {
         StatsDigest {
@@ -187,12 +188,8 @@ mod tests {
     fn the_digest_names_the_day_and_its_headline_figures() {
         let (title, facts) = render(&digest(), Language::En);
         assert_eq!(title, "Daily statistics 2026-11-30");
-        let lines: Vec<String> = facts
-            .iter()
-            .map(|f| format!("{}: {}", f.label, f.value))
-            .collect();
         assert_eq!(
-            lines,
+            fact_lines(&facts),
             vec![
                 "Uploads: 120 (3 flagged)",
                 "Verdicts: approved 100, rejected 3, review 17",
@@ -205,13 +202,6 @@ mod tests {
         let (title, facts) = render(&digest(), Language::Zh);
         assert_eq!(title, "每日统计 2026-11-30");
         assert_eq!(facts[0].value, "120（3 个被标记）");
-    }
-
-    fn lines(facts: &[Fact]) -> Vec<String> {
-        facts
-            .iter()
-            .map(|f| format!("{}: {}", f.label, f.value))
-            .collect()
     }
 
     #[test]
@@ -228,7 +218,7 @@ mod tests {
         });
         let (_, facts) = render(&d, Language::En);
         assert_eq!(
-            lines(&facts)[1..4],
+            fact_lines(&facts)[1..4],
             [
                 "Verdicts: approved 100, rejected 3, review 17",
                 "Reviews: 17 requested, 12 approved, 3 rejected (1 changed), 5 pending",
@@ -237,7 +227,7 @@ mod tests {
         );
         let (_, facts) = render(&d, Language::Zh);
         assert_eq!(
-            lines(&facts)[2..4],
+            fact_lines(&facts)[2..4],
             [
                 "人工审核: 送审 17，批准 12，拒绝 3（改判 1），待审 5",
                 "审核等待: p50 2 小时 5 分钟，p95 1 天 3 小时",
@@ -253,7 +243,7 @@ mod tests {
             ..ReviewFigures::default()
         });
         let (_, facts) = render(&d, Language::En);
-        let lines = lines(&facts);
+        let lines = fact_lines(&facts);
         assert!(lines.contains(&"Reviews: 2 requested, 0 approved, 0 rejected".to_string()));
         assert!(!lines.iter().any(|l| l.starts_with("Review wait")));
         // Producers that predate review figures: no review line at all.

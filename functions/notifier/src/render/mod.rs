@@ -264,6 +264,15 @@ pub(crate) fn finish(
     }
 }
 
+/// `label: value` per fact, for tests that compare rendered facts.
+#[cfg(test)]
+pub(crate) fn fact_lines(facts: &[Fact]) -> Vec<String> {
+    facts
+        .iter()
+        .map(|f| format!("{}: {}", f.label, f.value))
+        .collect()
+}
+
 /// A fact with its label in `language`, labels given as (English, Chinese).
 pub(crate) fn fact(language: Language, label: (&str, &str), value: String) -> Fact {
     Fact {
@@ -350,6 +359,13 @@ fn generic(envelope: &Envelope, language: Language) -> Notification {
     finish(envelope, language, title, facts, link)
 }
 
+/// `**label**:<separator>value` lines; labels are ours, values already made safe.
+fn bold_labelled<'a>(items: impl Iterator<Item = (&'a String, String)>, separator: &str) -> String {
+    items
+        .map(|(label, value)| format!("**{label}**:{separator}{value}\n"))
+        .collect()
+}
+
 impl Notification {
     /// Plain text: title, one `label: value` line per fact, the link. For SNS and e-mail.
     pub fn plain_text(&self) -> String {
@@ -382,15 +398,12 @@ impl Notification {
 
     /// The facts of [`Notification::markdown_body`].
     pub fn markdown_facts(&self) -> String {
-        let mut out = String::new();
-        for fact in &self.facts {
-            out.push_str(&format!(
-                "**{}**: {}\n",
-                fact.label,
-                escape::chat_markdown(&fact.value)
-            ));
-        }
-        out
+        bold_labelled(
+            self.facts
+                .iter()
+                .map(|f| (&f.label, escape::chat_markdown(&f.value))),
+            " ",
+        )
     }
 
     /// The link and the commands of [`Notification::markdown_body`].
@@ -410,15 +423,12 @@ impl Notification {
     /// [`escape::inert_json`] rather than [`escape::chat_markdown`], whose full-width forms
     /// would change what a person copies (these formats document no code span to rely on).
     pub fn markdown_commands(&self) -> String {
-        let mut out = String::new();
-        for command in &self.commands {
-            out.push_str(&format!(
-                "**{}**:\n{}\n",
-                command.label,
-                command.text(CommandFormat::ChatMarkdown)
-            ));
-        }
-        out
+        bold_labelled(
+            self.commands
+                .iter()
+                .map(|c| (&c.label, c.text(CommandFormat::ChatMarkdown))),
+            "\n",
+        )
     }
 
     /// The title for a markdown heading (`### title`).
