@@ -189,6 +189,15 @@ fn without_a_link_the_message_says_so_and_keeps_the_commands() {
     assert_eq!(n.link, None);
     assert!(n.plain_text().contains("链接: 未能生成\n"));
     assert_eq!(n.commands.len(), 2);
+    // A link that is no web link is not shown, and neither is its expiry.
+    let e = with_data(FLAGGED, |d| {
+        d["review"]["link"] = Value::from("javascript:alert(1)");
+    });
+    let n = render(&e, Language::En, &shanghai());
+    assert_eq!(n.link, None);
+    let text = n.plain_text();
+    assert!(text.contains("Link: not shown: not a web link\n"), "{text}");
+    assert!(!text.contains("valid until"), "{text}");
 }
 
 #[test]

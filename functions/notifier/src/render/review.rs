@@ -118,18 +118,27 @@ pub fn flagged(
     if let Some(labels) = labels_text(&f.labels, language) {
         facts.push(fact(language, ("Labels", "标签"), labels));
     }
-    match (&aid.link, &aid.link_expires_at) {
-        (Some(_), Some(expires)) => facts.push(fact(
+    // The link as the channels will show it: a parsed web link, or none.
+    let link = aid.link.as_deref().and_then(crate::escape::web_link);
+    match (&aid.link, &link, &aid.link_expires_at) {
+        (_, Some(_), Some(expires)) => facts.push(fact(
             language,
             ("Link valid until", "链接有效期至"),
             local_minute(expires, zone),
         )),
-        (Some(_), None) => {}
-        (None, _) => facts.push(fact(
+        (_, Some(_), None) => {}
+        (None, None, _) => facts.push(fact(
             language,
             ("Link", "链接"),
             language
                 .pick(("none could be signed", "未能生成"))
+                .to_string(),
+        )),
+        (Some(_), None, _) => facts.push(fact(
+            language,
+            ("Link", "链接"),
+            language
+                .pick(("not shown: not a web link", "未显示：不是网页链接"))
                 .to_string(),
         )),
     }
@@ -154,7 +163,7 @@ pub fn flagged(
     ReviewNotice {
         title,
         facts,
-        link: aid.link.clone(),
+        link,
         commands,
     }
 }
