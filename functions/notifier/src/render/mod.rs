@@ -538,13 +538,25 @@ mod tests {
                 assert!(!n.title.contains(".json"), "{event_type}: {}", n.title);
                 let typed = matches!(
                     event_type.as_str(),
-                    "cost.threshold" | "cost.action" | "stats.digest" | "alarm.state_changed"
+                    "cost.threshold"
+                        | "cost.action"
+                        | "stats.digest"
+                        | "alarm.state_changed"
+                        | "media.reviewed"
                 );
                 if typed {
                     assert!(
                         !n.title.contains(&format!("Event {event_type}"))
                             && !n.title.contains(&format!("事件 {event_type}")),
                         "{event_type} fell back to the generic renderer: {}",
+                        n.title
+                    );
+                }
+                // A review request gets the review notice, not the generic flag.
+                if envelope.data.get("review").is_some_and(|r| !r.is_null()) {
+                    assert!(
+                        n.title.contains("awaiting review") || n.title.contains("待人工审核"),
+                        "{event_type} with a review aid: {}",
                         n.title
                     );
                 }
