@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from tools.demo.framework import CargoLambda, Steps, acknowledge, drain, sqs_event
@@ -37,7 +37,7 @@ class Demo:
 
     def __post_init__(self) -> None:
         self.s3, self.sqs, self.sns, self.transcribe = boto("s3"), boto("sqs"), boto("sns"), boto("transcribe")
-        self.events = boto("events", retries=False)  # a retried PutEvents would deliver the event again
+        self.eventbridge = boto("events", retries=False)  # a retried PutEvents would deliver the event again
         self.fns = self.resources["functions"]
         self.res = self.resources["resources"]
         self.region = self.resources["region"]
@@ -67,17 +67,17 @@ class Demo:
     def invoke(self, function: str, payload: dict | list) -> dict:
         return self.watchers[function].invoke(function, payload)
 
-    def feed(self, function: str, logical: str, max_rounds: int = 4,
-             accept: Callable[[dict], bool] = lambda m: True) -> tuple[int, int, int]:
+    def feed(self, function: str, logical: str, max_rounds: int = 4) -> tuple[int, int, int]:
         """Plays the SQS event source mapping on one queue: batches until it is empty.
 
         Records the function reports as failed become visible again at once (instead of after
-        the visibility timeout) and come back in the next round. Returns (messages delivered,
-        rounds, records failed in the last round)."""
+        the visibility timeout) and come back in the next round. Counts the queue's messages
+        and failures in the report; returns (messages delivered, rounds, records failed in the
+        last round)."""
         q = self.queue(function, logical)
         delivered, rounds, failed = 0, 0, 0
         for _ in range(max_rounds):
-            messages = [m for m in drain(self.sqs, q["queue_url"], wait_s=1) if accept(m)]
+            messages = drain(self.sqs, q["queue_url"], wait_s=1)
             if not messages:
                 break
             rounds += 1
@@ -91,7 +91,14 @@ class Demo:
                                                        VisibilityTimeout=0)
             if failed:
                 self.note(f"{function} handed {failed} record(s) back to SQS; delivering again")
+        self.count_queue(logical, delivered, failed)
         return delivered, rounds, failed
+
+    def count_queue(self, logical: str, messages: int, failed: int) -> None:
+        """`MediaIngestQueue` -> counts `media_ingest_messages`, `media_ingest_failed`."""
+        name = re.sub(r"(?<!^)(?=[A-Z])", "_", logical.removesuffix("Queue")).lower()
+        self.count(f"{name}_messages", messages)
+        self.count(f"{name}_failed", failed)
 
     def queue_depth(self, url: str) -> int:
         attrs = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])

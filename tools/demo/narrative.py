@@ -20,6 +20,15 @@ def _channel(report: dict, channel: str) -> str:
     return report.get("channels", {}).get(channel, channel)
 
 
+def _as_delivered(report: dict, delivered: list[dict]) -> list[str]:
+    """Each message with its channel, title and text, as the channel received it."""
+    lines = ["", "As delivered:", ""]
+    for d in delivered:
+        lines += [f"- {_channel(report, d['channel'])}: **{d['title']}**", ""]
+        lines += ["  " + line for line in _code(d.get("text", ""))]
+    return lines
+
+
 def _percent(value) -> str:
     return f"{value:.0f} %" if isinstance(value, int | float) else "-"
 
@@ -123,12 +132,7 @@ def cost_alerts(report: dict) -> list[str]:
     # further spent than it is.
     lines += [f"- {c['budget']} budget {c['period']}: {c['spend']:.2f} of {c['amount']:.2f} {currency} "
               f"({math.floor(c['percent'])} %) crossed **{c['level']} %** ({c['severity']})" for c in crossings]
-    delivered = [d for d in report.get("deliveries", []) if _is_cost(d)]
-    lines += ["", "As delivered:", ""]
-    for d in delivered:
-        lines += [f"- {_channel(report, d['channel'])}: **{d['title']}**", ""]
-        lines += ["  " + line for line in _code(d.get("text", ""))]
-    return lines
+    return lines + _as_delivered(report, [d for d in report.get("deliveries", []) if _is_cost(d)])
 
 
 def digest(report: dict) -> list[str]:
@@ -145,11 +149,8 @@ def digest(report: dict) -> list[str]:
              f"p95 analysis latency {f'{p95 / 1000:.1f} s' if isinstance(p95, int | float) else 'none'}; "
              f"{f.get('transcription_minutes', 0):.1f} transcription minutes ({f.get('transcription_jobs')} jobs); "
              f"{f.get('notifications_delivered')} notifications delivered, {f.get('notifications_failed')} failed; "
-             f"{f.get('cost_alerts')} cost alerts.", "", "As delivered:", ""]
-    for d in found.get("deliveries", []):
-        lines += [f"- {_channel(report, d['channel'])}: **{d['title']}**", ""]
-        lines += ["  " + line for line in _code(d.get("text", ""))]
-    return lines
+             f"{f.get('cost_alerts')} cost alerts."]
+    return lines + _as_delivered(report, found.get("deliveries", []))
 
 
 def deliveries(report: dict) -> list[str]:

@@ -114,8 +114,7 @@ def upload_events(demo: Demo, s: dict) -> None:
     for m in messages:
         r = demo.invoke("ai-processor", sqs_event([m], q["queue_arn"], demo.region))
         failed += acknowledge(demo.sqs, q["queue_url"], [m], r)
-    demo.count("media_ingest_messages", len(messages))
-    demo.count("media_ingest_failed", failed)
+    demo.count_queue("MediaIngestQueue", len(messages), failed)
     s["detail"] = f"{len(messages)} S3 notifications, {failed} failed"
 
 
@@ -155,9 +154,7 @@ def document_text(demo: Demo, s: dict) -> None:
     jobs = demo.queue("ai-processor", "AiJobsQueue")
     if not demo.wait_for_depth(jobs["queue_url"], 1):
         raise RuntimeError("moto published no Textract completion on ai-jobs")
-    n, _, failed = demo.feed("ai-processor", "AiJobsQueue")
-    demo.count("ai_jobs_messages", n)
-    demo.count("ai_jobs_failed", failed)
+    n, _, _ = demo.feed("ai-processor", "AiJobsQueue")
     document = by_kind("document")[0]
     doc = demo.document(document.key)
     text = doc.get("text") or {}
@@ -195,9 +192,7 @@ def async_video_verdict(demo: Demo, s: dict) -> None:
     demo.sns.publish(TopicArn=topic, Message=json.dumps(notification))
     if not demo.wait_for_depth(jobs["queue_url"], 1):
         raise RuntimeError("the success topic did not deliver to ai-jobs")
-    n, _, failed = demo.feed("ai-processor", "AiJobsQueue")
-    demo.count("ai_jobs_messages", n)
-    demo.count("ai_jobs_failed", failed)
+    demo.feed("ai-processor", "AiJobsQueue")
     doc = demo.document(video["key"])
     if (doc.get("moderation") or {}).get("state") != "done":
         raise RuntimeError(f"the asynchronous verdict did not arrive: {doc.get('moderation')}")
@@ -296,7 +291,7 @@ def transcripts_and_subtitles(demo: Demo, s: dict) -> None:
         detail = {"TranscriptionJobName": job, "TranscriptionJobStatus": "COMPLETED"}
         before = demo.queue_depth(jobs["queue_url"])
         try:
-            demo.events.put_events(Entries=[{"Source": "aws.transcribe", "DetailType": "Transcribe Job State Change",
+            demo.eventbridge.put_events(Entries=[{"Source": "aws.transcribe", "DetailType": "Transcribe Job State Change",
                                              "Detail": json.dumps(detail)}])
         except Exception as e:  # moto fails on rule targets it does not implement
             demo.note(f"moto's PutEvents answered {type(e).__name__} (it cannot invoke the schedules' Lambda targets)")
@@ -310,8 +305,6 @@ def transcripts_and_subtitles(demo: Demo, s: dict) -> None:
                 "region": demo.region, "resources": [], "detail": detail}))
         sent += 1
     n, rounds, failed = demo.feed("ai-processor", "AiJobsQueue")
-    demo.count("transcribe_completions", n)
-    demo.count("ai_jobs_failed", failed)
     subtitles = {}
     for key in requested:
         transcript = (demo.document(key) or {}).get("transcript") or {}
@@ -370,9 +363,7 @@ def delete_uploads(demo: Demo, s: dict) -> None:
     q = demo.queue("ai-processor", "MediaIngestQueue")
     if not demo.wait_for_depth(q["queue_url"], len(DELETED)):
         raise RuntimeError("moto sent no ObjectRemoved notification to media-ingest")
-    n, _, failed = demo.feed("ai-processor", "MediaIngestQueue")
-    demo.count("media_ingest_messages", n)
-    demo.count("media_ingest_failed", failed)
+    demo.feed("ai-processor", "MediaIngestQueue")
     deletions = []
     for key, objects in derived.items():
         announced = demo.published("media.deleted", key)
@@ -442,22 +433,22 @@ def deliveries_since(demo: Demo, start: int, why: str) -> list[dict]:
     return out
 
 
-def notify_events(demo: Demo, s: dict) -> None:
+def notify(demo: Demo, why: str) -> tuple[int, int, list[dict]]:
+    """The notifier on what `notifications` holds: (events, failed, the messages delivered)."""
     start = len(demo.webhooks.received)
     n, _, failed = demo.feed("notifier", "NotificationsQueue")
-    demo.count("notifications_messages", n)
-    demo.count("notifications_failed", failed)
-    delivered = deliveries_since(demo, start, "events")
-    fifty = [d for d in delivered if d["event_type"] == "cost.threshold" and d["threshold"] == 50]
-    if not fifty:
+    return n, failed, deliveries_since(demo, start, why)
+
+
+def notify_events(demo: Demo, s: dict) -> None:
+    n, failed, delivered = notify(demo, "events")
+    if not any(d["event_type"] == "cost.threshold" and d["threshold"] == 50 for d in delivered):
         raise RuntimeError("the 50 % cost alert reached no channel")
     s["detail"] = f"{n} events, {len(delivered)} deliveries (the 50 % alert among them), {failed} failed"
 
 
 def ingest_stats(demo: Demo, s: dict) -> None:
     n, _, failed = demo.feed("stats-aggregator", "StatsIngestQueue")
-    demo.count("stats_ingest_messages", n)
-    demo.count("stats_ingest_failed", failed)
     s["detail"] = f"{n} events (the suite's and the notifier's delivery reports) appended to raw NDJSON, {failed} failed"
 
 
@@ -489,11 +480,7 @@ def rollups(demo: Demo, s: dict) -> None:
 
 
 def notify_digest(demo: Demo, s: dict) -> None:
-    start = len(demo.webhooks.received)
-    n, _, failed = demo.feed("notifier", "NotificationsQueue")
-    demo.count("notifications_messages", n)
-    demo.count("notifications_failed", failed)
-    delivered = deliveries_since(demo, start, "digest")
+    n, failed, delivered = notify(demo, "digest")
     demo.report["digest"]["deliveries"] = delivered
     if not delivered:
         raise RuntimeError("the daily digest reached no channel")
