@@ -21,25 +21,6 @@ fn async_env() -> [(&'static str, &'static str); 3] {
     ]
 }
 
-/// Queues what the asynchronous endpoint answers next: `(is_failure, data)`.
-async fn queue_async_answers(answers: &[(bool, String)]) {
-    let endpoint = std::env::var("AWS_ENDPOINT_URL").expect("AWS_ENDPOINT_URL");
-    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-    let results: Vec<_> = answers
-        .iter()
-        .map(|(is_failure, data)| json!({"is_failure": is_failure, "data": data}))
-        .collect();
-    let response = reqwest::Client::new()
-        .post(format!(
-            "{endpoint}/moto-api/static/sagemaker/async-endpoint-results"
-        ))
-        .json(&json!({"account_id": "123456789012", "region": "us-east-1", "results": results}))
-        .send()
-        .await
-        .expect("moto api");
-    assert!(response.status().is_success(), "{response:?}");
-}
-
 /// The success notification sample, for this run's inference and the output moto wrote.
 fn success_notification(
     stack: &Stack,

@@ -461,17 +461,30 @@ pub async fn drain_results(stack: &Stack) {
 
 /// Queues what the SageMaker endpoint answers next, in order.
 pub async fn queue_endpoint_answers(answers: &[String]) {
-    let endpoint = std::env::var("AWS_ENDPOINT_URL").expect("AWS_ENDPOINT_URL");
-    // reqwest is built without a default TLS crypto provider (one HTTP/TLS stack for the suite).
-    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let results: Vec<_> = answers
         .iter()
         .map(|body| serde_json::json!({"Body": body, "ContentType": "application/json"}))
         .collect();
+    load_sagemaker_results("endpoint-results", results).await;
+}
+
+/// Queues what the asynchronous endpoint answers next: `(is_failure, data)`; moto writes each
+/// answer to S3 and returns its output location from InvokeEndpointAsync.
+pub async fn queue_async_answers(answers: &[(bool, String)]) {
+    let results: Vec<_> = answers
+        .iter()
+        .map(|(is_failure, data)| serde_json::json!({"is_failure": is_failure, "data": data}))
+        .collect();
+    load_sagemaker_results("async-endpoint-results", results).await;
+}
+
+/// Loads one of moto's SageMaker result queues (`/moto-api/static/sagemaker/<queue>`).
+async fn load_sagemaker_results(queue: &str, results: Vec<serde_json::Value>) {
+    let endpoint = std::env::var("AWS_ENDPOINT_URL").expect("AWS_ENDPOINT_URL");
+    // reqwest is built without a default TLS crypto provider (one HTTP/TLS stack for the suite).
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let response = reqwest::Client::new()
-        .post(format!(
-            "{endpoint}/moto-api/static/sagemaker/endpoint-results"
-        ))
+        .post(format!("{endpoint}/moto-api/static/sagemaker/{queue}"))
         .json(&serde_json::json!({"account_id": "123456789012", "region": "us-east-1", "results": results}))
         .send()
         .await
