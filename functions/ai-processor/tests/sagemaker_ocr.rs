@@ -56,13 +56,7 @@ async fn start(
     let body = format!("%PDF-1.7 {key}").into_bytes();
     let etag = stack.put(key, &body, content_type).await;
     let upload = stack.upload_event(key, &etag, body.len());
-    let response = ai_processor::handler(
-        lambda_event(sqs_event(vec![message("up", &upload)])),
-        function,
-    )
-    .await
-    .expect("handler");
-    assert!(response.batch_item_failures.is_empty(), "{response:?}");
+    handle_ok(function, sqs_event(vec![message("up", &upload)])).await;
     let doc = stack.document(key).await.expect("document");
     assert_eq!(
         (doc["status"].as_str(), doc["text"]["state"].as_str()),
@@ -85,17 +79,11 @@ fn notification(
     sample: &str,
     started: &Started,
 ) -> aws_lambda_events::event::sqs::SqsEvent {
-    let sample_output = format!(
-        "s3://{}/sagemaker-async/outputs/{SAMPLE_INFERENCE}.out",
-        stack.results_bucket
-    );
-    // The output first: it contains the sample inference id.
-    stack.sample(
+    stack.async_notification(
         sample,
-        &[
-            (sample_output.as_str(), started.output.as_str()),
-            (SAMPLE_INFERENCE, started.inference.as_str()),
-        ],
+        SAMPLE_INFERENCE,
+        &started.inference,
+        &started.output,
     )
 }
 
@@ -115,14 +103,7 @@ async fn a_document_is_read_through_the_async_ocr_endpoint_and_its_completion_co
     .await;
 
     // The request the model reads names the upload and its format, never its bytes.
-    let request_key = format!("sagemaker-async/requests/{}.json", started.inference);
-    let request: serde_json::Value = serde_json::from_slice(
-        &stack
-            .results_object(&request_key)
-            .await
-            .expect("request document"),
-    )
-    .expect("json");
+    let request = stack.async_request(&started.inference).await;
     assert_eq!(request["s3"]["bucket"], stack.media_bucket.as_str());
     assert_eq!(request["s3"]["key"], started.key.as_str());
     assert_eq!(
@@ -143,10 +124,7 @@ async fn a_document_is_read_through_the_async_ocr_endpoint_and_its_completion_co
     // The success notification, delivered twice and then as three copies in one batch.
     let success = notification(&stack, SUCCESS, &started);
     for _ in 0..2 {
-        let response = ai_processor::handler(lambda_event(success.clone()), &function)
-            .await
-            .expect("handler");
-        assert!(response.batch_item_failures.is_empty(), "{response:?}");
+        handle_ok(&function, success.clone()).await;
     }
     let body = success.records[0].body.clone().expect("body");
     deliver_copies(&function, &body, 3).await;
@@ -226,10 +204,7 @@ async fn an_ocr_error_notification_fails_the_text_and_unreadable_answers_are_dea
     let locked = start(&stack, &function, "documents/locked.pdf", None).await;
     let failure = notification(&stack, FAILURE, &locked);
     for _ in 0..2 {
-        let response = ai_processor::handler(lambda_event(failure.clone()), &function)
-            .await
-            .expect("handler");
-        assert!(response.batch_item_failures.is_empty(), "{response:?}");
+        handle_ok(&function, failure.clone()).await;
     }
     let doc = stack.document(&locked.key).await.expect("document");
     assert_eq!(doc["text"]["state"], "failed");
@@ -271,13 +246,7 @@ async fn an_ocr_error_notification_fails_the_text_and_unreadable_answers_are_dea
         (&huge, "over the 5242880-byte limit"),
         (&vanished, "does not exist"),
     ] {
-        let response = ai_processor::handler(
-            lambda_event(notification(&stack, SUCCESS, started)),
-            &function,
-        )
-        .await
-        .expect("handler");
-        assert!(response.batch_item_failures.is_empty(), "{response:?}");
+        handle_ok(&function, notification(&stack, SUCCESS, started)).await;
         let dead = shared::testkit::receive_all(&stack.sqs, &dlq, 1).await;
         assert_eq!(dead.len(), 1, "{}", started.key);
         let reason = failure_reason(&dead[0]);

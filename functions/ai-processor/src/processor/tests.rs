@@ -969,6 +969,26 @@ async fn async_inferences_that_failed_or_are_not_ours_are_told_apart() {
 
 // ---- documents: text extraction ----
 
+impl World {
+    /// A document whose text matched a keyword: tagged `review`, announced with
+    /// `document.text_ready`, `media.flagged` and `media.analyzed`, in that order; the first.
+    fn sent_to_review(&self, key: &str) -> shared::events::contracts::document::DocumentTextReady {
+        assert_eq!(
+            self.tag(key, "moderation-verdict").as_deref(),
+            Some("review")
+        );
+        assert_eq!(
+            self.event_types(),
+            vec![
+                "document.text_ready",
+                types::MEDIA_FLAGGED,
+                types::MEDIA_ANALYZED
+            ]
+        );
+        self.events()[0].payload().expect("payload")
+    }
+}
+
 fn textract_done(job_id: &str, status: &str, key: &str) -> String {
     let inner = json!({"JobId": job_id, "Status": status, "API": "StartDocumentTextDetection",
         "JobTag": "media-suite", "Timestamp": 1764072300000u64,
@@ -1023,20 +1043,7 @@ async fn a_document_s_text_is_stored_matched_against_the_keywords_and_announced_
     assert_eq!(text["lines"][1]["text"], "本平台禁止赌博内容, no Casino");
     assert_eq!(text["lines"][1]["page"], 2);
     assert_eq!(text["language"], "zh");
-    assert_eq!(
-        w.tag("documents/c.pdf", "moderation-verdict").as_deref(),
-        Some("review")
-    );
-    assert_eq!(
-        w.event_types(),
-        vec![
-            "document.text_ready",
-            types::MEDIA_FLAGGED,
-            types::MEDIA_ANALYZED
-        ]
-    );
-    let ready: shared::events::contracts::document::DocumentTextReady =
-        w.events()[0].payload().expect("payload");
+    let ready = w.sent_to_review("documents/c.pdf");
     assert_eq!(ready.text, "s3://results/text/documents/c.pdf.json");
     assert_eq!((ready.pages, ready.lines), (2, 2));
     assert_eq!(ready.language.as_deref(), Some("zh"));
@@ -1167,20 +1174,7 @@ async fn a_document_read_by_an_async_ocr_endpoint_is_finished_by_its_notificatio
         .expect("text document");
     assert_eq!(text["lines"][1]["page"], 2);
     assert_eq!(text["pages"], 2);
-    assert_eq!(
-        w.tag("documents/scan.tif", "moderation-verdict").as_deref(),
-        Some("review")
-    );
-    assert_eq!(
-        w.event_types(),
-        vec![
-            "document.text_ready",
-            types::MEDIA_FLAGGED,
-            types::MEDIA_ANALYZED
-        ]
-    );
-    let ready: shared::events::contracts::document::DocumentTextReady =
-        w.events()[0].payload().expect("payload");
+    let ready = w.sent_to_review("documents/scan.tif");
     assert_eq!(ready.backend, "sagemaker");
     assert_eq!(ready.text, "s3://results/text/documents/scan.tif.json");
 
