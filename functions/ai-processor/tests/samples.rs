@@ -68,13 +68,13 @@ const ORDER: &[&str] = &[
 const ELSEWHERE: &[&str] = &[
     "sns-sagemaker-async-success.json",
     "sns-sagemaker-async-failure.json",
-    // tests/documents.rs (OCR_BACKEND=textract).
-    "s3-put-document.json",
-    "sns-textract-completed.json",
     // tests/sagemaker_ocr.rs (OCR_BACKEND=sagemaker): the notifications and the model's answer.
     "sns-sagemaker-async-ocr-success.json",
     "sns-sagemaker-async-ocr-failure.json",
     "sagemaker-async-ocr-output.json",
+    // tests/documents.rs (OCR_BACKEND=textract).
+    "s3-put-document.json",
+    "sns-textract-completed.json",
 ];
 /// Deletions, run after the uploads were checked: the audio (deleted) and the cover image
 /// (hidden by a delete marker).
