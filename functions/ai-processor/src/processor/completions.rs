@@ -8,6 +8,7 @@ use shared::events::stable_id;
 use shared::time::Clock;
 
 use super::{Adapters, Processor, Tally};
+use crate::analysis::AnalysisDocument;
 use crate::endpoint::{self, EndpointRequest, Task};
 use crate::inbound::{RekognitionJobDone, SageMakerJobDone, TranscribeJobChanged};
 use crate::model::Findings;
@@ -159,6 +160,40 @@ impl<A: Adapters> Processor<A> {
         }
     }
 
+    /// The stored document of the job's upload when `waiting` says its part waits for this
+    /// job; `None` (logged, counted as no work) when the upload was deleted since, or the job
+    /// is an older upload's of the key or not this suite's.
+    pub(super) async fn document_waiting_for(
+        &self,
+        ended: &JobEnded,
+        part: &str,
+        waiting: impl Fn(&AnalysisDocument) -> bool,
+        tally: &Tally,
+    ) -> Result<Option<AnalysisDocument>, RecordError> {
+        let (job_id, key) = (ended.job_id.as_str(), ended.media_key.as_str());
+        let Some(stored) = self.stored_document(key).await? else {
+            tracing::info!(
+                job_id,
+                key,
+                part,
+                "job of an upload deleted since; nothing to finish"
+            );
+            Tally::add(&tally.messages_without_work);
+            return Ok(None);
+        };
+        if !waiting(&stored) {
+            tracing::info!(
+                job_id,
+                key,
+                part,
+                "job of an older upload of this key, or not of this suite; ignored"
+            );
+            Tally::add(&tally.messages_without_work);
+            return Ok(None);
+        }
+        Ok(Some(stored))
+    }
+
     /// The moderation job of a video ended: record the verdict (or the failure) once, tag the
     /// upload, announce it.
     async fn finish_video_moderation(
@@ -168,24 +203,13 @@ impl<A: Adapters> Processor<A> {
     ) -> Result<(), RecordError> {
         let (job_id, key) = (ended.job_id.as_str(), ended.media_key.as_str());
         // Whose job is it? Checked before the (paginated, billed) result read.
-        let Some(stored) = self.stored_document(key).await? else {
-            tracing::info!(
-                job_id,
-                key,
-                "moderation job of an upload deleted since; nothing to finish"
-            );
-            Tally::add(&tally.messages_without_work);
+        let waiting = |doc: &AnalysisDocument| doc.moderation.job_id.as_deref() == Some(job_id);
+        let Some(stored) = self
+            .document_waiting_for(&ended, "moderation", waiting, tally)
+            .await?
+        else {
             return Ok(());
         };
-        if stored.moderation.job_id.as_deref() != Some(job_id) {
-            tracing::info!(
-                job_id,
-                key,
-                "moderation job of an older upload of this key, or not of this suite; ignored"
-            );
-            Tally::add(&tally.messages_without_work);
-            return Ok(());
-        }
         let claim = stable_id(&["moderation-job", job_id, &ended.status]);
         self.exactly_once(&claim, tally, || async {
             let outcome: Result<(Findings, Judgement), String> = match &ended.outcome {
@@ -203,7 +227,7 @@ impl<A: Adapters> Processor<A> {
             let now = self.ports.clock.now();
             let updated = self
                 .update_document(key, |doc| {
-                    if doc.moderation.job_id.as_deref() != Some(job_id) {
+                    if !waiting(doc) {
                         return false;
                     }
                     match &outcome {

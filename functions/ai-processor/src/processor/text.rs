@@ -105,24 +105,13 @@ impl<A: Adapters> Processor<A> {
     ) -> Result<(), RecordError> {
         let (job_id, key) = (ended.job_id.as_str(), ended.media_key.as_str());
         // Whose job is it? Checked before the result is read.
-        let Some(stored) = self.stored_document(key).await? else {
-            tracing::info!(
-                job_id,
-                key,
-                "text job of an upload deleted since; nothing to finish"
-            );
-            Tally::add(&tally.messages_without_work);
+        let waiting = |doc: &AnalysisDocument| doc.text.job_id.as_deref() == Some(job_id);
+        let Some(stored) = self
+            .document_waiting_for(&ended, "text", waiting, tally)
+            .await?
+        else {
             return Ok(());
         };
-        if stored.text.job_id.as_deref() != Some(job_id) {
-            tracing::info!(
-                job_id,
-                key,
-                "text job of an older upload of this key, or not of this suite; ignored"
-            );
-            Tally::add(&tally.messages_without_work);
-            return Ok(());
-        }
         let claim = stable_id(&["text-job", job_id, &ended.status]);
         self.exactly_once(&claim, tally, || async {
             let outcome: Result<ExtractedText, String> = match &ended.outcome {
@@ -142,7 +131,7 @@ impl<A: Adapters> Processor<A> {
             let now = self.ports.clock.now();
             let updated = self
                 .update_document(key, |doc| {
-                    if doc.text.job_id.as_deref() != Some(job_id) {
+                    if !waiting(doc) {
                         return false;
                     }
                     match (&part, &outcome) {
