@@ -41,6 +41,11 @@ pub enum OcrConfig {
         /// `TEXTRACT_ROLE_ARN`: role Textract uses to publish there.
         role_arn: String,
     },
+    /// An asynchronous SageMaker endpoint speaking the OCR contract (the choice in `aws-cn`).
+    SageMaker {
+        /// `SAGEMAKER_OCR_ENDPOINT_NAME` (may be the moderation's asynchronous endpoint).
+        endpoint_name: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -194,7 +199,10 @@ fn ocr_config(env: &mut Env, partition: Partition) -> OcrConfig {
     {
         None | Some("none") => OcrConfig::Off,
         Some("textract") => {
-            if let Err(problem) = partition.require(Service::Textract, "set OCR_BACKEND=none") {
+            if let Err(problem) = partition.require(
+                Service::Textract,
+                "set OCR_BACKEND=sagemaker and SAGEMAKER_OCR_ENDPOINT_NAME=<your OCR endpoint>, or OCR_BACKEND=none",
+            ) {
                 env.problem(format!("OCR_BACKEND=textract: {problem}"));
             }
             OcrConfig::Textract {
@@ -202,15 +210,12 @@ fn ocr_config(env: &mut Env, partition: Partition) -> OcrConfig {
                 role_arn: env.required("TEXTRACT_ROLE_ARN"),
             }
         }
-        Some("sagemaker") => {
-            env.problem(
-                "OCR_BACKEND=sagemaker is not supported by this version; use textract or none",
-            );
-            OcrConfig::Off
-        }
+        Some("sagemaker") => OcrConfig::SageMaker {
+            endpoint_name: env.required("SAGEMAKER_OCR_ENDPOINT_NAME"),
+        },
         Some(other) => {
             env.problem(format!(
-                "OCR_BACKEND={other:?} is not a text extraction backend (textract or none)"
+                "OCR_BACKEND={other:?} is not a text extraction backend (textract, sagemaker or none)"
             ));
             OcrConfig::Off
         }
@@ -271,6 +276,22 @@ mod tests {
     }
 
     #[test]
+    fn china_reads_documents_through_a_sagemaker_ocr_endpoint() {
+        let mut vars = base();
+        vars.push(("MODERATION_BACKEND", "sagemaker"));
+        vars.push(("SAGEMAKER_ENDPOINT_NAME", "moderation"));
+        vars.push(("OCR_BACKEND", "SageMaker"));
+        vars.push(("SAGEMAKER_OCR_ENDPOINT_NAME", "media-ocr-async"));
+        let config = Config::from_env(Env::from_vars(vars), Partition::AwsCn).unwrap();
+        assert_eq!(
+            config.ocr,
+            OcrConfig::SageMaker {
+                endpoint_name: "media-ocr-async".into()
+            }
+        );
+    }
+
+    #[test]
     fn every_problem_is_listed_together() {
         let vars = vec![
             ("RESULTS_BUCKET", "r"),
@@ -324,13 +345,17 @@ mod tests {
         assert_eq!(config.ocr_keywords, vec!["赌博", "gambling"]);
         let err = Config::from_env(Env::from_vars(vars), Partition::AwsCn).unwrap_err();
         assert!(err.to_string().contains("Textract does not exist"), "{err}");
+        assert!(
+            err.to_string().contains("set OCR_BACKEND=sagemaker"),
+            "{err}"
+        );
         let mut vars = base_with_rekognition();
         vars.push(("OCR_BACKEND", "sagemaker"));
         vars.push(("OCR_KEYWORDS_S3_URI", "config/keywords.txt"));
         let err = Config::from_env(Env::from_vars(vars), Partition::Aws).unwrap_err();
         assert!(
             err.to_string()
-                .contains("OCR_BACKEND=sagemaker is not supported"),
+                .contains("missing SAGEMAKER_OCR_ENDPOINT_NAME"),
             "{err}"
         );
         assert!(

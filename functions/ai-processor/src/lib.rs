@@ -1,8 +1,9 @@
 //! ai-processor: every upload to the media bucket is moderated, labelled and transcribed.
 //!
 //! Triggers: SQS `media-ingest` (S3 `ObjectCreated` and `ObjectRemoved` notifications), SQS
-//! `ai-jobs` (Rekognition video job completions and SageMaker asynchronous inference
-//! notifications through SNS, Transcribe job state changes through EventBridge), and S3
+//! `ai-jobs` (Rekognition video and Textract document job completions and SageMaker
+//! asynchronous inference notifications, moderation or OCR, through SNS, Transcribe job state
+//! changes through EventBridge), and S3
 //! notifications invoked directly. Outputs: an analysis document per upload in the results
 //! bucket, verdict tags on the upload, and domain events on `suite-events`.
 //!
@@ -38,7 +39,7 @@ use tracing::Instrument;
 
 use adapters::rekognition::RekognitionModeration;
 use adapters::s3::{S3KeywordList, S3MediaStore};
-use adapters::sagemaker::{AsyncEndpoint, SageMakerModeration};
+use adapters::sagemaker::{AsyncEndpoint, SageMakerModeration, SageMakerOcr};
 use adapters::sqs::DeadLettersBySource;
 use adapters::textract::TextractText;
 use adapters::transcribe::TranscribeJobs;
@@ -89,14 +90,7 @@ pub fn build(config: &Config, sdk: &SdkConfig) -> App {
             let real_time =
                 SageMakerModeration::new(aws_sdk_sagemakerruntime::Client::new(sdk), endpoint_name);
             ConfiguredBackend::SageMaker(match async_endpoint_name {
-                Some(name) => {
-                    let s3 = shared::aws::s3_client(sdk);
-                    real_time.with_async(AsyncEndpoint {
-                        endpoint_name: name.clone(),
-                        requests: S3ObjectStore::new(s3.clone(), &config.common.results_bucket),
-                        s3,
-                    })
-                }
+                Some(name) => real_time.with_async(async_endpoint(config, sdk, name)),
                 None => real_time,
             })
         }
@@ -123,7 +117,20 @@ pub fn text_extractor(config: &Config, sdk: &SdkConfig) -> ConfiguredText {
             sns_topic_arn,
             role_arn,
         )),
+        OcrConfig::SageMaker { endpoint_name } => ConfiguredText::SageMaker(SageMakerOcr::new(
+            async_endpoint(config, sdk, endpoint_name),
+        )),
     }
+}
+
+/// A SageMaker asynchronous endpoint whose requests go to the results bucket.
+fn async_endpoint(config: &Config, sdk: &SdkConfig, endpoint_name: &str) -> AsyncEndpoint {
+    AsyncEndpoint::new(
+        aws_sdk_sagemakerruntime::Client::new(sdk),
+        endpoint_name,
+        shared::aws::s3_client(sdk),
+        &config.common.results_bucket,
+    )
 }
 
 /// [`build`] with the given moderation backend, transcriber and text extraction.

@@ -122,20 +122,34 @@ pub struct ExtractedText {
     pub lines: Vec<TextLine>,
 }
 
-/// Text extraction (OCR) of documents: Textract where it exists.
+/// A text extraction job that was started; its completion arrives on `ai-jobs`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TextJob {
+    pub job_id: String,
+    /// Where the job will write its answer, when the service says so up front.
+    pub output_location: Option<String>,
+}
+
+/// Text extraction (OCR) of documents: Textract where it exists, else an asynchronous
+/// SageMaker endpoint the operator deploys.
 pub trait TextExtractor: Send + Sync {
-    /// `textract`, as recorded in documents and events.
+    /// `textract` or `sagemaker`, as recorded in documents and events.
     fn name(&self) -> &'static str;
-    /// Starts an asynchronous job; its completion arrives on `ai-jobs`. `request_token` is the
-    /// same for every delivery of one upload.
+    /// Starts an asynchronous job for a document of `content_type` (`application/pdf`,
+    /// `image/png`, ...). `request_token` is the same for every delivery of one upload.
     fn start(
         &self,
         object: &ObjectRef,
+        content_type: &str,
         request_token: &str,
-    ) -> impl Future<Output = Result<String, RecordError>> + Send;
-    /// The text of a finished job (all pages).
-    fn text(&self, job_id: &str)
-        -> impl Future<Output = Result<ExtractedText, RecordError>> + Send;
+    ) -> impl Future<Output = Result<TextJob, RecordError>> + Send;
+    /// The text of a finished job (all pages, or the answer at `output_location` for
+    /// services that write one).
+    fn text(
+        &self,
+        job_id: &str,
+        output_location: Option<&str>,
+    ) -> impl Future<Output = Result<ExtractedText, RecordError>> + Send;
 }
 
 /// Keywords kept outside the configuration (`OCR_KEYWORDS_S3_URI`), read once and cached.

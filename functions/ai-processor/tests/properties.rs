@@ -2,6 +2,7 @@
 //! never a panic.
 
 use ai_processor::analysis::AnalysisDocument;
+use ai_processor::endpoint;
 use ai_processor::inbound::{self, Inbound};
 use ai_processor::model::{ModerationLabel, Verdict};
 use ai_processor::policy::ModerationPolicy;
@@ -163,6 +164,24 @@ proptest! {
         let _ = transcript::summarise(&bytes, Some("en-US"));
         let wrapped = json!({"results": {"transcripts": [{"transcript": value.to_string()}], "items": [value]}});
         let _ = transcript::summarise(wrapped.to_string().as_bytes(), None);
+    }
+
+    #[test]
+    fn any_ocr_answer_is_read_within_the_contract_or_refused(
+        value in any_json(),
+        pages in any::<u32>(),
+        lines in prop::collection::vec((any::<u32>(), any::<String>(), any::<f32>()), 0..6),
+    ) {
+        let _ = endpoint::extracted_text(value.to_string().as_bytes());
+        let lines: Vec<Value> = lines
+            .iter()
+            .map(|(page, text, confidence)| json!({"page": page, "text": text, "confidence": confidence}))
+            .collect();
+        let answer = json!({"pages": pages, "lines": lines}).to_string();
+        if let Ok(text) = endpoint::extracted_text(answer.as_bytes()) {
+            prop_assert!(text.lines.iter().all(|l| (1..=text.pages).contains(&l.page)));
+            prop_assert!(text.lines.iter().all(|l| (0.0..=100.0).contains(&l.confidence)));
+        }
     }
 
     #[test]

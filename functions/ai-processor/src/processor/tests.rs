@@ -47,8 +47,11 @@ fn settings() -> Settings {
 }
 
 fn world_with(settings: Settings) -> World {
+    world_of(settings, FakeText::default())
+}
+
+fn world_of(settings: Settings, text: FakeText) -> World {
     let clock = ManualClock::at(NOW);
-    let text = FakeText::default();
     let (media, results, backend, transcriber, publisher, dead_letters) = (
         FakeMedia::default(),
         MemoryObjectStore::default(),
@@ -964,7 +967,156 @@ async fn async_inferences_that_failed_or_are_not_ours_are_told_apart() {
     assert!(!w.backend.calls().iter().any(|c| c.starts_with("results")));
 }
 
+// ---- documents: OCR through a SageMaker asynchronous endpoint ----
+
+/// A world whose text extraction is an asynchronous endpoint, with a TIFF under `documents/`
+/// uploaded and its OCR inference `ocr-1` started (the request the adapter writes is put in
+/// the results bucket); returns the request's URI.
+async fn document_with_ocr_inference(key: &str) -> (World, String) {
+    let text = FakeText {
+        name: "sagemaker",
+        ..FakeText::default()
+    };
+    *text.job.lock().unwrap() = crate::ports::TextJob {
+        job_id: "ocr-1".into(),
+        output_location: Some("s3://out/recorded/ocr-1.out".into()),
+    };
+    let w = world_of(settings(), text);
+    w.media.put(key, "e1", 30, Some("binary/octet-stream"));
+    w.deliver_ok(&upload_event(MEDIA, key, "e1")).await;
+    let object = crate::model::ObjectRef {
+        bucket: MEDIA.into(),
+        key: key.into(),
+        version_id: None,
+    };
+    let request = crate::endpoint::EndpointRequest::ocr(&object, "image/tiff", "ocr-1");
+    w.results.insert(
+        &crate::endpoint::async_request_key("ocr-1"),
+        request.to_json(),
+    );
+    (w, "s3://results/sagemaker-async/requests/ocr-1.json".into())
+}
+
+#[tokio::test]
+async fn a_document_read_by_an_async_ocr_endpoint_is_finished_by_its_notification_once() {
+    let (w, input) = document_with_ocr_inference("documents/scan.tif").await;
+    assert_eq!(*w.text.formats.lock().unwrap(), vec!["image/tiff"]);
+    let doc = w.doc("documents/scan.tif").unwrap();
+    assert_eq!(
+        (
+            doc["text"]["state"].clone(),
+            doc["text"]["output_location"].clone()
+        ),
+        (json!("pending"), json!("s3://out/recorded/ocr-1.out"))
+    );
+    *w.text.text.lock().unwrap() = Ok(lines(&["扫描件", "Casino night"]));
+
+    // The notification names another output than the start did: the recorded one is read.
+    let done = sagemaker_done("ocr-1", "Completed", &input);
+    w.deliver_ok(&done).await;
+    w.deliver_ok(&done).await;
+    assert_eq!(
+        *w.text.reads.lock().unwrap(),
+        vec!["ocr-1 s3://out/recorded/ocr-1.out"]
+    );
+    let doc = w.doc("documents/scan.tif").unwrap();
+    assert_eq!(doc["status"], "complete");
+    assert_eq!(doc["verdict"], "review");
+    assert_eq!(doc["text"]["matched_terms"], json!(["casino"]));
+    assert_eq!(doc["moderation"]["state"], "not_applicable");
+    let text = w
+        .results
+        .json("text/documents/scan.tif.json")
+        .expect("text document");
+    assert_eq!(text["lines"][1]["page"], 2);
+    assert_eq!(text["pages"], 2);
+    let ready = w.sent_to_review("documents/scan.tif");
+    assert_eq!(ready.backend, "sagemaker");
+    assert_eq!(ready.text, "s3://results/text/documents/scan.tif.json");
+
+    // Deleting the document removes its text and the request that named it.
+    w.media.remove("documents/scan.tif");
+    w.deliver_ok(&removed_event(
+        "documents/scan.tif",
+        "ObjectRemoved:Delete",
+        None,
+    ))
+    .await;
+    assert!(w.results.keys().is_empty(), "{:?}", w.results.keys());
+}
+
+#[tokio::test]
+async fn ocr_and_moderation_inferences_are_told_apart_by_the_stored_request_and_the_document() {
+    let (w, ocr_input) = document_with_ocr_inference("documents/a.pdf").await;
+    let video_input = video_with_inference(&w, "videos/v.mp4").await;
+    // The OCR request with another inference id, and the video's request with the OCR
+    // inference id: neither finishes anything, nothing is read.
+    w.deliver_ok(&sagemaker_done("inf-1", "Completed", &ocr_input))
+        .await;
+    w.deliver_ok(&sagemaker_done("ocr-1", "Completed", &video_input))
+        .await;
+    assert!(w.text.reads.lock().unwrap().is_empty());
+    assert!(!w.backend.calls().iter().any(|c| c.starts_with("results")));
+    assert_eq!(
+        w.doc("documents/a.pdf").unwrap()["text"]["state"],
+        "pending"
+    );
+    assert_eq!(
+        w.doc("videos/v.mp4").unwrap()["moderation"]["state"],
+        "pending"
+    );
+    assert!(w.events().is_empty(), "{:?}", w.event_types());
+
+    // The endpoint's error notification for the OCR inference: the text part failed for good.
+    w.deliver_ok(&sagemaker_done("ocr-1", "Failed", &ocr_input))
+        .await;
+    w.deliver_ok(&sagemaker_done("ocr-1", "Failed", &ocr_input))
+        .await;
+    let doc = w.doc("documents/a.pdf").unwrap();
+    assert_eq!(doc["text"]["state"], "failed");
+    assert!(doc["text"]["failure_reason"]
+        .as_str()
+        .unwrap()
+        .contains("model crashed"));
+    assert_eq!(
+        w.tag("documents/a.pdf", "moderation-verdict").as_deref(),
+        Some("failed")
+    );
+    let failed: Vec<Envelope> = w
+        .events()
+        .into_iter()
+        .filter(|e| e.event_type == types::MEDIA_FAILED)
+        .collect();
+    assert_eq!(failed.len(), 1, "{:?}", w.event_types());
+    assert_eq!(failed[0].data["stage"], "text");
+    assert!(w.text.reads.lock().unwrap().is_empty());
+    assert_eq!(
+        w.doc("videos/v.mp4").unwrap()["moderation"]["state"],
+        "pending"
+    );
+}
+
 // ---- documents: text extraction ----
+
+impl World {
+    /// A document whose text matched a keyword: tagged `review`, announced with
+    /// `document.text_ready`, `media.flagged` and `media.analyzed`, in that order; the first.
+    fn sent_to_review(&self, key: &str) -> shared::events::contracts::document::DocumentTextReady {
+        assert_eq!(
+            self.tag(key, "moderation-verdict").as_deref(),
+            Some("review")
+        );
+        assert_eq!(
+            self.event_types(),
+            vec![
+                "document.text_ready",
+                types::MEDIA_FLAGGED,
+                types::MEDIA_ANALYZED
+            ]
+        );
+        self.events()[0].payload().expect("payload")
+    }
+}
 
 fn textract_done(job_id: &str, status: &str, key: &str) -> String {
     let inner = json!({"JobId": job_id, "Status": status, "API": "StartDocumentTextDetection",
@@ -1020,20 +1172,7 @@ async fn a_document_s_text_is_stored_matched_against_the_keywords_and_announced_
     assert_eq!(text["lines"][1]["text"], "本平台禁止赌博内容, no Casino");
     assert_eq!(text["lines"][1]["page"], 2);
     assert_eq!(text["language"], "zh");
-    assert_eq!(
-        w.tag("documents/c.pdf", "moderation-verdict").as_deref(),
-        Some("review")
-    );
-    assert_eq!(
-        w.event_types(),
-        vec![
-            "document.text_ready",
-            types::MEDIA_FLAGGED,
-            types::MEDIA_ANALYZED
-        ]
-    );
-    let ready: shared::events::contracts::document::DocumentTextReady =
-        w.events()[0].payload().expect("payload");
+    let ready = w.sent_to_review("documents/c.pdf");
     assert_eq!(ready.text, "s3://results/text/documents/c.pdf.json");
     assert_eq!((ready.pages, ready.lines), (2, 2));
     assert_eq!(ready.language.as_deref(), Some("zh"));
