@@ -156,9 +156,13 @@ fn hostile_events(language: Language) -> Vec<(String, Notification, Envelope)> {
     out
 }
 
-/// A decision command line: the whole command, whose input reads back as the producer's,
-/// within the bound. `None` for other lines.
+/// A decision command line (in a code span for WeCom): the whole command, whose input reads
+/// back as the producer's, within the bound. `None` for other lines.
 fn check_command_line(line: &str, e: &Envelope, name: &str) -> Option<()> {
+    let line = line
+        .strip_prefix('`')
+        .and_then(|l| l.strip_suffix('`'))
+        .unwrap_or(line);
     let payload = line
         .strip_prefix("aws lambda invoke --function-name media-suite-prod-ai-processor --cli-binary-format raw-in-base64-out --payload '")?
         .strip_suffix("' /dev/stdout")

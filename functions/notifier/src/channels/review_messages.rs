@@ -107,9 +107,13 @@ fn a_review_request_in_chat_markdown_keeps_the_commands_exact() {
         dingtalk(&zh, &e),
         format!("### [警告] 图片待人工审核：Revealing Clothes 83.2 %\n\n{body}")
     );
+    // WeCom documents inline code: each command is one span.
+    let wecom_body = body
+        .replace(&command("approved"), &format!("`{}`", command("approved")))
+        .replace(&command("rejected"), &format!("`{}`", command("rejected")));
     assert_eq!(
         wecom(&zh, &e),
-        format!("### [警告] 图片待人工审核：Revealing Clothes 83.2 %\n{body}")
+        format!("### [警告] 图片待人工审核：Revealing Clothes 83.2 %\n{wecom_body}")
     );
     let card = feishu(&zh, &e, FeishuFormat::Card);
     assert_eq!(card["card"]["elements"][0]["text"]["content"], body);
@@ -250,7 +254,7 @@ fn wecom_cuts_long_facts_but_never_a_command() {
     assert!(content.len() <= 4096, "{}", content.len());
     for c in &n.commands {
         let line = c.text(crate::escape::CommandFormat::ChatMarkdown);
-        assert!(content.contains(&format!("{line}\n")), "{content}");
+        assert!(content.contains(&format!("`{line}`\n")), "{content}");
     }
 }
 

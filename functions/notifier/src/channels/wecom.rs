@@ -54,7 +54,7 @@ impl<S: SecretSource> WeComChannel<S> {
     pub fn payload(&self, attempt: &Attempt<'_>) -> serde_json::Value {
         let n = attempt.notification;
         let head = format!("### {}\n", n.markdown_title());
-        let commands = n.markdown_commands();
+        let commands = n.markdown_commands(true);
         let mut mentions = String::new();
         if n.severity == Severity::Critical && !self.spec.mention_user_ids.is_empty() {
             let ids: Vec<String> = self

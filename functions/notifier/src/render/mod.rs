@@ -393,7 +393,12 @@ impl Notification {
     /// Markdown body as the Chinese chat robots render it (DingTalk, WeCom, Feishu `lark_md`):
     /// bold labels, one fact per line, a `[text](url)` link, then the commands.
     pub fn markdown_body(&self) -> String {
-        format!("{}{}", self.markdown_facts(), self.markdown_actions())
+        format!(
+            "{}{}{}",
+            self.markdown_facts(),
+            self.markdown_link(),
+            self.markdown_commands(false)
+        )
     }
 
     /// The facts of [`Notification::markdown_body`].
@@ -406,11 +411,6 @@ impl Notification {
         )
     }
 
-    /// The link and the commands of [`Notification::markdown_body`].
-    pub fn markdown_actions(&self) -> String {
-        format!("{}{}", self.markdown_link(), self.markdown_commands())
-    }
-
     /// `[text](url)` and a line break, or nothing.
     pub fn markdown_link(&self) -> String {
         match &self.link {
@@ -421,12 +421,16 @@ impl Notification {
 
     /// Each command under its bold label, on a line of its own, made inert by
     /// [`escape::inert_json`] rather than [`escape::chat_markdown`], whose full-width forms
-    /// would change what a person copies (these formats document no code span to rely on).
-    pub fn markdown_commands(&self) -> String {
+    /// would change what a person copies. `code_span` for a format that documents inline code
+    /// (WeCom); DingTalk and Feishu `lark_md` document none. A command holds no backtick, so
+    /// it cannot end its span.
+    pub fn markdown_commands(&self, code_span: bool) -> String {
+        let fence = if code_span { "`" } else { "" };
         bold_labelled(
-            self.commands
-                .iter()
-                .map(|c| (&c.label, c.text(CommandFormat::ChatMarkdown))),
+            self.commands.iter().map(|c| {
+                let text = c.text(CommandFormat::ChatMarkdown);
+                (&c.label, format!("{fence}{text}{fence}"))
+            }),
             "\n",
         )
     }
