@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 use shared::events::contracts::review::Decision;
 
+use crate::inbound::shown;
 use crate::model::{ObjectRef, Verdict};
 use crate::routing;
 
@@ -150,10 +151,6 @@ fn text_problems(field: &str, value: &str, max_chars: usize, problems: &mut Vec<
             "{field} has control characters (line breaks, tabs, ...); write it on one line"
         ));
     }
-}
-
-fn shown(value: &str) -> String {
-    crate::inbound::shown(value)
 }
 
 #[cfg(test)]
