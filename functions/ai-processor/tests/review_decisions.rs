@@ -427,3 +427,20 @@ async fn the_review_link_fetches_the_version_under_review() {
     );
     assert_eq!(aid.function_name, "ai-processor");
 }
+
+#[tokio::test]
+async fn the_entry_point_still_hands_batches_and_other_shapes_to_the_event_handler() {
+    let stack = Stack::new().await;
+    let live = stack.live(&[]);
+    let key = "covers/entry.jpg";
+    let etag = stack.put(key, b"x", Some("application/x-unknown")).await;
+    let batch = sqs_event(vec![message("m1", &stack.upload_event(key, &etag, 1))]);
+    let answer = invoke(&live, serde_json::to_value(batch).unwrap())
+        .await
+        .expect("a batch answer");
+    assert_eq!(answer, json!({"batchItemFailures": []}));
+    let error = invoke(&live, json!({"hello": "world"}))
+        .await
+        .expect_err("not a shape");
+    assert_eq!(error.kind(), "UnsupportedEvent");
+}
