@@ -7,6 +7,7 @@ use time::OffsetDateTime;
 
 use crate::model::{Findings, Label, ModerationLabel, ObjectRef, Verdict};
 use crate::policy::{FlaggedLabel, Judgement};
+use crate::review::ReviewEntry;
 use crate::routing::MediaKind;
 use crate::transcript::TranscriptSummary;
 
@@ -38,6 +39,10 @@ pub struct AnalysisDocument {
     #[serde(default)]
     pub text: TextPart,
     pub timings: Timings,
+    /// The audit trail of review decisions, oldest first; the last one set `verdict`.
+    /// Absent until the first decision.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reviews: Vec<ReviewEntry>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -202,6 +207,7 @@ impl AnalysisDocument {
                 transcript_completed_at: None,
                 completed_at: None,
             },
+            reviews: Vec::new(),
         }
     }
 
@@ -384,6 +390,11 @@ impl AnalysisDocument {
             self.timings.transcript_completed_at = stored.timings.transcript_completed_at;
         }
         self.timings.analysis_started_at = stored.timings.analysis_started_at;
+        if !stored.reviews.is_empty() {
+            // A person's decision on this upload stands over a repeated analysis of it.
+            self.verdict = stored.verdict;
+            self.reviews = stored.reviews;
+        }
         self.refresh_status(at);
         self
     }

@@ -68,6 +68,33 @@ pub struct Config {
     pub ocr_keywords: Vec<String>,
     /// `OCR_KEYWORDS_S3_URI` as (bucket, key): more keywords, one per line.
     pub ocr_keywords_s3: Option<(String, String)>,
+    /// Review decisions: the function's name shown to moderators, and how long the links to
+    /// uploads under review are signed for.
+    pub review: ReviewConfig,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReviewConfig {
+    /// `AWS_LAMBDA_FUNCTION_NAME` (set by Lambda), else the service name.
+    pub function_name: String,
+    /// `REVIEW_LINK_TTL_SECONDS`: validity of presigned links (SigV4 allows at most 7 days).
+    pub link_ttl: std::time::Duration,
+}
+
+/// SigV4 presigned URLs are valid for at most 7 days.
+const MAX_LINK_TTL_SECONDS: u64 = 7 * 24 * 3600;
+
+fn review_config(env: &mut Env) -> ReviewConfig {
+    let ttl: u64 = env.parse_or("REVIEW_LINK_TTL_SECONDS", 86_400);
+    if !(60..=MAX_LINK_TTL_SECONDS).contains(&ttl) {
+        env.problem(format!(
+            "REVIEW_LINK_TTL_SECONDS={ttl} is out of range (60 to {MAX_LINK_TTL_SECONDS}, the 7 days a presigned URL may last)"
+        ));
+    }
+    ReviewConfig {
+        function_name: env.string_or("AWS_LAMBDA_FUNCTION_NAME", crate::processor::SOURCE),
+        link_ttl: std::time::Duration::from_secs(ttl),
+    }
 }
 
 pub const DEFAULT_LANGUAGES: [&str; 2] = ["zh-CN", "en-US"];
@@ -173,6 +200,7 @@ impl Config {
             parsed
         });
 
+        let review = review_config(&mut env);
         let config = Config {
             common,
             media_bucket,
@@ -186,6 +214,7 @@ impl Config {
             ocr,
             ocr_keywords,
             ocr_keywords_s3,
+            review,
         };
         env.finish(config)
     }
@@ -360,6 +389,23 @@ mod tests {
         );
         assert!(
             err.to_string().contains("is not an s3://bucket/key URI"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn review_links_last_a_day_unless_set_within_what_sigv4_allows() {
+        let config =
+            Config::from_env(Env::from_vars(base_with_rekognition()), Partition::Aws).unwrap();
+        assert_eq!(config.review.link_ttl.as_secs(), 86_400);
+        assert_eq!(config.review.function_name, "ai-processor");
+        let mut vars = base_with_rekognition();
+        vars.push(("REVIEW_LINK_TTL_SECONDS", "604801"));
+        vars.push(("AWS_LAMBDA_FUNCTION_NAME", "media-suite-dev-ai-processor"));
+        let err = Config::from_env(Env::from_vars(vars), Partition::Aws).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("REVIEW_LINK_TTL_SECONDS=604801 is out of range"),
             "{err}"
         );
     }

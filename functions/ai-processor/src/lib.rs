@@ -21,6 +21,7 @@ pub mod model;
 pub mod policy;
 pub mod ports;
 pub mod processor;
+pub mod review;
 pub mod routing;
 pub mod transcript;
 
@@ -46,9 +47,10 @@ use adapters::transcribe::TranscribeJobs;
 use adapters::{ConfiguredBackend, ConfiguredText};
 use config::{BackendConfig, Config, OcrConfig};
 pub use error::Error;
-use inbound::Invocation;
+use inbound::{Invocation, ReviewInvocation};
 use ports::{ModerationBackend, Transcriber};
 use processor::{Adapters, Ports, Processor, Settings, SOURCE};
+use review::http;
 
 /// Where this function keeps its "done once" markers in the results bucket.
 pub const IDEMPOTENCY_PREFIX: &str = "idempotency/ai-processor/";
@@ -147,7 +149,7 @@ pub fn build_with<B: ModerationBackend, T: Transcriber>(
     Processor::new(
         Settings::from(config),
         Ports {
-            media: S3MediaStore::new(s3.clone()),
+            media: S3MediaStore::new(s3.clone()).signing_with(sdk.credentials_provider()),
             results: results.clone(),
             backend,
             transcriber,
@@ -171,6 +173,59 @@ pub fn build_with<B: ModerationBackend, T: Transcriber>(
             clock,
         },
     )
+}
+
+/// Every invocation: a review decision (invoked directly, or a function URL request), else
+/// what [`handler`] takes. Answers the decision (an error when refused), the function URL's
+/// HTTP response, or the SQS batch response.
+pub async fn entry<A: Adapters>(
+    event: LambdaEvent<serde_json::Value>,
+    processor: &Processor<A>,
+) -> Result<serde_json::Value, Error> {
+    let Some(review) = inbound::review_invocation(&event.payload) else {
+        // Boxed: nested in this one, the batch handler's future is too deep a type to lay out.
+        return json(Box::pin(handler(event, processor)).await?);
+    };
+    Box::pin(decision(review, event.context, processor)).await
+}
+
+/// A review decision: the answer (an error when refused), or the function URL's response.
+async fn decision<A: Adapters>(
+    review: ReviewInvocation,
+    context: lambda_runtime::Context,
+    processor: &Processor<A>,
+) -> Result<serde_json::Value, Error> {
+    let span = shared::logging::invocation_span(SOURCE, &context);
+    async {
+        match review {
+            ReviewInvocation::Direct(input) => {
+                let input = input
+                    .map_err(|e| Error::InvalidDecision(format!("invalid decision: {}", e.0)))?;
+                json(processor.decide(input, None).await?)
+            }
+            ReviewInvocation::FunctionUrl(request) => json(match request.input {
+                _ if request.method != "POST" => http::refusal(
+                    405,
+                    "MethodNotAllowed",
+                    "send the decision with POST",
+                    false,
+                ),
+                Err(e) => http::refusal(
+                    400,
+                    "InvalidDecision",
+                    &format!("invalid decision: {}", e.0),
+                    false,
+                ),
+                Ok(input) => http::response(&processor.decide(input, request.caller).await),
+            }),
+        }
+    }
+    .instrument(span)
+    .await
+}
+
+fn json<T: serde::Serialize>(answer: T) -> Result<serde_json::Value, Error> {
+    serde_json::to_value(answer).map_err(|e| Error::Permanent(format!("answer: {e}")))
 }
 
 /// The Lambda handler: an SQS batch in, the records to deliver again out; or an S3 event

@@ -7,6 +7,7 @@ use std::future::Future;
 use shared::batch::RecordError;
 
 use crate::model::{Findings, ObjectInfo, ObjectRef};
+pub use crate::review::SignedLink;
 
 /// The uploads in the media bucket: their metadata and tags. Never their bytes.
 pub trait MediaStore: Send + Sync {
@@ -24,6 +25,13 @@ pub trait MediaStore: Send + Sync {
         object: &ObjectRef,
         tags: &[(String, String)],
     ) -> impl Future<Output = Result<(), RecordError>> + Send;
+    /// A presigned GET link to the object (the version, when named) valid for `ttl`; signing
+    /// is local, but may fail (no credentials).
+    fn share_link(
+        &self,
+        object: &ObjectRef,
+        ttl: std::time::Duration,
+    ) -> impl Future<Output = Result<SignedLink, String>> + Send;
 }
 
 /// What starting the moderation of a video gave.

@@ -41,6 +41,8 @@ fn any_json() -> impl Strategy<Value = Value> {
         Just("API".to_string()),
         Just("Video".to_string()),
         Just("eventVersion".to_string()),
+        Just("review".to_string()),
+        Just("requestContext".to_string()),
     ];
     leaf.prop_recursive(4, 48, 6, move |inner| {
         prop_oneof![
@@ -195,5 +197,27 @@ proptest! {
         let name = transcript::job_name(transcript::JOB_NAME_PREFIX, &bucket, &key, &etag);
         prop_assert!(!name.is_empty() && name.len() <= 200);
         prop_assert!(name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')), "{}", name);
+    }
+
+    #[test]
+    fn any_decision_input_is_checked_or_refused_with_a_reason(
+        value in any_json(),
+        key in any::<String>(),
+        decision in any::<String>(),
+        reviewer in prop::option::of(any::<String>()),
+        reason in prop::option::of(any::<String>()),
+    ) {
+        let _ = inbound::review_invocation(&json!({"review": value}));
+        let _ = inbound::review_invocation(&json!({"requestContext": {"http": {}}, "body": value.to_string()}));
+        let input = ai_processor::review::DecisionInput {
+            bucket: "media".into(), key, version_id: None, etag: None, decision, reviewer, reason,
+        };
+        match input.check("media", None) {
+            Ok(checked) => {
+                prop_assert!(checked.reviewer.chars().count() <= 128 && !checked.reviewer.chars().any(char::is_control));
+                prop_assert!(checked.reason.is_none_or(|r| r.chars().count() <= 1000));
+            }
+            Err(reason) => prop_assert!(!reason.is_empty()),
+        }
     }
 }

@@ -75,6 +75,11 @@ const ELSEWHERE: &[&str] = &[
     // tests/documents.rs (OCR_BACKEND=textract).
     "s3-put-document.json",
     "sns-textract-completed.json",
+    // tests/review_decisions.rs (a versioned bucket and an upload under review).
+    "review-approve.json",
+    "review-reject.json",
+    "review-refused.json",
+    "review-function-url.json",
 ];
 /// Deletions, run after the uploads were checked: the audio (deleted) and the cover image
 /// (hidden by a delete marker).

@@ -46,6 +46,9 @@ pub struct Upload {
 #[derive(Clone, Default)]
 pub struct FakeMedia {
     pub uploads: Arc<Mutex<HashMap<String, Upload>>>,
+    /// Links cannot be signed (as without credentials).
+    pub unsigned: Arc<Mutex<bool>>,
+    pub credentials_expire_at: Arc<Mutex<Option<OffsetDateTime>>>,
 }
 
 impl FakeMedia {
@@ -117,6 +120,25 @@ impl MediaStore for FakeMedia {
             }
             None => Err(RecordError::permanent(format!("no upload {}", object.key))),
         }
+    }
+
+    async fn share_link(
+        &self,
+        object: &ObjectRef,
+        ttl: std::time::Duration,
+    ) -> Result<crate::ports::SignedLink, String> {
+        if *self.unsigned.lock().unwrap() {
+            return Err("no credentials to sign with".into());
+        }
+        Ok(crate::ports::SignedLink {
+            url: format!(
+                "https://media.example/{}?versionId={}&expires={}",
+                object.key,
+                object.version_id.as_deref().unwrap_or("null"),
+                ttl.as_secs()
+            ),
+            credentials_expire_at: *self.credentials_expire_at.lock().unwrap(),
+        })
     }
 }
 
