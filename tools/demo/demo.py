@@ -32,7 +32,8 @@ from tools.suite import FUNCTIONS
 
 COST_BUDGETS = json.dumps({"currency": "USD", "monthly": 10, "daily": 0.33, "thresholds": [50, 80, 100]})
 # Who receives what (the notifier's routing rules; channel name -> how the report calls it).
-CHANNELS = {"dingtalk": "ops DingTalk robot (Chinese)", "cms-hook": "CMS webhook (English)"}
+CHANNELS = {"dingtalk": "ops DingTalk robot (Chinese)", "cms-hook": "CMS webhook (English)",
+            scenario.MODERATORS: "moderators' Slack channel (English)"}
 
 
 def provision(steps: Steps) -> dict:
@@ -59,15 +60,21 @@ def configure(steps: Steps, report: dict, resources: dict, webhooks: WebhookRece
             {"url": f"{webhooks.url}/dingtalk/robot/send?access_token=demo", "secret": "SECdemo-signing"}))
         hook = secrets.create_secret(Name=f"demo-{uuid.uuid4().hex[:8]}-cms", SecretString=json.dumps(
             {"url": f"{webhooks.url}/cms-hook", "secret": "demo-hmac"}))
+        slack = secrets.create_secret(Name=f"demo-{uuid.uuid4().hex[:8]}-moderators", SecretString=json.dumps(
+            {"url": f"{webhooks.url}/{scenario.MODERATORS}/services/demo"}))
         rules = {
             "channels": {
                 "ops-dingtalk": {"kind": "dingtalk", "secret_id": ding["Name"], "language": "zh"},
                 "cms-hook": {"kind": "webhook", "secret_id": hook["Name"]},
+                scenario.MODERATORS: {"kind": "slack", "secret_id": slack["Name"], "language": "en"},
             },
             "rules": [
-                {"types": ["*"], "min_severity": "warning", "channels": ["ops-dingtalk"]},
+                # Not media.flagged: a review request carries a presigned link to the upload (a bearer
+                # credential), so review requests go to the moderators alone.
+                {"types": ["media.failed", "alarm.*"], "min_severity": "warning", "channels": ["ops-dingtalk"]},
                 {"types": ["stats.digest", "cost.*"], "channels": ["ops-dingtalk"]},
                 {"types": ["transcript.ready", "stats.digest", "cost.*"], "channels": ["cms-hook"]},
+                {"types": ["media.flagged", "media.reviewed"], "channels": [scenario.MODERATORS]},
             ],
         }
         overrides = {"notifier": {}, "cost-guard": {"COST_BUDGETS": COST_BUDGETS, "COST_GUARD_MODE": "dry-run"}}
@@ -78,10 +85,11 @@ def configure(steps: Steps, report: dict, resources: dict, webhooks: WebhookRece
         else:
             overrides["notifier"]["NOTIFIER_RULES"] = json.dumps(rules)
         report["channels"] = CHANNELS
-        receiver = f"DingTalk robot and CMS webhook are a local HTTP receiver on {webhooks.url}"
+        receiver = f"DingTalk robot, moderators' Slack and CMS webhook are a local HTTP receiver on {webhooks.url}"
         steps.stand_in(receiver)
         report["stand_ins"].append(receiver)
-        s["detail"] = "rules: warning+ -> DingTalk (zh); digests, costs -> DingTalk and webhook; transcripts -> webhook"
+        s["detail"] = ("rules: failures, alarms -> DingTalk (zh); digests, costs -> DingTalk and webhook; transcripts -> webhook; "
+                       "review requests and decisions -> moderators' Slack (en)")
     return overrides
 
 

@@ -7,13 +7,23 @@ such part; a step that adds a part of the report adds its section to SECTIONS.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 
 Section = Callable[[dict], list[str]]
 
 
 def _code(text: str) -> list[str]:
-    return ["```", *text.rstrip("\n").splitlines(), "```"]
+    """A fenced block, its fence longer than any run of backticks in the text (a Slack message
+    carries its commands in ``` blocks)."""
+    fence = "`" * max([3, *(len(run) + 1 for run in re.findall(r"`+", text))])
+    return [fence, *text.rstrip("\n").splitlines(), fence]
+
+
+def _minute(timestamp: str | None) -> str:
+    """`2026-12-01T17:04:14.457251833Z` -> `2026-12-01 17:04 UTC`."""
+    found = re.match(r"(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2})", timestamp or "")
+    return f"{found[1]} {found[2]} UTC" if found and (timestamp or "").endswith("Z") else (timestamp or "unknown")
 
 
 def _channel(report: dict, channel: str) -> str:
@@ -101,6 +111,54 @@ def subtitles(report: dict) -> list[str]:
     return lines
 
 
+def _duration(ms) -> str:
+    if not isinstance(ms, int | float):
+        return "unknown"
+    seconds = ms / 1000
+    return f"{seconds:.1f} s" if seconds < 120 else f"{seconds / 60:.0f} min"
+
+
+def review_decision(report: dict) -> list[str]:
+    r = report.get("review")
+    if not r:
+        return []
+    request = r.get("request") or {}
+    ttl = r.get("link_ttl_seconds")
+    link = (f"a link to that version valid until {_minute(r.get('link_expires_at'))} ({ttl / 3600:g} h)" if r.get("has_link")
+            else "no link (none could be signed)")
+    lines = ["## A moderator approves the video sent to review", "",
+             f"- `{r['key']}` (version `{r.get('version_id')}`) went to review ({', '.join(r.get('labels') or []) or 'no labels'}). "
+             f"The {_channel(report, request.get('channel', ''))} received the request with {link} and the exact "
+             f"commands to approve or reject (function `{r.get('function_name')}`):", ""]
+    lines += ["  " + line for line in _code(request.get("text", ""))]
+    if "answer" not in r:
+        return lines
+    decision, answer = r.get("decision", {}).get("review", {}), r["answer"]
+    before, after = r.get("before", {}), r.get("after", {})
+    lines += ["", f"- {decision.get('reviewer')} sent the approve command's input, with their name and a reason, as a "
+              f"direct invocation of ai-processor (`cargo lambda invoke`, as `aws lambda invoke` would): answer "
+              f"`{answer.get('outcome')}`, \"{answer.get('message')}\".",
+              f"- Tag `moderation-verdict`: `{before.get('tag')}` → `{after.get('tag')}`; the analysis document's verdict "
+              f"{before.get('verdict')} → **{after.get('verdict')}**.",
+              "- The audit trail in the analysis document (`reviews`):", "",
+              "  | # | who | when | from | to | why | changed | announced |", "  |---|---|---|---|---|---|---|---|"]
+    lines += [f"  | {e.get('seq')} | {e.get('reviewer')} | {e.get('decided_at')} | {e.get('from')} | {e.get('to')} | "
+              f"{(e.get('reason') or '-').replace('|', '/')} | {'yes' if e.get('changed') else 'no'} | "
+              f"{'yes' if e.get('announced') else 'no'} |" for e in r.get("audit", [])]
+    event = (r.get("event") or {}).get("data", {})
+    lines += ["", f"- `media.reviewed` published {r.get('events')} time(s): {event.get('decision')} by "
+              f"{event.get('reviewer')}, from {event.get('previous_verdict')}, {_duration(event.get('wait_ms'))} from "
+              "upload to decision."]
+    lines += _as_delivered(report, r.get("delivered", []))
+    again = r.get("again")
+    if again:
+        lines += ["", f"- The same decision sent again: answer `{again['answer'].get('outcome')}`, "
+                  f"\"{again['answer'].get('message')}\"; still {again.get('audit_entries')} audit entry, "
+                  f"{again.get('events')} `media.reviewed`, {again.get('deliveries')} new message(s), tag "
+                  f"`{again.get('tag')}`."]
+    return lines
+
+
 def deletions(report: dict) -> list[str]:
     found = report.get("deletions")
     if not found:
@@ -185,7 +243,7 @@ def steps(report: dict) -> list[str]:
                     f"{s.get('detail', '').replace('|', '/')} |" for s in found]
 
 
-SECTIONS: list[Section] = [uploads, async_video, document_text, subtitles, deletions, cost_alerts, digest,
+SECTIONS: list[Section] = [uploads, async_video, document_text, subtitles, review_decision, deletions, cost_alerts, digest,
                            deliveries, dead_letter_queues, stand_ins, steps]
 
 
