@@ -9,13 +9,59 @@ INFERENCE = "84f6bb0955fc4e304f0cb7fa5bde1840"
 RESULTS = "s3://demo1-dev-results-123456789012-us-east-1"
 
 
+VERSION = "67975091-1e93-4e43-aa2d-fdeb518b5c0f"
+APPROVE_INPUT = ('{"review":{"bucket":"demo1-media","decision":"approved","key":"videos/launch-teaser.mp4",'
+                 f'"reviewer":"\\u003cyour name\\u003e","version_id":"{VERSION}"}}}}')
+REVIEW_REQUEST = "\n\n".join([
+    "[Warning] Video awaiting review: Violence 64.0 %",
+    "*File*\nvideos/launch-teaser.mp4\n*Labels*\nViolence 64.0 %\n*Link valid until*\n2026-12-01 17:04 UTC",
+    f"<http://127.0.0.1:4566/demo1-media/videos/launch-teaser.mp4?versionId={VERSION}&amp;X-Amz-Expires=86400|View the upload>",
+    f"*Approve with*\n```aws lambda invoke --function-name ai-processor --payload '{APPROVE_INPUT}' /dev/stdout```",
+    "*Reject with*\n```aws lambda invoke --function-name ai-processor --payload '{...}' /dev/stdout```",
+    "`media.flagged` · 6c687d464464b29a76dbb4adc6b47113",
+])
+DECIDED_AT = "2026-11-30T17:04:24.204752479Z"
+
+
+def sample_review() -> dict:
+    """report.json's `review`: the video's request, the decision, its effects and its repetition."""
+    entry = {"seq": 1, "decision": "approved", "reviewer": "mei.chen", "reason": "a crowd cheering; no one is hurt",
+             "decided_at": DECIDED_AT, "from": "review", "to": "approved", "changed": False, "announced": True}
+    answer = {"outcome": "recorded", "message": "recorded: the upload is approved", "verdict": "approved",
+              "previous_verdict": "review", "changed": False, "reviewer": "mei.chen", "decided_at": DECIDED_AT}
+    return {
+        "key": "videos/launch-teaser.mp4", "version_id": VERSION, "verdict": "review", "labels": ["Violence 64 %"],
+        "link_expires_at": "2026-12-01T17:04:14.457251833Z", "has_link": True, "link_ttl_seconds": 86400,
+        "function_name": "ai-processor", "approve_command": f"aws lambda invoke --payload '{APPROVE_INPUT}' /dev/stdout",
+        "request": {"channel": "moderators-slack", "why": "review request", "title": "[Warning] Video awaiting review: Violence 64.0 %",
+                    "text": REVIEW_REQUEST, "event_type": "media.flagged", "event_id": "6c687d464464b29a76dbb4adc6b47113"},
+        "decision": {"review": {"bucket": "demo1-media", "decision": "approved", "key": "videos/launch-teaser.mp4",
+                                "reviewer": "mei.chen", "version_id": VERSION, "reason": "a crowd cheering; no one is hurt"}},
+        "answer": answer,
+        "before": {"tag": "review", "verdict": "review"}, "after": {"tag": "approved", "verdict": "approved"},
+        "audit": [entry],
+        "event": {"type": "media.reviewed", "id": "e176fbe295477eb7de48a9a5ad3a3d58", "severity": "info",
+                  "data": {"decision": "approved", "reviewer": "mei.chen", "previous_verdict": "review", "changed": False,
+                           "wait_ms": 15812, "decided_at": DECIDED_AT}},
+        "events": 1,
+        "delivered": [{"channel": "moderators-slack", "why": "review decision",
+                       "title": "[Info] Approved by mei.chen after 15 s: videos/launch-teaser.mp4",
+                       "text": "[Info] Approved by mei.chen after 15 s: videos/launch-teaser.mp4\n\n*Decision*\napproved",
+                       "event_type": "media.reviewed", "event_id": "e176fbe295477eb7de48a9a5ad3a3d58"}],
+        "again": {"answer": {**answer, "outcome": "already_recorded",
+                             "message": f"already recorded: the upload was approved by mei.chen at {DECIDED_AT}; nothing changed"},
+                  "audit_entries": 1, "events": 1, "deliveries": 0, "tag": "approved"},
+    }
+
+
 def sample_report() -> dict:
     """The parts of report.json a successful run writes (values as in a real run)."""
     return {
         "started": "2026-11-30 16:31 UTC",
         "steps": [{"step": "upload sample media", "ok": True, "detail": "5 uploads", "seconds": 0.04}],
         "stand_ins": ["moto's Transcribe writes no file: the demo writes them where Transcribe would"],
-        "channels": {"dingtalk": "ops DingTalk robot (Chinese)", "cms-hook": "CMS webhook (English)"},
+        "channels": {"dingtalk": "ops DingTalk robot (Chinese)", "cms-hook": "CMS webhook (English)",
+                     "moderators-slack": "moderators' Slack channel (English)"},
         "uploads": {"videos/launch-teaser.mp4": {"kind": "video", "verdict": None, "tag": "pending", "status": "in_progress",
                                                  "moderation": "pending", "transcript": "pending", "text": "not_applicable"}},
         "async_video": {
@@ -39,6 +85,7 @@ def sample_report() -> dict:
             "uris": [f"{RESULTS}/transcripts/job.srt", f"{RESULTS}/transcripts/job.vtt"],
             "first_cues": [{"start": "00:00:00,000", "end": "00:00:02,300", "text": "Welcome to the launch."}],
         }},
+        "review": sample_review(),
         "deletions": [{"key": "videos/launch-teaser.mp4", "announced": 1, "removed_objects": 5, "delete_marker": False,
                        "objects": [{"what": "analysis document", "uri": f"{RESULTS}/analysis/videos/launch-teaser.mp4.json",
                                     "before": True, "after": False},
@@ -95,6 +142,56 @@ def test_subtitle_uris_and_first_cues_are_listed():
 
     assert f"  - {RESULTS}/transcripts/job.srt" in text
     assert "00:00:00,000 --> 00:00:02,300  Welcome to the launch." in text
+
+
+def review_section(report: dict) -> str:
+    return narrative.render(report).split("## A moderator approves the video sent to review")[1].split("\n## ")[0]
+
+
+def test_the_review_request_is_shown_as_the_moderators_received_it_with_expiry_and_commands():
+    section = review_section(sample_report())
+
+    assert (f"`videos/launch-teaser.mp4` (version `{VERSION}`) went to review (Violence 64 %). The moderators' Slack "
+            "channel (English) received the request with a link to that version valid until 2026-12-01 17:04 UTC (24 h)") in section
+    assert f"  *Approve with*\n  ```aws lambda invoke --function-name ai-processor --payload '{APPROVE_INPUT}'" in section
+
+
+def test_the_commands_code_blocks_do_not_end_the_block_that_shows_the_message():
+    lines = review_section(sample_report()).splitlines()
+
+    opened = lines.index("  ````")
+    block = "\n".join(lines[opened + 1:lines.index("  ````", opened + 1)])
+    assert "*Reject with*" in block and block.endswith("`media.flagged` · 6c687d464464b29a76dbb4adc6b47113")
+
+
+def test_the_decision_changes_the_tag_and_document_and_is_audited_and_announced_once():
+    section = review_section(sample_report())
+
+    assert "answer `recorded`, \"recorded: the upload is approved\"" in section
+    assert "Tag `moderation-verdict`: `review` → `approved`; the analysis document's verdict review → **approved**" in section
+    assert (f"  | 1 | mei.chen | {DECIDED_AT} | review | approved | a crowd cheering; no one is hurt | no | yes |") in section
+    assert "`media.reviewed` published 1 time(s): approved by mei.chen, from review, 15.8 s from upload to decision" in section
+    assert "moderators' Slack channel (English): **[Info] Approved by mei.chen after 15 s: videos/launch-teaser.mp4**" in section
+
+
+def test_the_same_decision_again_is_shown_to_change_nothing():
+    section = review_section(sample_report())
+
+    assert ("The same decision sent again: answer `already_recorded`, \"already recorded: the upload was approved by "
+            f"mei.chen at {DECIDED_AT}; nothing changed\"; still 1 audit entry, 1 `media.reviewed`, 0 new message(s), "
+            "tag `approved`") in section
+
+
+def test_a_run_that_stopped_after_the_review_request_shows_the_request_alone():
+    report = sample_report()
+    report["review"] = {k: v for k, v in report["review"].items()
+                        if k in ("key", "version_id", "labels", "link_expires_at", "has_link", "link_ttl_seconds",
+                                 "function_name", "request")}
+
+    section = review_section(report)
+
+    assert "*Approve with*" in section
+    assert "Tag `moderation-verdict`" not in section and "same decision" not in section
 
 
 def test_a_deletion_shows_each_derived_object_before_and_after():
