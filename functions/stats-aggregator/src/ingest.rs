@@ -19,7 +19,7 @@ use std::sync::Mutex;
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use futures::stream::{self, StreamExt};
 use serde::Serialize;
-use shared::batch::{process_batch, RecordError};
+use shared::batch::{process_batch_until, Deadline, RecordError};
 use shared::events::stable_id;
 use shared::results::{WriteCondition, WriteOutcome};
 
@@ -86,11 +86,14 @@ pub struct IngestSummary {
     pub failed_records: usize,
 }
 
-/// Stores a batch; the response lists exactly the records SQS should deliver again.
+/// Stores a batch; the response lists exactly the records SQS should deliver again. Every
+/// write must finish before `deadline`: the records of a write still running then (a hung
+/// S3 call) are reported as retryable failures, and the other writes' records complete.
 pub async fn ingest_batch<S: ObjectStore, D: DeadLetterSink>(
     store: &S,
     dead_letters: &D,
     config: &Config,
+    deadline: Deadline,
     event: SqsEvent,
 ) -> (SqsBatchResponse, IngestSummary) {
     let mut summary = IngestSummary {
@@ -98,9 +101,10 @@ pub async fn ingest_batch<S: ObjectStore, D: DeadLetterSink>(
         ..IngestSummary::default()
     };
     let accepted = Mutex::new(Vec::new());
-    let (mut response, batch) = process_batch(
+    let (mut response, batch) = process_batch_until(
         event,
         config.common.batch_concurrency,
+        deadline,
         dead_letters,
         |message| {
             let accepted = &accepted;
@@ -132,13 +136,20 @@ pub async fn ingest_batch<S: ObjectStore, D: DeadLetterSink>(
     };
     let writes = stream::iter(objects)
         .map(|object| async move {
-            let outcome = store
-                .put(
-                    &object.key,
-                    object.body,
-                    RAW_CONTENT_TYPE,
-                    WriteCondition::Absent,
-                )
+            // A record's work is the write of its group: the group's records succeed or fail
+            // together, within the deadline.
+            let outcome = deadline
+                .run(async {
+                    store
+                        .put(
+                            &object.key,
+                            object.body,
+                            RAW_CONTENT_TYPE,
+                            WriteCondition::Absent,
+                        )
+                        .await
+                        .map_err(RecordError::from)
+                })
                 .await;
             (object.key, object.message_ids, outcome)
         })
@@ -169,7 +180,7 @@ pub async fn ingest_batch<S: ObjectStore, D: DeadLetterSink>(
                     .extend(message_ids.iter().map(|id| failure(id)));
             }
             Err(e) => {
-                tracing::warn!(key, error = %e, events = message_ids.len(), "storing raw events failed; SQS will deliver them again");
+                tracing::warn!(key, error = %e, events = message_ids.len(), "storing raw events failed or ran out of time; SQS will deliver them again");
                 response
                     .batch_item_failures
                     .extend(message_ids.iter().map(|id| failure(id)));
