@@ -30,6 +30,9 @@ impl Config {
                 "ROLLUP_LATENESS_MINUTES={lateness_minutes} is more than {MAX_LATENESS_MINUTES} (one day)"
             ));
         }
+        if let Err(e) = crate::period::whole_hour_zone(&common.time_zone) {
+            env.problem(e.to_string());
+        }
         let fetch_concurrency: usize = env.parse_or("ROLLUP_FETCH_CONCURRENCY", 8);
         if !(1..=256).contains(&fetch_concurrency) {
             env.problem(format!(

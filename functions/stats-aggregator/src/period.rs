@@ -1,10 +1,13 @@
-//! Rollup periods (UTC hours and days) and where their data lives in the results bucket.
+//! Rollup periods and where their data lives in the results bucket: hours are UTC hours,
+//! days are days of the business time zone (`SUITE_TIMEZONE`), each the UTC hours from its
+//! local midnight to the next (23, 24 or 25 of them).
 //!
-//! Raw events: `stats/raw/YYYY/MM/DD/HH/<batch>.ndjson.zst` (partitioned by event time).
-//! Rollups: `stats/hourly/YYYY/MM/DD/HH.json` and `stats/daily/YYYY/MM/DD.json`.
+//! Raw events: `stats/raw/YYYY/MM/DD/HH/<batch>.ndjson.zst` (UTC hour of the event time).
+//! Rollups: `stats/hourly/YYYY/MM/DD/HH.json` (UTC) and `stats/daily/YYYY/MM/DD.json` (local).
 
 use std::fmt;
 
+use shared::time::BusinessTimeZone;
 use time::{Date, Duration, Month, OffsetDateTime, Time, UtcOffset};
 
 pub const RAW_PREFIX: &str = "stats/raw/";
@@ -19,7 +22,8 @@ pub struct PeriodError {
     pub reason: String,
 }
 
-/// One UTC day.
+/// A day: a UTC date for the path of an hour, a local date of the business time zone for a
+/// daily rollup.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Day(Date);
 
@@ -61,6 +65,11 @@ impl Day {
         Day(t.to_offset(UtcOffset::UTC).date())
     }
 
+    /// The local day of `zone` that contains `t`.
+    pub fn local_containing(t: OffsetDateTime, zone: &BusinessTimeZone) -> Self {
+        Day(zone.local_date(t))
+    }
+
     /// Parses `YYYY-MM-DD`.
     pub fn parse(input: &str) -> Result<Self, PeriodError> {
         let parts: Vec<&str> = input.split('-').collect();
@@ -83,21 +92,41 @@ impl Day {
         self.0
     }
 
-    pub fn start(self) -> OffsetDateTime {
+    /// Midnight UTC of this date (where the UTC hours of its path start).
+    fn utc_start(self) -> OffsetDateTime {
         self.0.with_time(Time::MIDNIGHT).assume_utc()
     }
 
-    pub fn end(self) -> OffsetDateTime {
-        self.start() + Duration::DAY
-    }
-
     pub fn previous(self) -> Self {
-        Day::containing(self.start() - Duration::DAY)
+        Day(self.0.previous_day().unwrap_or(self.0))
     }
 
-    /// The 24 hours of the day, in order.
-    pub fn hours(self) -> Vec<Hour> {
-        (0..24).map(|hour| Hour { day: self, hour }).collect()
+    /// Where this local day of `zone` starts and the next one starts (UTC instants).
+    pub fn bounds(self, zone: &BusinessTimeZone) -> (OffsetDateTime, OffsetDateTime) {
+        zone.day_bounds(self.0)
+    }
+
+    /// The UTC hours that make up this local day of `zone`, in order: 24, or 23 and 25 on
+    /// the days a DST change happens. A zone whose day does not start on a UTC hour
+    /// (offset +05:30) has none: such zones are refused at start ([`whole_hour_zone`]).
+    pub fn hours_in(self, zone: &BusinessTimeZone) -> Result<Vec<Hour>, ZoneError> {
+        let (start, end) = self.bounds(zone);
+        for instant in [start, end] {
+            if instant.minute() != 0 || instant.second() != 0 || instant.nanosecond() != 0 {
+                return Err(ZoneError {
+                    zone: zone.name().to_string(),
+                    offset: zone.offset_at(instant),
+                    date: zone.local_date(instant),
+                });
+            }
+        }
+        let mut hours = Vec::with_capacity(25);
+        let mut t = start;
+        while t < end {
+            hours.push(Hour::containing(t));
+            t += Duration::HOUR;
+        }
+        Ok(hours)
     }
 
     fn path(self) -> String {
@@ -164,7 +193,7 @@ impl Hour {
     }
 
     pub fn start(self) -> OffsetDateTime {
-        self.day.start() + Duration::hours(i64::from(self.hour))
+        self.day.utc_start() + Duration::hours(i64::from(self.hour))
     }
 
     pub fn end(self) -> OffsetDateTime {
@@ -203,6 +232,43 @@ impl Period {
     }
 }
 
+/// A business time zone whose days do not start on UTC hours: a daily rollup made of hourly
+/// documents could not count exactly the events of its local day.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("SUITE_TIMEZONE={zone} has the UTC offset {} (on {date}), not a whole number of hours; stats-aggregator builds local days from UTC hours and supports only zones whose offset is always whole hours (Asia/Shanghai, UTC, America/New_York, ...)", hours_and_minutes(*offset))]
+pub struct ZoneError {
+    pub zone: String,
+    pub offset: UtcOffset,
+    pub date: Date,
+}
+
+fn hours_and_minutes(offset: UtcOffset) -> String {
+    let (h, m, _) = offset.as_hms();
+    let sign = if offset.is_negative() { '-' } else { '+' };
+    format!("{sign}{:02}:{:02}", h.unsigned_abs(), m.unsigned_abs())
+}
+
+/// Refuses a zone whose offset is not a whole number of hours at some time between 2000 and
+/// 2060 (offsets change only at the zone's transitions, which are months apart; checking
+/// every week finds a half-hour summer time too, as in Australia/Lord_Howe).
+pub fn whole_hour_zone(zone: &BusinessTimeZone) -> Result<(), ZoneError> {
+    let first = time::macros::datetime!(2000-01-01 00:00 UTC);
+    let last = time::macros::datetime!(2060-01-01 00:00 UTC);
+    let mut t = first;
+    while t < last {
+        let offset = zone.offset_at(t);
+        if offset.minutes_past_hour() != 0 || offset.seconds_past_minute() != 0 {
+            return Err(ZoneError {
+                zone: zone.name().to_string(),
+                offset,
+                date: zone.local_date(t),
+            });
+        }
+        t += Duration::WEEK;
+    }
+    Ok(())
+}
+
 /// The hours an hourly run at `now` rolls up: every complete hour that may have received
 /// events since the previous run an hour earlier, given that events arrive up to
 /// `lateness_minutes` after their hour ended. With no lateness that is just the previous hour.
@@ -233,6 +299,10 @@ mod tests {
         assert_eq!(hour.day().daily_key(), "stats/daily/2026/11/24.json");
         assert_eq!(hour.to_string(), "2026-11-24T07");
         assert_eq!(hour.start(), datetime!(2026-11-24 07:00 UTC));
+        assert_eq!(
+            Day::parse("2026-01-01").unwrap().previous().to_string(),
+            "2025-12-31"
+        );
         assert_eq!(hour.end(), datetime!(2026-11-24 08:00 UTC));
         assert_eq!(
             Day::parse("2026-03-01").unwrap().previous().to_string(),

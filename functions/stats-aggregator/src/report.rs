@@ -126,6 +126,7 @@ mod tests {
     use super::*;
     use crate::aggregate::PeriodStats;
     use crate::event_line::parse_line;
+    use shared::time::BusinessTimeZone;
 
     fn document() -> RollupDocument {
         let mut stats = PeriodStats::default();
@@ -135,7 +136,12 @@ mod tests {
         ] {
             stats.record(&parse_line(line.as_bytes()).unwrap());
         }
-        RollupDocument::daily(Day::parse("2026-11-24").unwrap(), stats, 2)
+        RollupDocument::daily(
+            Day::parse("2026-11-24").unwrap(),
+            &BusinessTimeZone::utc(),
+            stats,
+            2,
+        )
     }
 
     #[test]
@@ -146,7 +152,7 @@ mod tests {
             "results",
             "UTC",
             day,
-            &RollupDocument::daily(day, PeriodStats::default(), 0),
+            &RollupDocument::daily(day, &BusinessTimeZone::utc(), PeriodStats::default(), 0),
         );
         assert_eq!(a.id, b.id);
         assert_eq!(a.event_type, "stats.digest");

@@ -6,19 +6,21 @@
 //! SQS delivered again in part) is counted again without them, so the earliest copy counts
 //! whatever the timing, and a re-run gives the same document.
 //!
-//! Daily: the merge of the day's 24 hourly documents; an hour whose document is missing or of
-//! another schema version is rolled up from raw first (and its hourly document written).
+//! Daily: the merge of the hourly documents of the UTC hours that make up the local day of the
+//! business time zone (23, 24 or 25); an hour whose document is missing or of another schema
+//! version is rolled up from raw first (and its hourly document written).
 
 use std::sync::Arc;
 
 use futures::stream::{self, StreamExt};
 use shared::results::{StoreError, WriteCondition};
+use shared::time::BusinessTimeZone;
 use tokio::sync::Semaphore;
 
 use crate::aggregate::PeriodStats;
 use crate::document::{RollupDocument, CONTENT_TYPE};
 use crate::merge::Merge;
-use crate::period::{Day, Hour};
+use crate::period::{Day, Hour, ZoneError};
 use crate::ports::ObjectStore;
 use crate::tally::{tally_object, Compression, Fingerprints, ObjectTally, SourceReadError};
 
@@ -34,6 +36,8 @@ pub enum RollupError {
     Read(#[from] SourceReadError),
     #[error("counting task failed: {0}")]
     Task(String),
+    #[error(transparent)]
+    Zone(#[from] ZoneError),
 }
 
 fn store_error(key: &str) -> impl FnOnce(StoreError) -> RollupError + '_ {
@@ -198,22 +202,24 @@ async fn hourly_stats<S: ObjectStore>(
     Ok(write_hourly(store, hour, concurrency).await?.stats)
 }
 
-/// Rolls up `day` from its hourly documents and writes the daily document.
+/// Rolls up the local day `day` of `zone` from its hourly documents and writes the daily
+/// document.
 pub async fn write_daily<S: ObjectStore>(
     store: &S,
     day: Day,
+    zone: &BusinessTimeZone,
     concurrency: usize,
 ) -> Result<RollupDocument, RollupError> {
     let mut stats = PeriodStats::default();
     let mut hours_with_data = 0;
-    for hour in day.hours() {
+    for hour in day.hours_in(zone)? {
         let hourly = hourly_stats(store, hour, concurrency).await?;
         if hourly.events.total > 0 {
             hours_with_data += 1;
         }
         stats.merge(&hourly);
     }
-    let document = RollupDocument::daily(day, stats, hours_with_data);
+    let document = RollupDocument::daily(day, zone, stats, hours_with_data);
     let key = day.daily_key();
     store
         .put(

@@ -40,7 +40,8 @@ pub async fn run_schedule<S: ObjectStore, P: EventPublisher>(
     now: OffsetDateTime,
     event: &ScheduledEvent,
 ) -> Result<ScheduleReport, HandlerError> {
-    let request = event.plan(now, config.lateness_minutes)?;
+    let zone = &config.common.time_zone;
+    let request = event.plan(now, config.lateness_minutes, zone)?;
     tracing::info!(?request, detail_type = ?event.detail_type, source = ?event.source, "rollup requested");
     let concurrency = config.fetch_concurrency;
     match request {
@@ -65,17 +66,16 @@ pub async fn run_schedule<S: ObjectStore, P: EventPublisher>(
         }
         RollupRequest::Daily { day, backfill } => {
             let lateness_closes =
-                day.end() + time::Duration::minutes(i64::from(config.lateness_minutes));
+                day.bounds(zone).1 + time::Duration::minutes(i64::from(config.lateness_minutes));
             if now < lateness_closes {
                 tracing::warn!(period = %day, lateness_closes = %shared::time::rfc3339(lateness_closes), "daily rollup runs before late events of the day's last hour can have arrived; schedule it later");
             }
-            let document =
-                rollup::write_daily(store, day, concurrency)
-                    .await
-                    .map_err(|source| HandlerError::Rollup {
-                        period: day.to_string(),
-                        source,
-                    })?;
+            let document = rollup::write_daily(store, day, zone, concurrency)
+                .await
+                .map_err(|source| HandlerError::Rollup {
+                    period: day.to_string(),
+                    source,
+                })?;
             report::rollup_metrics(&config.common.metrics_namespace, &document).emit();
             let digest = report::digest_event(
                 &config.common.results_bucket,

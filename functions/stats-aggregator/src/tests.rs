@@ -11,9 +11,16 @@ use shared::time::parse_rfc3339_lenient;
 
 use super::*;
 
+mod local_days;
+
 type TestApp = StatsAggregator<MemoryObjectStore, MemoryPublisher, RedrivePolicyOnly, ManualClock>;
 
 fn app(now: &str) -> TestApp {
+    app_in(now, "UTC")
+}
+
+/// The function on in-memory ports with `SUITE_TIMEZONE=zone` and 60 minutes of lateness.
+fn app_in(now: &str, zone: &str) -> TestApp {
     StatsAggregator {
         store: MemoryObjectStore::default(),
         publisher: MemoryPublisher::default(),
@@ -23,6 +30,7 @@ fn app(now: &str) -> TestApp {
             ("RESULTS_BUCKET", "results"),
             ("EVENTS_TOPIC_ARN", "arn:aws:sns:us-east-1:1:suite-events"),
             ("ROLLUP_LATENESS_MINUTES", "60"),
+            ("SUITE_TIMEZONE", zone),
         ]))
         .expect("config"),
     }

@@ -22,9 +22,14 @@ async fn rollup_documents_are_byte_identical_to_the_stored_ones() {
     for concurrency in [1, 3] {
         let hour = Hour::parse("2026-11-24T13").unwrap();
         write_hourly(&store, hour, concurrency).await.unwrap();
-        write_daily(&store, Day::parse("2026-11-24").unwrap(), concurrency)
-            .await
-            .unwrap();
+        write_daily(
+            &store,
+            Day::parse("2026-11-24").unwrap(),
+            &shared::time::BusinessTimeZone::utc(),
+            concurrency,
+        )
+        .await
+        .unwrap();
 
         for (key, file) in [
             (
