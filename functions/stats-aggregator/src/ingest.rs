@@ -16,6 +16,8 @@
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
+use time::OffsetDateTime;
+
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use futures::stream::{self, StreamExt};
 use serde::Serialize;
@@ -26,7 +28,7 @@ use shared::results::{WriteCondition, WriteOutcome};
 use crate::config::Config;
 use crate::echo::reason;
 use crate::inbound::{accept_record, AcceptedEvent};
-use crate::period::Hour;
+use crate::period::{past_lateness, Hour, LATE_PREFIX, RAW_PREFIX};
 use crate::ports::{DeadLetterSink, ObjectStore};
 
 pub const RAW_CONTENT_TYPE: &str = "application/zstd";
@@ -93,6 +95,7 @@ pub async fn ingest_batch<S: ObjectStore, D: DeadLetterSink>(
     store: &S,
     dead_letters: &D,
     config: &Config,
+    now: OffsetDateTime,
     deadline: Deadline,
     event: SqsEvent,
 ) -> (SqsBatchResponse, IngestSummary) {
@@ -138,19 +141,35 @@ pub async fn ingest_batch<S: ObjectStore, D: DeadLetterSink>(
         .map(|object| async move {
             // A record's work is the write of its group: the group's records succeed or fail
             // together, within the deadline.
+            let late = past_lateness(object.hour, now, config.lateness_minutes);
             let outcome = deadline
                 .run(async {
-                    store
+                    let outcome = store
                         .put(
                             &object.key,
                             object.body,
                             RAW_CONTENT_TYPE,
                             WriteCondition::Absent,
                         )
-                        .await
-                        .map_err(RecordError::from)
+                        .await?;
+                    if late && !matches!(outcome, WriteOutcome::ConcurrentWrite) {
+                        // Also when stored by an earlier delivery: its marker may be the
+                        // write that failed.
+                        store
+                            .put(
+                                &late_marker_key(&object.key),
+                                Vec::new(),
+                                RAW_CONTENT_TYPE,
+                                WriteCondition::Always,
+                            )
+                            .await?;
+                    }
+                    Ok::<_, RecordError>(outcome)
                 })
                 .await;
+            if late && outcome.is_ok() {
+                tracing::info!(key = %object.key, hour = %object.hour, "events arrived after their hour's lateness window; marked for a re-roll");
+            }
             (object.key, object.message_ids, outcome)
         })
         .buffer_unordered(config.common.batch_concurrency.max(1))
@@ -189,6 +208,15 @@ pub async fn ingest_batch<S: ObjectStore, D: DeadLetterSink>(
     }
     summary.failed_records = response.batch_item_failures.len();
     (response, summary)
+}
+
+/// `stats/late/...` for the raw object `stats/raw/...`: the marker that makes the next hourly
+/// run roll the object's hour again.
+fn late_marker_key(raw_key: &str) -> String {
+    format!(
+        "{LATE_PREFIX}{}",
+        raw_key.strip_prefix(RAW_PREFIX).unwrap_or(raw_key)
+    )
 }
 
 fn failure(message_id: &str) -> BatchItemFailure {

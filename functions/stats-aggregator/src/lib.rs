@@ -143,6 +143,7 @@ where
             &self.store,
             &self.dead_letters,
             &self.config,
+            self.clock.now(),
             deadline,
             event,
         )

@@ -4,6 +4,8 @@
 //!
 //! Raw events: `stats/raw/YYYY/MM/DD/HH/<batch>.ndjson.zst` (UTC hour of the event time).
 //! Rollups: `stats/hourly/YYYY/MM/DD/HH.json` (UTC) and `stats/daily/YYYY/MM/DD.json` (local).
+//! Late markers: `stats/late/YYYY/MM/DD/HH/<batch>.ndjson.zst`, an empty object per raw object
+//! written into an hour the hourly schedule no longer rolls (see `rollup::reroll_late_hours`).
 
 use std::fmt;
 
@@ -13,6 +15,7 @@ use time::{Date, Duration, Month, OffsetDateTime, Time, UtcOffset};
 pub const RAW_PREFIX: &str = "stats/raw/";
 pub const HOURLY_PREFIX: &str = "stats/hourly/";
 pub const DAILY_PREFIX: &str = "stats/daily/";
+pub const LATE_PREFIX: &str = "stats/late/";
 
 /// A period string that is not `YYYY-MM-DDTHH` (hour) or `YYYY-MM-DD` (day).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -209,6 +212,21 @@ impl Hour {
         format!("{RAW_PREFIX}{}/", self.path())
     }
 
+    /// `stats/late/YYYY/MM/DD/HH/`: markers of raw objects that arrived after the hourly
+    /// schedule stopped rolling this hour.
+    pub fn late_prefix(self) -> String {
+        format!("{LATE_PREFIX}{}/", self.path())
+    }
+
+    /// The hour of a key under [`LATE_PREFIX`] (`None` for anything else).
+    pub fn of_late_key(key: &str) -> Option<Self> {
+        let path = key.strip_prefix(LATE_PREFIX)?;
+        let mut parts = path.splitn(5, '/');
+        let (y, m, d, h) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+        parts.next()?;
+        Hour::parse(&format!("{y}-{m}-{d}T{h}")).ok()
+    }
+
     /// `stats/hourly/YYYY/MM/DD/HH.json`
     pub fn hourly_key(self) -> String {
         format!("{HOURLY_PREFIX}{}.json", self.path())
@@ -285,6 +303,16 @@ pub fn hours_to_roll(now: OffsetDateTime, lateness_minutes: u32) -> Vec<Hour> {
     hours
 }
 
+/// Slack for clocks that disagree (the ingest's wall clock, the schedule's time).
+const LATE_MARGIN: Duration = Duration::minutes(5);
+
+/// Whether events written into `hour` at `now` can be missed by the hourly schedule: the next
+/// run, at most an hour after `now`, rolls the hours whose end is later than
+/// `now − lateness` ([`hours_to_roll`]); anything older needs a late marker.
+pub fn past_lateness(hour: Hour, now: OffsetDateTime, lateness_minutes: u32) -> bool {
+    hour.end() + Duration::minutes(i64::from(lateness_minutes)) <= now + LATE_MARGIN
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -296,6 +324,16 @@ mod tests {
         let hour = Hour::parse("2026-11-24T07").unwrap();
         assert_eq!(hour.raw_prefix(), "stats/raw/2026/11/24/07/");
         assert_eq!(hour.hourly_key(), "stats/hourly/2026/11/24/07.json");
+        assert_eq!(hour.late_prefix(), "stats/late/2026/11/24/07/");
+        assert_eq!(
+            Hour::of_late_key("stats/late/2026/11/24/07/ab.ndjson.zst"),
+            Some(hour)
+        );
+        assert_eq!(Hour::of_late_key("stats/late/2026/11/24/07"), None);
+        assert_eq!(
+            Hour::of_late_key("stats/raw/2026/11/24/07/ab.ndjson.zst"),
+            None
+        );
         assert_eq!(hour.day().daily_key(), "stats/daily/2026/11/24.json");
         assert_eq!(hour.to_string(), "2026-11-24T07");
         assert_eq!(hour.start(), datetime!(2026-11-24 07:00 UTC));
@@ -349,6 +387,21 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn an_hour_not_past_lateness_is_rolled_by_the_next_hourly_run(
+            written in 0i64..4_000_000_000, run_after in 1i64..=3600, lateness in 0u32..1440, age in 0i64..200_000,
+        ) {
+            // An object written at `written` into the hour of `written − age`: either it gets
+            // a late marker, or a run within the next hour (at any minute) rolls its hour once
+            // the hour has ended.
+            let now = OffsetDateTime::from_unix_timestamp(written).unwrap();
+            let hour = Hour::containing(now - Duration::seconds(age));
+            let run = now + Duration::seconds(run_after);
+            if !past_lateness(hour, now, lateness) && hour.end() <= Hour::containing(run).start() {
+                prop_assert!(hours_to_roll(run, lateness).contains(&hour));
+            }
+        }
+
         #[test]
         fn any_input_is_a_period_or_a_typed_error(input in ".{0,24}") {
             match Period::parse(&input) {

@@ -3,6 +3,7 @@
 use shared::events::contracts::stats::{ChannelDeliveries, DigestLatency, StatsDigest};
 use shared::events::{Envelope, Severity};
 use shared::metrics::{MetricSet, Unit};
+use shared::time::BusinessTimeZone;
 
 use crate::aggregate::minutes;
 use crate::config::SERVICE;
@@ -66,11 +67,12 @@ pub fn emit_ingest_metrics(namespace: &str, summary: &IngestSummary) {
     m.emit();
 }
 
-/// The `stats.digest` event of a day ([`StatsDigest`]). Its id depends only on the day, so a
-/// re-run announces the same event and consumers de-duplicate it.
+/// The `stats.digest` event of a local day ([`StatsDigest`]). Its id depends only on the day,
+/// and its time is the day's end, so a re-run announces the same event at the same time and
+/// consumers de-duplicate it (stats counts it once, in the hour the day ended).
 pub fn digest_event(
     bucket: &str,
-    time_zone: &str,
+    zone: &BusinessTimeZone,
     day: Day,
     document: &RollupDocument,
 ) -> Envelope {
@@ -78,7 +80,7 @@ pub fn digest_event(
     let subject = format!("s3://{bucket}/{}", day.daily_key());
     let digest = StatsDigest {
         period: day.to_string(),
-        time_zone: time_zone.to_string(),
+        time_zone: zone.name().to_string(),
         document: subject.clone(),
         events: s.events.total,
         uploads: s.uploads.total,
@@ -119,6 +121,7 @@ pub fn digest_event(
         reviews: None,
     };
     Envelope::of(&digest, SERVICE, &subject, Severity::Info, &day.to_string())
+        .first_published_at(Some(day.bounds(zone).1))
 }
 
 #[cfg(test)]
@@ -126,7 +129,6 @@ mod tests {
     use super::*;
     use crate::aggregate::PeriodStats;
     use crate::event_line::parse_line;
-    use shared::time::BusinessTimeZone;
 
     fn document() -> RollupDocument {
         let mut stats = PeriodStats::default();
@@ -147,14 +149,15 @@ mod tests {
     #[test]
     fn the_digest_has_a_stable_id_and_the_key_figures() {
         let day = Day::parse("2026-11-24").unwrap();
-        let a = digest_event("results", "UTC", day, &document());
+        let a = digest_event("results", &BusinessTimeZone::utc(), day, &document());
         let b = digest_event(
             "results",
-            "UTC",
+            &BusinessTimeZone::utc(),
             day,
             &RollupDocument::daily(day, &BusinessTimeZone::utc(), PeriodStats::default(), 0),
         );
-        assert_eq!(a.id, b.id);
+        assert_eq!((&a.id, &a.time), (&b.id, &b.time));
+        assert_eq!(a.time, "2026-11-25T00:00:00Z");
         assert_eq!(a.event_type, "stats.digest");
         assert_eq!(a.subject, "s3://results/stats/daily/2026/11/24.json");
         assert_eq!(a.data["flagged_uploads"], 1);
@@ -174,7 +177,13 @@ mod tests {
         assert!(digest.latency_ms.p95.is_some());
         assert_ne!(
             a.id,
-            digest_event("results", "UTC", day.previous(), &document()).id
+            digest_event(
+                "results",
+                &BusinessTimeZone::utc(),
+                day.previous(),
+                &document()
+            )
+            .id
         );
     }
 

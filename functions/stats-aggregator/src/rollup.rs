@@ -9,7 +9,12 @@
 //! Daily: the merge of the hourly documents of the UTC hours that make up the local day of the
 //! business time zone (23, 24 or 25); an hour whose document is missing or of another schema
 //! version is rolled up from raw first (and its hourly document written).
+//!
+//! Late: events written into an hour after the hourly schedule stopped rolling it (a DLQ
+//! redrive, a republished event keeping its first time) leave a marker under `stats/late/`;
+//! [`reroll_late_hours`] rolls those hours again and rewrites the daily documents they feed.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use futures::stream::{self, StreamExt};
@@ -20,7 +25,7 @@ use tokio::sync::Semaphore;
 use crate::aggregate::PeriodStats;
 use crate::document::{RollupDocument, CONTENT_TYPE};
 use crate::merge::Merge;
-use crate::period::{Day, Hour, ZoneError};
+use crate::period::{Day, Hour, ZoneError, LATE_PREFIX};
 use crate::ports::ObjectStore;
 use crate::tally::{tally_object, Compression, Fingerprints, ObjectTally, SourceReadError};
 
@@ -238,4 +243,76 @@ pub async fn write_daily<S: ObjectStore>(
         "daily rollup written"
     );
     Ok(document)
+}
+
+/// What [`reroll_late_hours`] rewrote.
+#[derive(Debug, Default)]
+pub struct LateRollup {
+    /// The hours rolled again, with their new documents.
+    pub hours: Vec<(Hour, RollupDocument)>,
+    /// The existing daily documents rewritten because one of their hours changed.
+    pub days: Vec<(Day, RollupDocument)>,
+}
+
+/// Rolls up again every hour that has late markers, deletes the markers it listed (a marker
+/// written meanwhile stays for the next run: it is listed before the hour's raw objects), and
+/// rewrites the existing daily documents of the local days those hours belong to, except
+/// `except` (the day the caller is about to write). A failure names the period it was in.
+pub async fn reroll_late_hours<S: ObjectStore>(
+    store: &S,
+    zone: &BusinessTimeZone,
+    concurrency: usize,
+    except: Option<Day>,
+) -> Result<LateRollup, (String, RollupError)> {
+    fn in_period(period: impl ToString) -> impl FnOnce(RollupError) -> (String, RollupError) {
+        let period = period.to_string();
+        move |e| (period, e)
+    }
+    let listed = store
+        .list(LATE_PREFIX)
+        .await
+        .map_err(store_error(LATE_PREFIX))
+        .map_err(in_period("hours with late events"))?;
+    let mut markers: BTreeMap<Hour, Vec<String>> = BTreeMap::new();
+    for key in listed.into_iter().map(|o| o.key) {
+        match Hour::of_late_key(&key) {
+            Some(hour) => markers.entry(hour).or_default().push(key),
+            None => tracing::warn!(
+                key,
+                "not a late marker (stats/late/YYYY/MM/DD/HH/...); left alone"
+            ),
+        }
+    }
+    let mut late = LateRollup::default();
+    let mut days = BTreeSet::new();
+    for (hour, keys) in markers {
+        let document = write_hourly(store, hour, concurrency)
+            .await
+            .map_err(in_period(hour))?;
+        for key in &keys {
+            store
+                .delete(key)
+                .await
+                .map_err(store_error(key))
+                .map_err(in_period(hour))?;
+        }
+        tracing::info!(period = %hour, markers = keys.len(), events = document.stats.events.total, "hour rolled again for events that arrived after its lateness window");
+        days.insert(Day::local_containing(hour.start(), zone));
+        late.hours.push((hour, document));
+    }
+    for day in days.into_iter().filter(|d| Some(*d) != except) {
+        let key = day.daily_key();
+        let existing = store
+            .get(&key)
+            .await
+            .map_err(store_error(&key))
+            .map_err(in_period(day))?;
+        if existing.is_some() {
+            let document = write_daily(store, day, zone, concurrency)
+                .await
+                .map_err(in_period(day))?;
+            late.days.push((day, document));
+        }
+    }
+    Ok(late)
 }

@@ -28,6 +28,10 @@ pub struct ScheduleReport {
     pub rollup: &'static str,
     pub backfill: bool,
     pub periods: Vec<RolledPeriod>,
+    /// Hours rolled again for events that arrived after their lateness window, and the
+    /// existing daily documents rewritten for them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub late: Vec<RolledPeriod>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub digest_event_id: Option<String>,
 }
@@ -44,6 +48,23 @@ pub async fn run_schedule<S: ObjectStore, P: EventPublisher>(
     let request = event.plan(now, config.lateness_minutes, zone)?;
     tracing::info!(?request, detail_type = ?event.detail_type, source = ?event.source, "rollup requested");
     let concurrency = config.fetch_concurrency;
+    let except = match request {
+        RollupRequest::Daily { day, .. } => Some(day),
+        RollupRequest::Hourly { .. } => None,
+    };
+    let late = rollup::reroll_late_hours(store, zone, concurrency, except)
+        .await
+        .map_err(|(period, source)| HandlerError::Rollup { period, source })?;
+    let late: Vec<RolledPeriod> = late
+        .hours
+        .iter()
+        .map(|(hour, document)| rolled(document, hour.hourly_key()))
+        .chain(
+            late.days
+                .iter()
+                .map(|(day, document)| rolled(document, day.daily_key())),
+        )
+        .collect();
     match request {
         RollupRequest::Hourly { hours, backfill } => {
             let mut periods = Vec::new();
@@ -61,6 +82,7 @@ pub async fn run_schedule<S: ObjectStore, P: EventPublisher>(
                 rollup: "hourly",
                 backfill,
                 periods,
+                late,
                 digest_event_id: None,
             })
         }
@@ -77,17 +99,13 @@ pub async fn run_schedule<S: ObjectStore, P: EventPublisher>(
                     source,
                 })?;
             report::rollup_metrics(&config.common.metrics_namespace, &document).emit();
-            let digest = report::digest_event(
-                &config.common.results_bucket,
-                config.common.time_zone.name(),
-                day,
-                &document,
-            );
+            let digest = report::digest_event(&config.common.results_bucket, zone, day, &document);
             publisher.publish(&digest).await?;
             Ok(ScheduleReport {
                 rollup: "daily",
                 backfill,
                 periods: vec![rolled(&document, day.daily_key())],
+                late,
                 digest_event_id: Some(digest.id),
             })
         }

@@ -11,6 +11,7 @@ use shared::time::parse_rfc3339_lenient;
 
 use super::*;
 
+mod late_events;
 mod local_days;
 
 type TestApp = StatsAggregator<MemoryObjectStore, MemoryPublisher, RedrivePolicyOnly, ManualClock>;
@@ -159,7 +160,8 @@ async fn every_event_any_producer_publishes_is_stored_and_counted_in_its_hour() 
 
 #[tokio::test]
 async fn a_raw_object_that_cannot_be_read_now_fails_the_rollup_and_one_that_never_can_is_counted() {
-    let app = app("2026-11-24T15:00:00Z");
+    // Ingested within the hour's lateness window (no late marker, one rollup per run).
+    let app = app("2026-11-24T14:00:00Z");
     app.ingest(
         sqs_event(&[analyzed("a", "2026-11-24T13:05:00Z", "approved", 10)]),
         Deadline::none(),
