@@ -21,6 +21,7 @@ pub mod merge;
 pub mod period;
 pub mod ports;
 pub mod report;
+pub mod reviews;
 pub mod rollup;
 pub mod schedule;
 pub mod scheduled;

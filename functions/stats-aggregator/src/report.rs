@@ -30,17 +30,26 @@ pub fn rollup_metrics(namespace: &str, document: &RollupDocument) -> MetricSet {
         .count("NotificationsFailed", s.notifications.total.failed)
         .count("CostAlerts", s.cost.alerts)
         .count("CostActions", s.cost.actions)
+        .count("ReviewsRequested", s.reviews.requested)
+        .count("ReviewsApproved", s.reviews.approved)
+        .count("ReviewsRejected", s.reviews.rejected)
+        .count("ReviewsChanged", s.reviews.changed)
         .count("MalformedLines", s.sources.malformed_lines)
         .count("DuplicateEvents", s.sources.duplicate_events)
         .count("UnreadableObjects", s.sources.unreadable_objects);
-    for (name, q) in [
-        ("LatencyP50", 0.5),
-        ("LatencyP90", 0.9),
-        ("LatencyP99", 0.99),
+    for (name, sketch, q) in [
+        ("LatencyP50", &s.latency_ms, 0.5),
+        ("LatencyP90", &s.latency_ms, 0.9),
+        ("LatencyP99", &s.latency_ms, 0.99),
+        ("ReviewWaitP50", &s.reviews.wait_ms, 0.5),
+        ("ReviewWaitP95", &s.reviews.wait_ms, 0.95),
     ] {
-        if let Some(v) = s.latency_ms.quantile(q) {
+        if let Some(v) = sketch.quantile(q) {
             m.put(name, Unit::Milliseconds, v);
         }
+    }
+    if let Some(pending) = s.reviews.pending {
+        m.count("ReviewsPending", pending);
     }
     m
 }
@@ -118,7 +127,7 @@ pub fn digest_event(
         cost_actions: s.cost.actions,
         malformed_lines: s.sources.malformed_lines,
         hours_with_data: document.hours_with_data,
-        reviews: None,
+        reviews: Some(s.reviews.figures()),
     };
     Envelope::of(&digest, SERVICE, &subject, Severity::Info, &day.to_string())
         .first_published_at(Some(day.bounds(zone).1))
@@ -195,6 +204,9 @@ mod tests {
         assert_eq!(emf["FlaggedUploads"], 1.0);
         assert_eq!(emf["TranscriptionMinutes"], 1.5);
         assert!(emf["LatencyP99"].as_f64().is_some());
+        assert_eq!(emf["ReviewsRequested"], 0.0);
+        assert_eq!(emf["ReviewsApproved"], 0.0);
+        assert!(emf.get("ReviewWaitP95").is_none(), "no decision, no wait");
         assert_eq!(
             emf["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
             serde_json::json!([["service", "Rollup"]])

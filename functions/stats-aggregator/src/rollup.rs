@@ -207,6 +207,28 @@ async fn hourly_stats<S: ObjectStore>(
     Ok(write_hourly(store, hour, concurrency).await?.stats)
 }
 
+/// Reviews pending at the end of the day before `day`, when its document exists. A document
+/// without the figure (its own previous day had none, or it predates reviews) gives its own
+/// requests less first decisions: the count starts that day.
+async fn previous_pending<S: ObjectStore>(store: &S, day: Day) -> Result<Option<u64>, RollupError> {
+    let key = day.previous().daily_key();
+    let Some(object) = store.get(&key).await.map_err(store_error(&key))? else {
+        return Ok(None);
+    };
+    match RollupDocument::from_json(&object.body) {
+        Ok(document) => {
+            let reviews = document.stats.reviews;
+            Ok(Some(reviews.pending.unwrap_or_else(|| {
+                reviews.requested.saturating_sub(reviews.first_decisions)
+            })))
+        }
+        Err(e) => {
+            tracing::warn!(key, error = %e, "previous daily document not usable; pending reviews unknown");
+            Ok(None)
+        }
+    }
+}
+
 /// Rolls up the local day `day` of `zone` from its hourly documents and writes the daily
 /// document.
 pub async fn write_daily<S: ObjectStore>(
@@ -224,6 +246,9 @@ pub async fn write_daily<S: ObjectStore>(
         }
         stats.merge(&hourly);
     }
+    stats.reviews.pending = stats
+        .reviews
+        .pending_after(previous_pending(store, day).await?);
     let document = RollupDocument::daily(day, zone, stats, hours_with_data);
     let key = day.daily_key();
     store

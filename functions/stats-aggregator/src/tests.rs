@@ -13,6 +13,7 @@ use super::*;
 
 mod late_events;
 mod local_days;
+mod reviews;
 
 type TestApp = StatsAggregator<MemoryObjectStore, MemoryPublisher, RedrivePolicyOnly, ManualClock>;
 
