@@ -28,7 +28,7 @@ use shared::results::{WriteCondition, WriteOutcome};
 use crate::config::Config;
 use crate::echo::reason;
 use crate::inbound::{accept_record, AcceptedEvent};
-use crate::period::{past_lateness, Hour, LATE_PREFIX, RAW_PREFIX};
+use crate::period::{past_lateness, reroll_horizon, Hour, LATE_PREFIX, RAW_PREFIX};
 use crate::ports::{DeadLetterSink, ObjectStore};
 
 pub const RAW_CONTENT_TYPE: &str = "application/zstd";
@@ -84,6 +84,9 @@ pub struct IngestSummary {
     pub objects_written: usize,
     /// Objects whose key existed already: the same messages were stored by an earlier delivery.
     pub objects_already_stored: usize,
+    /// Events stored into hours too old to be rolled again (their earlier raw objects may
+    /// have expired): kept in raw, not counted in the documents.
+    pub events_too_old_to_count: usize,
     pub malformed_records: usize,
     pub failed_records: usize,
 }
@@ -142,6 +145,7 @@ pub async fn ingest_batch<S: ObjectStore, D: DeadLetterSink>(
             // A record's work is the write of its group: the group's records succeed or fail
             // together, within the deadline.
             let late = past_lateness(object.hour, now, config.lateness_minutes);
+            let too_old = object.hour.end() <= reroll_horizon(now, config.raw_retention_days);
             let outcome = deadline
                 .run(async {
                     let outcome = store
@@ -152,7 +156,7 @@ pub async fn ingest_batch<S: ObjectStore, D: DeadLetterSink>(
                             WriteCondition::Absent,
                         )
                         .await?;
-                    if late && !matches!(outcome, WriteOutcome::ConcurrentWrite) {
+                    if late && !too_old && !matches!(outcome, WriteOutcome::ConcurrentWrite) {
                         // Also when stored by an earlier delivery: its marker may be the
                         // write that failed.
                         store
@@ -167,19 +171,24 @@ pub async fn ingest_batch<S: ObjectStore, D: DeadLetterSink>(
                     Ok::<_, RecordError>(outcome)
                 })
                 .await;
-            if late && outcome.is_ok() {
-                tracing::info!(key = %object.key, hour = %object.hour, "events arrived after their hour's lateness window; marked for a re-roll");
+            match (&outcome, late, too_old) {
+                (Ok(_), true, false) => tracing::info!(key = %object.key, hour = %object.hour, "events arrived after their hour's lateness window; marked for a re-roll"),
+                (Ok(_), _, true) => tracing::warn!(key = %object.key, hour = %object.hour, events = object.message_ids.len(), retention_days = config.raw_retention_days, "events of an hour older than the raw retention: stored, but not counted (its earlier raw objects may be gone)"),
+                _ => {}
             }
-            (object.key, object.message_ids, outcome)
+            (object.key, object.message_ids, too_old, outcome)
         })
         .buffer_unordered(config.common.batch_concurrency.max(1))
         .collect::<Vec<_>>()
         .await;
-    for (key, message_ids, outcome) in writes {
+    for (key, message_ids, too_old, outcome) in writes {
         match outcome {
             Ok(WriteOutcome::Written { .. }) => {
                 summary.objects_written += 1;
                 summary.events_stored += message_ids.len();
+                if too_old {
+                    summary.events_too_old_to_count += message_ids.len();
+                }
                 tracing::info!(key, events = message_ids.len(), "raw events stored");
             }
             Ok(WriteOutcome::ConditionFailed) => {

@@ -313,6 +313,13 @@ pub fn past_lateness(hour: Hour, now: OffsetDateTime, lateness_minutes: u32) -> 
     hour.end() + Duration::minutes(i64::from(lateness_minutes)) <= now + LATE_MARGIN
 }
 
+/// The oldest end an hour may have and still be rolled again at `now`: a day before its
+/// first raw objects can have expired (`retention_days` after they were written, around the
+/// hour's end), so a re-roll still finds everything counted before.
+pub fn reroll_horizon(now: OffsetDateTime, retention_days: u32) -> OffsetDateTime {
+    now - Duration::days(i64::from(retention_days.saturating_sub(1)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

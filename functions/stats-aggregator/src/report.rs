@@ -72,6 +72,10 @@ pub fn emit_ingest_metrics(namespace: &str, summary: &IngestSummary) {
             summary.objects_already_stored as u64,
         )
         .count("MalformedRecords", summary.malformed_records as u64)
+        .count(
+            "EventsTooOldToCount",
+            summary.events_too_old_to_count as u64,
+        )
         .count("RecordsToRetry", summary.failed_records as u64);
     m.emit();
 }

@@ -28,6 +28,7 @@ use crate::merge::Merge;
 use crate::period::{Day, Hour, ZoneError, LATE_PREFIX};
 use crate::ports::ObjectStore;
 use crate::tally::{tally_object, Compression, Fingerprints, ObjectTally, SourceReadError};
+use time::OffsetDateTime;
 
 /// Largest raw object read (compressed): ingest writes objects of one SQS batch (about 70 KB
 /// for 1000 events); a larger one was dropped in by hand and is skipped, not read into memory.
@@ -282,12 +283,15 @@ pub struct LateRollup {
 /// Rolls up again every hour that has late markers, deletes the markers it listed (a marker
 /// written meanwhile stays for the next run: it is listed before the hour's raw objects), and
 /// rewrites the existing daily documents of the local days those hours belong to, except
-/// `except` (the day the caller is about to write). A failure names the period it was in.
+/// `except` (the day the caller is about to write). Hours that ended before `horizon` are not
+/// rolled again (their earlier raw objects may have expired; their markers are dropped). A
+/// failure names the period it was in.
 pub async fn reroll_late_hours<S: ObjectStore>(
     store: &S,
     zone: &BusinessTimeZone,
     concurrency: usize,
     except: Option<Day>,
+    horizon: OffsetDateTime,
 ) -> Result<LateRollup, (String, RollupError)> {
     fn in_period(period: impl ToString) -> impl FnOnce(RollupError) -> (String, RollupError) {
         let period = period.to_string();
@@ -311,9 +315,17 @@ pub async fn reroll_late_hours<S: ObjectStore>(
     let mut late = LateRollup::default();
     let mut days = BTreeSet::new();
     for (hour, keys) in markers {
-        let document = write_hourly(store, hour, concurrency)
-            .await
-            .map_err(in_period(hour))?;
+        let too_old = hour.end() <= horizon;
+        let document = if too_old {
+            tracing::warn!(period = %hour, markers = keys.len(), "hour too old to roll again (its earlier raw objects may have expired); late events not counted");
+            None
+        } else {
+            Some(
+                write_hourly(store, hour, concurrency)
+                    .await
+                    .map_err(in_period(hour))?,
+            )
+        };
         for key in &keys {
             store
                 .delete(key)
@@ -321,6 +333,7 @@ pub async fn reroll_late_hours<S: ObjectStore>(
                 .map_err(store_error(key))
                 .map_err(in_period(hour))?;
         }
+        let Some(document) = document else { continue };
         tracing::info!(period = %hour, markers = keys.len(), events = document.stats.events.total, "hour rolled again for events that arrived after its lateness window");
         days.insert(Day::local_containing(hour.start(), zone));
         late.hours.push((hour, document));

@@ -52,7 +52,8 @@ pub async fn run_schedule<S: ObjectStore, P: EventPublisher>(
         RollupRequest::Daily { day, .. } => Some(day),
         RollupRequest::Hourly { .. } => None,
     };
-    let late = rollup::reroll_late_hours(store, zone, concurrency, except)
+    let horizon = crate::period::reroll_horizon(now, config.raw_retention_days);
+    let late = rollup::reroll_late_hours(store, zone, concurrency, except, horizon)
         .await
         .map_err(|(period, source)| HandlerError::Rollup { period, source })?;
     let late: Vec<RolledPeriod> = late

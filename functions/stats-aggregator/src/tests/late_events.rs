@@ -116,3 +116,49 @@ async fn a_marker_that_cannot_be_written_hands_the_records_back() {
     assert_eq!(summary.objects_already_stored, 1);
     assert_eq!(markers(&app).len(), 1);
 }
+
+#[tokio::test]
+async fn events_of_an_hour_older_than_the_raw_retention_are_stored_but_never_re_rolled() {
+    // 30 days of raw retention: an hour of 29 days ago may have lost its first objects.
+    let app = app("2026-12-24T14:00:00Z");
+    app.store.insert(
+        "stats/hourly/2026/11/24/13.json",
+        RollupDocumentFixture::with_events(7),
+    );
+    let (response, summary) = app
+        .ingest(
+            sqs_event(&[analyzed("old", "2026-11-24T13:05:00Z", "approved", 1)]),
+            Deadline::none(),
+        )
+        .await;
+    assert!(response.batch_item_failures.is_empty());
+    assert_eq!(
+        (summary.events_stored, summary.events_too_old_to_count),
+        (1, 1)
+    );
+    assert!(markers(&app).is_empty());
+    // A marker left from before (written when the hour was still young enough) is dropped.
+    app.store
+        .insert("stats/late/2026/11/24/13/x.ndjson.zst", Vec::<u8>::new());
+    let report = app
+        .handle(scheduled("stats-hourly", "2026-12-24T14:05:00Z"))
+        .await
+        .unwrap();
+    assert!(report.get("late").is_none(), "{report}");
+    assert!(markers(&app).is_empty());
+    // The hour's document still has what was counted before the raw objects expired.
+    let hour = app.store.json("stats/hourly/2026/11/24/13.json").unwrap();
+    assert_eq!(hour["events"]["total"], 7);
+}
+
+/// An hourly document as the rollup wrote it, with `events` events.
+struct RollupDocumentFixture;
+
+impl RollupDocumentFixture {
+    fn with_events(events: u64) -> Vec<u8> {
+        let mut stats = aggregate::PeriodStats::default();
+        stats.events.total = events;
+        document::RollupDocument::hourly(period::Hour::parse("2026-11-24T13").unwrap(), stats)
+            .to_json()
+    }
+}
