@@ -16,14 +16,13 @@
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
-use time::OffsetDateTime;
-
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use futures::stream::{self, StreamExt};
 use serde::Serialize;
 use shared::batch::{process_batch_until, Deadline, RecordError};
 use shared::events::stable_id;
 use shared::results::{WriteCondition, WriteOutcome};
+use time::OffsetDateTime;
 
 use crate::config::Config;
 use crate::echo::reason;

@@ -20,6 +20,7 @@ use std::sync::Arc;
 use futures::stream::{self, StreamExt};
 use shared::results::{StoreError, WriteCondition};
 use shared::time::BusinessTimeZone;
+use time::OffsetDateTime;
 use tokio::sync::Semaphore;
 
 use crate::aggregate::PeriodStats;
@@ -28,7 +29,6 @@ use crate::merge::Merge;
 use crate::period::{Day, Hour, ZoneError, LATE_PREFIX};
 use crate::ports::ObjectStore;
 use crate::tally::{tally_object, Compression, Fingerprints, ObjectTally, SourceReadError};
-use time::OffsetDateTime;
 
 /// Largest raw object read (compressed): ingest writes objects of one SQS batch (about 70 KB
 /// for 1000 events); a larger one was dropped in by hand and is skipped, not read into memory.
