@@ -401,6 +401,9 @@ def test_the_prod_cn_configuration_provisions_in_cn_northwest_1_without_drift(se
     for logical in ("StatsHourlySchedule", "StatsDailySchedule", "CostGuardSchedule"):
         assert out["not_created_locally"][logical] == "moto serves no scheduler in cn-northwest-1"
     assert out["functions"]["stats-aggregator"]["environment"]["SUITE_TIMEZONE"] == "Asia/Shanghai"
+    ai = out["functions"]["ai-processor"]["environment"]
+    assert (ai["OCR_BACKEND"], ai["SAGEMAKER_OCR_ENDPOINT_NAME"]) == ("sagemaker", overrides["SageMakerOcrEndpointName"])
+    assert {"SageMakerAsyncSuccessTopic", "SageMakerAsyncErrorTopic"} <= set(out["resources"])
     cn = boto3.session.Session(region_name=config["region"])
     stack = provision.Stack(
         provision.load_template(), name_prefix=prefix, environment=environment, region=config["region"],
@@ -430,6 +433,33 @@ def test_china_region_requires_the_sagemaker_backend_and_builds_aws_cn_arns():
     assert stack.physical["MediaBucket"]["Arn"].startswith("arn:aws-cn:s3:::cn-prod-media-")
     assert not {"RekognitionTopic", "TextractTopic", "TextractPublishRole", "ReviewDecisionsUrl"} & set(stack.active_resources())
     assert {"SageMakerAsyncSuccessTopic", "SageMakerAsyncErrorTopic"} <= set(stack.active_resources())
+
+
+def test_sagemaker_ocr_reuses_the_async_topics_and_may_invoke_only_its_endpoint_in_aws_cn():
+    template = provision.load_template()
+    china = {"ModerationBackend": "sagemaker", "SageMakerEndpointName": "moderation", "OcrBackend": "sagemaker"}
+    with pytest.raises(provision.TemplateError, match="set SageMakerOcrEndpointName"):
+        provision.Stack(template, name_prefix="cn", environment="prod", region="cn-northwest-1", overrides=china)
+    stack = provision.Stack(
+        template, name_prefix="cn", environment="prod", region="cn-northwest-1",
+        overrides={**china, "SageMakerOcrEndpointName": "media-ocr-async"},
+    )
+    # No asynchronous video endpoint, yet the OCR endpoint's notifications reach ai-jobs.
+    active = set(stack.active_resources())
+    assert {"SageMakerAsyncSuccessTopic", "SageMakerAsyncErrorTopic",
+            "SageMakerAsyncSuccessSubscription", "SageMakerAsyncErrorSubscription"} <= active
+    def statements_naming(text, policies):
+        """The statements (of `policies`) that mention `text` and are active in this stack."""
+        raw = [s for p in policies for s in p["Statement"] if text in json.dumps(s)]
+        return [r for r in (stack.resolve(s) for s in raw) if isinstance(r, dict)]
+
+    queue_policy = template["Resources"]["AiJobsQueuePolicy"]["Properties"]["PolicyDocument"]
+    assert [s["Sid"] for s in statements_naming("SageMakerAsync", [queue_policy])] == ["SageMakerAsyncInferenceResults"]
+    role = [p["PolicyDocument"] for p in template["Resources"]["AiProcessorRole"]["Properties"]["Policies"]]
+    invoke_async = [s["Resource"] for s in statements_naming("sagemaker:InvokeEndpointAsync", role)]
+    assert invoke_async == [f"arn:aws-cn:sagemaker:cn-northwest-1:{stack.account}:endpoint/media-ocr-async"]
+    env = template["Resources"]["AiProcessorFunction"]["Properties"]["Environment"]["Variables"]
+    assert stack.resolve([env["OCR_BACKEND"], env["SAGEMAKER_OCR_ENDPOINT_NAME"]]) == ["sagemaker", "media-ocr-async"]
 
 
 def test_provisioning_twice_through_the_cli_converges(session, tmp_path):
@@ -651,7 +681,8 @@ def test_each_environment_deploys_the_way_it_should():
         assert params["DeploymentType"] == deployment, env
         assert params["LogLevel"] in ("DEBUG", "INFO"), env
     cn = provision.parse_params(config["prod-cn"]["deploy"]["parameters"]["parameter_overrides"])
-    assert (cn["ModerationBackend"], cn["OcrBackend"], cn["SuiteTimezone"]) == ("sagemaker", "none", "Asia/Shanghai")
+    assert (cn["ModerationBackend"], cn["OcrBackend"], cn["SuiteTimezone"]) == ("sagemaker", "sagemaker", "Asia/Shanghai")
+    assert cn["SageMakerOcrEndpointName"]
     assert config["prod-cn"]["deploy"]["parameters"]["region"] == "cn-northwest-1"
 
 

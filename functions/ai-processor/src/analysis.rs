@@ -7,6 +7,7 @@ use time::OffsetDateTime;
 
 use crate::model::{Findings, Label, ModerationLabel, ObjectRef, Verdict};
 use crate::policy::{FlaggedLabel, Judgement};
+use crate::review::ReviewEntry;
 use crate::routing::MediaKind;
 use crate::transcript::TranscriptSummary;
 
@@ -38,6 +39,10 @@ pub struct AnalysisDocument {
     #[serde(default)]
     pub text: TextPart,
     pub timings: Timings,
+    /// The audit trail of review decisions, oldest first; the last one set `verdict`.
+    /// Absent until the first decision.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reviews: Vec<ReviewEntry>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -111,8 +116,12 @@ pub struct TranscriptPart {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TextPart {
     pub state: PartState,
-    /// The text extraction job, while and after it runs.
+    /// The text extraction job (Textract job id or SageMaker inference id), while and after
+    /// it runs.
     pub job_id: Option<String>,
+    /// Where an asynchronous SageMaker job writes its answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_location: Option<String>,
     /// `s3://<results bucket>/text/<media key>.json`: lines with confidence and page numbers.
     pub text_uri: Option<String>,
     pub pages: u32,
@@ -129,6 +138,7 @@ impl Default for TextPart {
         Self {
             state: PartState::NotApplicable,
             job_id: None,
+            output_location: None,
             text_uri: None,
             pages: 0,
             lines: 0,
@@ -197,6 +207,7 @@ impl AnalysisDocument {
                 transcript_completed_at: None,
                 completed_at: None,
             },
+            reviews: Vec::new(),
         }
     }
 
@@ -280,10 +291,11 @@ impl AnalysisDocument {
         self.refresh_status(at);
     }
 
-    pub fn text_pending(&mut self, job_id: &str) {
+    pub fn text_pending(&mut self, job_id: &str, output_location: Option<String>) {
         self.text = TextPart {
             state: PartState::Pending,
             job_id: Some(job_id.to_string()),
+            output_location,
             ..TextPart::default()
         };
     }
@@ -299,6 +311,7 @@ impl AnalysisDocument {
         self.text = TextPart {
             state: PartState::Done,
             job_id: self.text.job_id.take(),
+            output_location: self.text.output_location.take(),
             failure_reason: None,
             ..text
         };
@@ -312,6 +325,18 @@ impl AnalysisDocument {
         self.verdict = None;
         self.timings.moderation_completed_at = Some(stamp(at));
         self.refresh_status(at);
+    }
+
+    /// The inference ids of the parts that ran on an asynchronous SageMaker endpoint (they
+    /// have an output location); each left a request in the results bucket.
+    pub fn async_inferences(&self) -> Vec<&str> {
+        [
+            (&self.moderation.job_id, &self.moderation.output_location),
+            (&self.text.job_id, &self.text.output_location),
+        ]
+        .into_iter()
+        .filter_map(|(job_id, output)| output.as_ref().and(job_id.as_deref()))
+        .collect()
     }
 
     /// The part that gives this upload its verdict tag: moderation, or text for documents.
@@ -365,6 +390,11 @@ impl AnalysisDocument {
             self.timings.transcript_completed_at = stored.timings.transcript_completed_at;
         }
         self.timings.analysis_started_at = stored.timings.analysis_started_at;
+        if !stored.reviews.is_empty() {
+            // A person's decision on this upload stands over a repeated analysis of it.
+            self.verdict = stored.verdict;
+            self.reviews = stored.reviews;
+        }
         self.refresh_status(at);
         self
     }

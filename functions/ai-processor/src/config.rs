@@ -41,6 +41,11 @@ pub enum OcrConfig {
         /// `TEXTRACT_ROLE_ARN`: role Textract uses to publish there.
         role_arn: String,
     },
+    /// An asynchronous SageMaker endpoint speaking the OCR contract (the choice in `aws-cn`).
+    SageMaker {
+        /// `SAGEMAKER_OCR_ENDPOINT_NAME` (may be the moderation's asynchronous endpoint).
+        endpoint_name: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -63,6 +68,33 @@ pub struct Config {
     pub ocr_keywords: Vec<String>,
     /// `OCR_KEYWORDS_S3_URI` as (bucket, key): more keywords, one per line.
     pub ocr_keywords_s3: Option<(String, String)>,
+    /// Review decisions: the function's name shown to moderators, and how long the links to
+    /// uploads under review are signed for.
+    pub review: ReviewConfig,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReviewConfig {
+    /// `AWS_LAMBDA_FUNCTION_NAME` (set by Lambda), else the service name.
+    pub function_name: String,
+    /// `REVIEW_LINK_TTL_SECONDS`: validity of presigned links (SigV4 allows at most 7 days).
+    pub link_ttl: std::time::Duration,
+}
+
+/// SigV4 presigned URLs are valid for at most 7 days.
+const MAX_LINK_TTL_SECONDS: u64 = 7 * 24 * 3600;
+
+fn review_config(env: &mut Env) -> ReviewConfig {
+    let ttl: u64 = env.parse_or("REVIEW_LINK_TTL_SECONDS", 86_400);
+    if !(60..=MAX_LINK_TTL_SECONDS).contains(&ttl) {
+        env.problem(format!(
+            "REVIEW_LINK_TTL_SECONDS={ttl} is out of range (60 to {MAX_LINK_TTL_SECONDS}, the 7 days a presigned URL may last)"
+        ));
+    }
+    ReviewConfig {
+        function_name: env.string_or("AWS_LAMBDA_FUNCTION_NAME", crate::processor::SOURCE),
+        link_ttl: std::time::Duration::from_secs(ttl),
+    }
 }
 
 pub const DEFAULT_LANGUAGES: [&str; 2] = ["zh-CN", "en-US"];
@@ -168,6 +200,7 @@ impl Config {
             parsed
         });
 
+        let review = review_config(&mut env);
         let config = Config {
             common,
             media_bucket,
@@ -181,6 +214,7 @@ impl Config {
             ocr,
             ocr_keywords,
             ocr_keywords_s3,
+            review,
         };
         env.finish(config)
     }
@@ -194,7 +228,10 @@ fn ocr_config(env: &mut Env, partition: Partition) -> OcrConfig {
     {
         None | Some("none") => OcrConfig::Off,
         Some("textract") => {
-            if let Err(problem) = partition.require(Service::Textract, "set OCR_BACKEND=none") {
+            if let Err(problem) = partition.require(
+                Service::Textract,
+                "set OCR_BACKEND=sagemaker and SAGEMAKER_OCR_ENDPOINT_NAME=<your OCR endpoint>, or OCR_BACKEND=none",
+            ) {
                 env.problem(format!("OCR_BACKEND=textract: {problem}"));
             }
             OcrConfig::Textract {
@@ -202,15 +239,12 @@ fn ocr_config(env: &mut Env, partition: Partition) -> OcrConfig {
                 role_arn: env.required("TEXTRACT_ROLE_ARN"),
             }
         }
-        Some("sagemaker") => {
-            env.problem(
-                "OCR_BACKEND=sagemaker is not supported by this version; use textract or none",
-            );
-            OcrConfig::Off
-        }
+        Some("sagemaker") => OcrConfig::SageMaker {
+            endpoint_name: env.required("SAGEMAKER_OCR_ENDPOINT_NAME"),
+        },
         Some(other) => {
             env.problem(format!(
-                "OCR_BACKEND={other:?} is not a text extraction backend (textract or none)"
+                "OCR_BACKEND={other:?} is not a text extraction backend (textract, sagemaker or none)"
             ));
             OcrConfig::Off
         }
@@ -271,6 +305,22 @@ mod tests {
     }
 
     #[test]
+    fn china_reads_documents_through_a_sagemaker_ocr_endpoint() {
+        let mut vars = base();
+        vars.push(("MODERATION_BACKEND", "sagemaker"));
+        vars.push(("SAGEMAKER_ENDPOINT_NAME", "moderation"));
+        vars.push(("OCR_BACKEND", "SageMaker"));
+        vars.push(("SAGEMAKER_OCR_ENDPOINT_NAME", "media-ocr-async"));
+        let config = Config::from_env(Env::from_vars(vars), Partition::AwsCn).unwrap();
+        assert_eq!(
+            config.ocr,
+            OcrConfig::SageMaker {
+                endpoint_name: "media-ocr-async".into()
+            }
+        );
+    }
+
+    #[test]
     fn every_problem_is_listed_together() {
         let vars = vec![
             ("RESULTS_BUCKET", "r"),
@@ -324,17 +374,38 @@ mod tests {
         assert_eq!(config.ocr_keywords, vec!["赌博", "gambling"]);
         let err = Config::from_env(Env::from_vars(vars), Partition::AwsCn).unwrap_err();
         assert!(err.to_string().contains("Textract does not exist"), "{err}");
+        assert!(
+            err.to_string().contains("set OCR_BACKEND=sagemaker"),
+            "{err}"
+        );
         let mut vars = base_with_rekognition();
         vars.push(("OCR_BACKEND", "sagemaker"));
         vars.push(("OCR_KEYWORDS_S3_URI", "config/keywords.txt"));
         let err = Config::from_env(Env::from_vars(vars), Partition::Aws).unwrap_err();
         assert!(
             err.to_string()
-                .contains("OCR_BACKEND=sagemaker is not supported"),
+                .contains("missing SAGEMAKER_OCR_ENDPOINT_NAME"),
             "{err}"
         );
         assert!(
             err.to_string().contains("is not an s3://bucket/key URI"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn review_links_last_a_day_unless_set_within_what_sigv4_allows() {
+        let config =
+            Config::from_env(Env::from_vars(base_with_rekognition()), Partition::Aws).unwrap();
+        assert_eq!(config.review.link_ttl.as_secs(), 86_400);
+        assert_eq!(config.review.function_name, "ai-processor");
+        let mut vars = base_with_rekognition();
+        vars.push(("REVIEW_LINK_TTL_SECONDS", "604801"));
+        vars.push(("AWS_LAMBDA_FUNCTION_NAME", "media-suite-dev-ai-processor"));
+        let err = Config::from_env(Env::from_vars(vars), Partition::Aws).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("REVIEW_LINK_TTL_SECONDS=604801 is out of range"),
             "{err}"
         );
     }

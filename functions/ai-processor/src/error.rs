@@ -5,6 +5,7 @@ use shared::batch::RecordError;
 use shared::config::ConfigError;
 
 use crate::inbound::Malformed;
+use crate::review::ReviewError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -22,6 +23,13 @@ pub enum Error {
     /// to the function's on-failure destination.
     #[error("{0}")]
     Permanent(String),
+    /// A review decision whose input is wrong; nothing was read or changed.
+    #[error("{0}")]
+    InvalidDecision(String),
+    /// A review decision that cannot apply (never analysed, another version, not under
+    /// review); nothing was changed.
+    #[error("{0}")]
+    DecisionRefused(String),
 }
 
 impl Error {
@@ -32,6 +40,8 @@ impl Error {
             Error::UnsupportedEvent(_) => "UnsupportedEvent",
             Error::Retryable(_) => "RetryableFailure",
             Error::Permanent(_) => "PermanentFailure",
+            Error::InvalidDecision(_) => "InvalidDecision",
+            Error::DecisionRefused(_) => "DecisionRefused",
         }
     }
 }
@@ -41,6 +51,18 @@ impl From<RecordError> for Error {
         match e {
             RecordError::Retryable(reason) => Error::Retryable(reason),
             RecordError::Permanent(reason) => Error::Permanent(reason),
+        }
+    }
+}
+
+impl From<ReviewError> for Error {
+    fn from(e: ReviewError) -> Self {
+        match e {
+            ReviewError::Invalid(_) => Error::InvalidDecision(e.to_string()),
+            ReviewError::NotFound(_) | ReviewError::Conflict(_) => {
+                Error::DecisionRefused(e.to_string())
+            }
+            ReviewError::Failed(failure) => failure.into(),
         }
     }
 }
@@ -68,5 +90,8 @@ mod tests {
         let d = Diagnostic::from(Error::from(ConfigError::single("missing MEDIA_BUCKET")));
         assert_eq!(d.error_type, "ConfigError");
         assert!(d.error_message.contains("missing MEDIA_BUCKET"));
+        let d = Diagnostic::from(Error::from(ReviewError::Conflict("another version".into())));
+        assert_eq!(d.error_type, "DecisionRefused");
+        assert_eq!(d.error_message, "decision refused: another version");
     }
 }

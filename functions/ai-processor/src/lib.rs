@@ -1,8 +1,9 @@
 //! ai-processor: every upload to the media bucket is moderated, labelled and transcribed.
 //!
 //! Triggers: SQS `media-ingest` (S3 `ObjectCreated` and `ObjectRemoved` notifications), SQS
-//! `ai-jobs` (Rekognition video job completions and SageMaker asynchronous inference
-//! notifications through SNS, Transcribe job state changes through EventBridge), and S3
+//! `ai-jobs` (Rekognition video and Textract document job completions and SageMaker
+//! asynchronous inference notifications, moderation or OCR, through SNS, Transcribe job state
+//! changes through EventBridge), and S3
 //! notifications invoked directly. Outputs: an analysis document per upload in the results
 //! bucket, verdict tags on the upload, and domain events on `suite-events`.
 //!
@@ -20,6 +21,7 @@ pub mod model;
 pub mod policy;
 pub mod ports;
 pub mod processor;
+pub mod review;
 pub mod routing;
 pub mod transcript;
 
@@ -38,16 +40,17 @@ use tracing::Instrument;
 
 use adapters::rekognition::RekognitionModeration;
 use adapters::s3::{S3KeywordList, S3MediaStore};
-use adapters::sagemaker::{AsyncEndpoint, SageMakerModeration};
+use adapters::sagemaker::{AsyncEndpoint, SageMakerModeration, SageMakerOcr};
 use adapters::sqs::DeadLettersBySource;
 use adapters::textract::TextractText;
 use adapters::transcribe::TranscribeJobs;
 use adapters::{ConfiguredBackend, ConfiguredText};
 use config::{BackendConfig, Config, OcrConfig};
 pub use error::Error;
-use inbound::Invocation;
+use inbound::{Invocation, ReviewInvocation};
 use ports::{ModerationBackend, Transcriber};
 use processor::{Adapters, Ports, Processor, Settings, SOURCE};
+use review::http;
 
 /// Where this function keeps its "done once" markers in the results bucket.
 pub const IDEMPOTENCY_PREFIX: &str = "idempotency/ai-processor/";
@@ -89,14 +92,7 @@ pub fn build(config: &Config, sdk: &SdkConfig) -> App {
             let real_time =
                 SageMakerModeration::new(aws_sdk_sagemakerruntime::Client::new(sdk), endpoint_name);
             ConfiguredBackend::SageMaker(match async_endpoint_name {
-                Some(name) => {
-                    let s3 = shared::aws::s3_client(sdk);
-                    real_time.with_async(AsyncEndpoint {
-                        endpoint_name: name.clone(),
-                        requests: S3ObjectStore::new(s3.clone(), &config.common.results_bucket),
-                        s3,
-                    })
-                }
+                Some(name) => real_time.with_async(async_endpoint(config, sdk, name)),
                 None => real_time,
             })
         }
@@ -123,7 +119,20 @@ pub fn text_extractor(config: &Config, sdk: &SdkConfig) -> ConfiguredText {
             sns_topic_arn,
             role_arn,
         )),
+        OcrConfig::SageMaker { endpoint_name } => ConfiguredText::SageMaker(SageMakerOcr::new(
+            async_endpoint(config, sdk, endpoint_name),
+        )),
     }
+}
+
+/// A SageMaker asynchronous endpoint whose requests go to the results bucket.
+fn async_endpoint(config: &Config, sdk: &SdkConfig, endpoint_name: &str) -> AsyncEndpoint {
+    AsyncEndpoint::new(
+        aws_sdk_sagemakerruntime::Client::new(sdk),
+        endpoint_name,
+        shared::aws::s3_client(sdk),
+        &config.common.results_bucket,
+    )
 }
 
 /// [`build`] with the given moderation backend, transcriber and text extraction.
@@ -140,7 +149,7 @@ pub fn build_with<B: ModerationBackend, T: Transcriber>(
     Processor::new(
         Settings::from(config),
         Ports {
-            media: S3MediaStore::new(s3.clone()),
+            media: S3MediaStore::new(s3.clone()).signing_with(sdk.credentials_provider()),
             results: results.clone(),
             backend,
             transcriber,
@@ -164,6 +173,59 @@ pub fn build_with<B: ModerationBackend, T: Transcriber>(
             clock,
         },
     )
+}
+
+/// Every invocation: a review decision (invoked directly, or a function URL request), else
+/// what [`handler`] takes. Answers the decision (an error when refused), the function URL's
+/// HTTP response, or the SQS batch response.
+pub async fn entry<A: Adapters>(
+    event: LambdaEvent<serde_json::Value>,
+    processor: &Processor<A>,
+) -> Result<serde_json::Value, Error> {
+    let Some(review) = inbound::review_invocation(&event.payload) else {
+        // Boxed: nested in this one, the batch handler's future is too deep a type to lay out.
+        return json(Box::pin(handler(event, processor)).await?);
+    };
+    Box::pin(decision(review, event.context, processor)).await
+}
+
+/// A review decision: the answer (an error when refused), or the function URL's response.
+async fn decision<A: Adapters>(
+    review: ReviewInvocation,
+    context: lambda_runtime::Context,
+    processor: &Processor<A>,
+) -> Result<serde_json::Value, Error> {
+    let span = shared::logging::invocation_span(SOURCE, &context);
+    async {
+        match review {
+            ReviewInvocation::Direct(input) => {
+                let input = input
+                    .map_err(|e| Error::InvalidDecision(format!("invalid decision: {}", e.0)))?;
+                json(processor.decide(input, None).await?)
+            }
+            ReviewInvocation::FunctionUrl(request) => json(match request.input {
+                _ if request.method != "POST" => http::refusal(
+                    405,
+                    "MethodNotAllowed",
+                    "send the decision with POST",
+                    false,
+                ),
+                Err(e) => http::refusal(
+                    400,
+                    "InvalidDecision",
+                    &format!("invalid decision: {}", e.0),
+                    false,
+                ),
+                Ok(input) => http::response(&processor.decide(input, request.caller).await),
+            }),
+        }
+    }
+    .instrument(span)
+    .await
+}
+
+fn json<T: serde::Serialize>(answer: T) -> Result<serde_json::Value, Error> {
+    serde_json::to_value(answer).map_err(|e| Error::Permanent(format!("answer: {e}")))
 }
 
 /// The Lambda handler: an SQS batch in, the records to deliver again out; or an S3 event

@@ -1,6 +1,6 @@
 //! Wiring only: read the configuration once, build the clients once, run the handler.
 
-use ai_processor::{build, config::Config, handler, Error};
+use ai_processor::{build, config::Config, entry, Error};
 use lambda_runtime::service_fn;
 
 #[tokio::main(flavor = "current_thread")]
@@ -12,5 +12,5 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         .inspect_err(|e| tracing::error!(error = %e, "ai-processor cannot start"))
         .map_err(Error::from)?;
     let app = build(&config, &sdk);
-    lambda_runtime::run(service_fn(|event| handler(event, &app))).await
+    lambda_runtime::run(service_fn(|event| entry(event, &app))).await
 }

@@ -7,6 +7,7 @@ use std::future::Future;
 use shared::batch::RecordError;
 
 use crate::model::{Findings, ObjectInfo, ObjectRef};
+pub use crate::review::SignedLink;
 
 /// The uploads in the media bucket: their metadata and tags. Never their bytes.
 pub trait MediaStore: Send + Sync {
@@ -24,6 +25,13 @@ pub trait MediaStore: Send + Sync {
         object: &ObjectRef,
         tags: &[(String, String)],
     ) -> impl Future<Output = Result<(), RecordError>> + Send;
+    /// A presigned GET link to the object (the version, when named) valid for `ttl`; signing
+    /// is local, but may fail (no credentials).
+    fn share_link(
+        &self,
+        object: &ObjectRef,
+        ttl: std::time::Duration,
+    ) -> impl Future<Output = Result<SignedLink, String>> + Send;
 }
 
 /// What starting the moderation of a video gave.
@@ -122,20 +130,34 @@ pub struct ExtractedText {
     pub lines: Vec<TextLine>,
 }
 
-/// Text extraction (OCR) of documents: Textract where it exists.
+/// A text extraction job that was started; its completion arrives on `ai-jobs`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TextJob {
+    pub job_id: String,
+    /// Where the job will write its answer, when the service says so up front.
+    pub output_location: Option<String>,
+}
+
+/// Text extraction (OCR) of documents: Textract where it exists, else an asynchronous
+/// SageMaker endpoint the operator deploys.
 pub trait TextExtractor: Send + Sync {
-    /// `textract`, as recorded in documents and events.
+    /// `textract` or `sagemaker`, as recorded in documents and events.
     fn name(&self) -> &'static str;
-    /// Starts an asynchronous job; its completion arrives on `ai-jobs`. `request_token` is the
-    /// same for every delivery of one upload.
+    /// Starts an asynchronous job for a document of `content_type` (`application/pdf`,
+    /// `image/png`, ...). `request_token` is the same for every delivery of one upload.
     fn start(
         &self,
         object: &ObjectRef,
+        content_type: &str,
         request_token: &str,
-    ) -> impl Future<Output = Result<String, RecordError>> + Send;
-    /// The text of a finished job (all pages).
-    fn text(&self, job_id: &str)
-        -> impl Future<Output = Result<ExtractedText, RecordError>> + Send;
+    ) -> impl Future<Output = Result<TextJob, RecordError>> + Send;
+    /// The text of a finished job (all pages, or the answer at `output_location` for
+    /// services that write one).
+    fn text(
+        &self,
+        job_id: &str,
+        output_location: Option<&str>,
+    ) -> impl Future<Output = Result<ExtractedText, RecordError>> + Send;
 }
 
 /// Keywords kept outside the configuration (`OCR_KEYWORDS_S3_URI`), read once and cached.

@@ -101,26 +101,40 @@ pub fn route(key: &str, content_type: Option<&str>) -> Route {
 /// Under `documents/`: PDF, PNG, JPEG and TIFF have their text extracted; anything else is
 /// skipped (a video there is not moderated as one: documents are a separate upload path).
 fn route_document(key: &str, content_type: Option<&str>) -> Route {
-    const TYPES: [&str; 5] = [
-        "application/pdf",
-        "image/png",
-        "image/jpeg",
-        "image/tiff",
-        "image/jpg",
-    ];
-    const EXTENSIONS: [&str; 6] = ["pdf", "png", "jpg", "jpeg", "tif", "tiff"];
-    let by_type = content_type
-        .map(essence)
-        .filter(|ct| !is_generic(ct))
-        .map(|ct| TYPES.contains(&ct.as_str()));
-    let by_extension = extension(key).is_some_and(|ext| EXTENSIONS.contains(&ext.as_str()));
-    if by_type.unwrap_or(by_extension) {
-        Route::Analyse(MediaKind::Document)
-    } else {
-        Route::Skip(format!(
+    match document_format(key, content_type) {
+        Some(_) => Route::Analyse(MediaKind::Document),
+        None => Route::Skip(format!(
             "{key} is not a PDF, PNG, JPEG or TIFF document (content type {})",
             content_type.unwrap_or("none")
-        ))
+        )),
+    }
+}
+
+/// The format of a document text can be extracted from, as its canonical content type
+/// (`application/pdf`, `image/png`, `image/jpeg`, `image/tiff`): by the content type when it
+/// names one, else by the extension. `None`: not such a document.
+pub fn document_format(key: &str, content_type: Option<&str>) -> Option<&'static str> {
+    const TYPES: [(&str, &str); 5] = [
+        ("application/pdf", "application/pdf"),
+        ("image/png", "image/png"),
+        ("image/jpeg", "image/jpeg"),
+        ("image/jpg", "image/jpeg"),
+        ("image/tiff", "image/tiff"),
+    ];
+    const EXTENSIONS: [(&str, &str); 6] = [
+        ("pdf", "application/pdf"),
+        ("png", "image/png"),
+        ("jpg", "image/jpeg"),
+        ("jpeg", "image/jpeg"),
+        ("tif", "image/tiff"),
+        ("tiff", "image/tiff"),
+    ];
+    let find = |table: &[(&str, &'static str)], name: &str| {
+        table.iter().find(|(n, _)| *n == name).map(|(_, f)| *f)
+    };
+    match content_type.map(essence).filter(|ct| !is_generic(ct)) {
+        Some(ct) => find(&TYPES, &ct),
+        None => extension(key).and_then(|ext| find(&EXTENSIONS, &ext)),
     }
 }
 
@@ -221,6 +235,15 @@ mod tests {
             route("text/documents/a.pdf.json", None),
             Route::Skip(_)
         ));
+        assert_eq!(
+            document_format("documents/scan.JPG", Some("binary/octet-stream")),
+            Some("image/jpeg")
+        );
+        assert_eq!(
+            document_format("documents/a.pdf", Some("image/jpg")),
+            Some("image/jpeg")
+        );
+        assert_eq!(document_format("documents/a.pdf", Some("text/plain")), None);
     }
 
     #[test]

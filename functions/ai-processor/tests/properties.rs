@@ -2,6 +2,7 @@
 //! never a panic.
 
 use ai_processor::analysis::AnalysisDocument;
+use ai_processor::endpoint;
 use ai_processor::inbound::{self, Inbound};
 use ai_processor::model::{ModerationLabel, Verdict};
 use ai_processor::policy::ModerationPolicy;
@@ -40,6 +41,8 @@ fn any_json() -> impl Strategy<Value = Value> {
         Just("API".to_string()),
         Just("Video".to_string()),
         Just("eventVersion".to_string()),
+        Just("review".to_string()),
+        Just("requestContext".to_string()),
     ];
     leaf.prop_recursive(4, 48, 6, move |inner| {
         prop_oneof![
@@ -166,6 +169,24 @@ proptest! {
     }
 
     #[test]
+    fn any_ocr_answer_is_read_within_the_contract_or_refused(
+        value in any_json(),
+        pages in any::<u32>(),
+        lines in prop::collection::vec((any::<u32>(), any::<String>(), any::<f32>()), 0..6),
+    ) {
+        let _ = endpoint::extracted_text(value.to_string().as_bytes());
+        let lines: Vec<Value> = lines
+            .iter()
+            .map(|(page, text, confidence)| json!({"page": page, "text": text, "confidence": confidence}))
+            .collect();
+        let answer = json!({"pages": pages, "lines": lines}).to_string();
+        if let Ok(text) = endpoint::extracted_text(answer.as_bytes()) {
+            prop_assert!(text.lines.iter().all(|l| (1..=text.pages).contains(&l.page)));
+            prop_assert!(text.lines.iter().all(|l| (0.0..=100.0).contains(&l.confidence)));
+        }
+    }
+
+    #[test]
     fn any_stored_document_is_read_or_refused(value in any_json(), bytes in prop::collection::vec(any::<u8>(), 0..256)) {
         let _ = AnalysisDocument::from_json(value.to_string().as_bytes());
         let _ = AnalysisDocument::from_json(&bytes);
@@ -176,5 +197,27 @@ proptest! {
         let name = transcript::job_name(transcript::JOB_NAME_PREFIX, &bucket, &key, &etag);
         prop_assert!(!name.is_empty() && name.len() <= 200);
         prop_assert!(name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')), "{}", name);
+    }
+
+    #[test]
+    fn any_decision_input_is_checked_or_refused_with_a_reason(
+        value in any_json(),
+        key in any::<String>(),
+        decision in any::<String>(),
+        reviewer in prop::option::of(any::<String>()),
+        reason in prop::option::of(any::<String>()),
+    ) {
+        let _ = inbound::review_invocation(&json!({"review": value}));
+        let _ = inbound::review_invocation(&json!({"requestContext": {"http": {}}, "body": value.to_string()}));
+        let input = ai_processor::review::DecisionInput {
+            bucket: "media".into(), key, version_id: None, etag: None, decision, reviewer, reason,
+        };
+        match input.check("media", None) {
+            Ok(checked) => {
+                prop_assert!(checked.reviewer.chars().count() <= 128 && !checked.reviewer.chars().any(char::is_control));
+                prop_assert!(checked.reason.is_none_or(|r| r.chars().count() <= 1000));
+            }
+            Err(reason) => prop_assert!(!reason.is_empty()),
+        }
     }
 }

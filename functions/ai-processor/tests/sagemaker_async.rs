@@ -21,42 +21,17 @@ fn async_env() -> [(&'static str, &'static str); 3] {
     ]
 }
 
-/// Queues what the asynchronous endpoint answers next: `(is_failure, data)`.
-async fn queue_async_answers(answers: &[(bool, String)]) {
-    let endpoint = std::env::var("AWS_ENDPOINT_URL").expect("AWS_ENDPOINT_URL");
-    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-    let results: Vec<_> = answers
-        .iter()
-        .map(|(is_failure, data)| json!({"is_failure": is_failure, "data": data}))
-        .collect();
-    let response = reqwest::Client::new()
-        .post(format!(
-            "{endpoint}/moto-api/static/sagemaker/async-endpoint-results"
-        ))
-        .json(&json!({"account_id": "123456789012", "region": "us-east-1", "results": results}))
-        .send()
-        .await
-        .expect("moto api");
-    assert!(response.status().is_success(), "{response:?}");
-}
-
 /// The success notification sample, for this run's inference and the output moto wrote.
 fn success_notification(
     stack: &Stack,
     inference: &str,
     output: &str,
 ) -> aws_lambda_events::event::sqs::SqsEvent {
-    let sample_output = format!(
-        "s3://{}/sagemaker-async/outputs/{SAMPLE_INFERENCE}.out",
-        stack.results_bucket
-    );
-    // The output first: it contains the sample inference id.
-    stack.sample(
+    stack.async_notification(
         "ai-processor/sns-sagemaker-async-success.json",
-        &[
-            (sample_output.as_str(), output),
-            (SAMPLE_INFERENCE, inference),
-        ],
+        SAMPLE_INFERENCE,
+        inference,
+        output,
     )
 }
 
@@ -108,14 +83,7 @@ async fn a_video_is_moderated_through_the_async_endpoint_and_its_success_notific
     let (key, inference, output) = start(&stack, &function, "async-teaser").await;
 
     // The request the model reads names the upload, never its bytes.
-    let request_key = format!("sagemaker-async/requests/{inference}.json");
-    let request: serde_json::Value = serde_json::from_slice(
-        &stack
-            .results_object(&request_key)
-            .await
-            .expect("request document"),
-    )
-    .expect("json");
+    let request = stack.async_request(&inference).await;
     assert_eq!(request["s3"]["bucket"], stack.media_bucket.as_str());
     assert_eq!(request["s3"]["key"], key.as_str());
     assert_eq!(request["kind"], "video");

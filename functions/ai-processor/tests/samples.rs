@@ -63,14 +63,23 @@ const ORDER: &[&str] = &[
     "eventbridge-transcribe-completed.json",
     "sns-eventbridge-transcribe-failed.json",
 ];
-/// Samples run by `tests/sagemaker_async.rs` (they need that backend and moto's async results)
-/// and `tests/documents.rs`.
+/// Samples run by `tests/sagemaker_async.rs` (they need that backend and moto's async results),
+/// `tests/documents.rs` and `tests/sagemaker_ocr.rs`.
 const ELSEWHERE: &[&str] = &[
     "sns-sagemaker-async-success.json",
     "sns-sagemaker-async-failure.json",
+    // tests/sagemaker_ocr.rs (OCR_BACKEND=sagemaker): the notifications and the model's answer.
+    "sns-sagemaker-async-ocr-success.json",
+    "sns-sagemaker-async-ocr-failure.json",
+    "sagemaker-async-ocr-output.json",
     // tests/documents.rs (OCR_BACKEND=textract).
     "s3-put-document.json",
     "sns-textract-completed.json",
+    // tests/review_decisions.rs (a versioned bucket and an upload under review).
+    "review-approve.json",
+    "review-reject.json",
+    "review-refused.json",
+    "review-function-url.json",
 ];
 /// Deletions, run after the uploads were checked: the audio (deleted) and the cover image
 /// (hidden by a delete marker).

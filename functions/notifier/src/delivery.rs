@@ -197,7 +197,11 @@ mod tests {
             "",
             serde_json::Value::Null,
         );
-        let notification = crate::render::render(&envelope, Language::En);
+        let notification = crate::render::render(
+            &envelope,
+            Language::En,
+            &shared::time::BusinessTimeZone::utc(),
+        );
         let attempt = Attempt {
             envelope: &envelope,
             notification: &notification,

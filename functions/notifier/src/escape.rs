@@ -29,10 +29,21 @@ pub fn one_line(s: &str, max: usize) -> String {
     }
 }
 
-/// Text for DingTalk / WeCom markdown and Feishu `lark_md`.
+/// Text for DingTalk / WeCom markdown and Feishu `lark_md`. An `_` between letters or digits
+/// (`summer_party.jpg`) stays: it can neither open nor close emphasis.
 pub fn chat_markdown(s: &str) -> String {
-    s.chars()
-        .map(|c| match c {
+    let chars: Vec<char> = s.chars().collect();
+    chars
+        .iter()
+        .enumerate()
+        .map(|(i, &c)| match c {
+            '_' if between_letters(
+                i.checked_sub(1).map(|j| chars[j]),
+                chars.get(i + 1).copied(),
+            ) =>
+            {
+                '_'
+            }
             '\\' => '＼',
             '*' => '＊',
             '_' => '＿',
@@ -90,6 +101,119 @@ pub fn web_link(raw: &str) -> Option<String> {
     Some(out)
 }
 
+/// Where a command a person copies is shown: its text must read the same there and survive
+/// copy and paste exactly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CommandFormat {
+    /// Plain text and Slack code blocks (SNS, e-mail, webhook, Feishu `text`, Slack).
+    Text,
+    /// DingTalk / WeCom markdown and Feishu `lark_md`, which read the characters
+    /// [`chat_markdown`] replaces and have no escape character of their own.
+    ChatMarkdown,
+}
+
+impl CommandFormat {
+    /// Characters of a JSON string shown as they are. Letters and digits of any script and
+    /// the ASCII punctuation the format does not read stay readable; the rest (the shell's `'`,
+    /// the format's syntax, control and invisible characters such as bidi overrides, symbols)
+    /// is written as a `\uXXXX` escape. An `_` between letters or digits (`version_id`) is
+    /// no emphasis in markdown, so it stays too.
+    fn shows(self, c: char, before: Option<char>, after: Option<char>) -> bool {
+        if c.is_ascii_alphanumeric() || c == ' ' || (!c.is_ascii() && c.is_alphanumeric()) {
+            return true;
+        }
+        if c == '_' && between_letters(before, after) {
+            return true;
+        }
+        // `"` and `\` never reach this test: serde_json escapes them, see `write_char_escape`.
+        let read_by_format: &[char] = match self {
+            CommandFormat::Text => &['\'', '`', '<', '>', '&'],
+            CommandFormat::ChatMarkdown => &[
+                '\'', '`', '<', '>', '&', '*', '_', '[', ']', '#', '@', '~', '|', '!',
+            ],
+        };
+        c.is_ascii_punctuation() && !read_by_format.contains(&c)
+    }
+}
+
+/// True when both neighbours are ASCII letters or digits: an `_` there opens or closes no
+/// emphasis (CommonMark's intraword rule), so markdown shows it as it is.
+pub fn between_letters(before: Option<char>, after: Option<char>) -> bool {
+    before.is_some_and(|c| c.is_ascii_alphanumeric())
+        && after.is_some_and(|c| c.is_ascii_alphanumeric())
+}
+
+/// A serde_json formatter that writes string characters a format would read as `\uXXXX`
+/// escapes, which every JSON parser reads back as the same character.
+struct InertStrings(CommandFormat);
+
+fn write_unicode_escape<W: ?Sized + std::io::Write>(
+    writer: &mut W,
+    c: char,
+) -> std::io::Result<()> {
+    let mut units = [0u16; 2];
+    for unit in c.encode_utf16(&mut units) {
+        write!(writer, "\\u{unit:04x}")?;
+    }
+    Ok(())
+}
+
+impl serde_json::ser::Formatter for InertStrings {
+    fn write_string_fragment<W: ?Sized + std::io::Write>(
+        &mut self,
+        writer: &mut W,
+        fragment: &str,
+    ) -> std::io::Result<()> {
+        // A neighbour beyond the fragment is unknown (an escape may follow): treated as none.
+        let chars: Vec<char> = fragment.chars().collect();
+        for (i, &c) in chars.iter().enumerate() {
+            let before = i.checked_sub(1).map(|j| chars[j]);
+            if self.0.shows(c, before, chars.get(i + 1).copied()) {
+                let mut buf = [0u8; 4];
+                writer.write_all(c.encode_utf8(&mut buf).as_bytes())?;
+            } else {
+                write_unicode_escape(writer, c)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// `"`, `\` and control characters as `\uXXXX` too, never `\"` or `\n`: a markdown
+    /// renderer would take `\"` for an escaped quote and drop the backslash.
+    fn write_char_escape<W: ?Sized + std::io::Write>(
+        &mut self,
+        writer: &mut W,
+        escape: serde_json::ser::CharEscape,
+    ) -> std::io::Result<()> {
+        use serde_json::ser::CharEscape;
+        let c = match escape {
+            CharEscape::Quote => '"',
+            CharEscape::ReverseSolidus => '\\',
+            CharEscape::Solidus => '/',
+            CharEscape::Backspace => '\u{8}',
+            CharEscape::FormFeed => '\u{c}',
+            CharEscape::LineFeed => '\n',
+            CharEscape::CarriageReturn => '\r',
+            CharEscape::Tab => '\t',
+            CharEscape::AsciiControl(byte) => char::from(byte),
+        };
+        write_unicode_escape(writer, c)
+    }
+}
+
+/// A JSON document as one line that is inert in `format` and reads back as `value`: no
+/// character in it starts a link, a mention, HTML, emphasis or code there, ends a shell
+/// single-quoted word, or hides what is written (control and invisible characters). So it
+/// can be shown as it is, without [`chat_markdown`] or [`slack`] changing what a person copies.
+pub fn inert_json(value: &serde_json::Value, format: CommandFormat) -> String {
+    let mut out = Vec::new();
+    let mut serializer = serde_json::Serializer::with_formatter(&mut out, InertStrings(format));
+    serde::Serialize::serialize(value, &mut serializer)
+        .expect("a serde_json::Value always serializes into memory");
+    // Every byte written is either ASCII or a whole UTF-8 character of a string.
+    String::from_utf8(out).expect("UTF-8")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -104,6 +228,10 @@ mod tests {
             assert!(!safe.contains(c), "{c:?} left in {safe}");
         }
         assert_eq!(chat_markdown("clip 1.mp4"), "clip 1.mp4");
+        assert_eq!(
+            chat_markdown("summer_party _it_ a__b_.jpg"),
+            "summer_party ＿it＿ a＿＿b＿.jpg"
+        );
     }
 
     #[test]

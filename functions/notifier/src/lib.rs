@@ -105,6 +105,7 @@ pub async fn build_with_secrets<S: SecretSource + 'static>(
         .map(str::to_string)
         .collect();
     let (tuning, build_clock) = (config.delivery, clock.clone());
+    let time_zone = common.time_zone.clone();
     let build_notifier: BuildNotifier = Box::new(move |routing: Routing| {
         let consumed: Vec<&str> = consumed.iter().map(String::as_str).collect();
         routing.check_no_loop(&consumed)?;
@@ -116,7 +117,8 @@ pub async fn build_with_secrets<S: SecretSource + 'static>(
             build_clock.clone(),
             slots.clone(),
         )?
-        .with_reports(reports.clone()))
+        .with_reports(reports.clone())
+        .with_time_zone(time_zone.clone()))
     });
     let rules = match &config.rules {
         RulesSource::Inline(json) => {

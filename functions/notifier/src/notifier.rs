@@ -10,6 +10,7 @@ use shared::batch::{process_batch_until, BatchSummary, DeadLetterSink, Deadline,
 use shared::config::ConfigError;
 use shared::events::{types, Envelope};
 use shared::idempotency::{once, IdempotencyError, IdempotencyStore, Once};
+use shared::time::BusinessTimeZone;
 use tokio::time::Instant;
 
 use crate::config::DeliveryTuning;
@@ -50,6 +51,8 @@ pub struct Notifier {
     slots: Arc<dyn SendSlots>,
     /// The ETag of the routing document these rules came from, when read from S3.
     rules_version: Option<String>,
+    /// `SUITE_TIMEZONE`: where instants in messages are shown (a review link's expiry).
+    time_zone: BusinessTimeZone,
 }
 
 impl Notifier {
@@ -88,7 +91,14 @@ impl Notifier {
             reports: Arc::new(NoDeliveryReports),
             slots,
             rules_version: None,
+            time_zone: BusinessTimeZone::utc(),
         })
+    }
+
+    /// Shows instants in messages in `zone` (`SUITE_TIMEZONE`) instead of UTC.
+    pub fn with_time_zone(mut self, zone: BusinessTimeZone) -> Self {
+        self.time_zone = zone;
+        self
     }
 
     /// Records which version of the routing document these rules are.
@@ -250,7 +260,7 @@ impl Notifier {
     ) -> ChannelOutcome {
         let key = format!("{}/{}", envelope.id, routed.spec.name);
         let result = once(store, &key, || async {
-            let notification = render(envelope, routed.spec.language);
+            let notification = render(envelope, routed.spec.language, &self.time_zone);
             let attempt = Attempt {
                 envelope,
                 notification: &notification,

@@ -6,9 +6,10 @@ use std::time::Duration;
 use notifier::channels::http::{parse_retry_after, MAX_RETRY_AFTER};
 use notifier::config::DeliveryTuning;
 use notifier::delivery::backoff;
+use notifier::escape::CommandFormat;
 use notifier::inbound::envelope_from_body;
 use notifier::rate_limit::SharedRateLimit;
-use notifier::render::render;
+use notifier::render::{render, Command, CommandProblem, MAX_COMMAND_BYTES};
 use notifier::routing::{Language, Routing};
 use proptest::prelude::*;
 use serde_json::{json, Value};
@@ -101,7 +102,7 @@ proptest! {
             prop_assert!(!envelope.id.contains('/') && !envelope.id.contains(".."));
             prop_assert!(!envelope.subject.chars().any(char::is_control));
             for language in [Language::En, Language::Zh] {
-                let n = render(&envelope, language);
+                let n = render(&envelope, language, &shared::time::BusinessTimeZone::utc());
                 prop_assert!(!n.title.is_empty());
                 let subject = notifier::adapters::sns::subject(&n.title);
                 prop_assert!(subject.chars().count() <= 99);
@@ -177,5 +178,41 @@ proptest! {
             .map_err(|e| TestCaseError::fail(e.to_string()))?;
         let names: Vec<&str> = routing.route(&envelope).iter().map(|c| c.name.as_str()).collect();
         prop_assert_eq!(names, vec!["all", "one", "pat"]);
+    }
+
+    /// Whatever key and reviewer an input names, its command is shown exactly (the input reads
+    /// back the same, nothing leaves the shell quotes, no character the format reads, no
+    /// control character) or, when too long, not at all.
+    #[test]
+    fn any_decision_input_is_shown_exactly_or_not_at_all(key in any::<String>(), reviewer in ".{0,40}") {
+        let input = json!({"review": {"decision": "approved", "key": key, "reviewer": reviewer}});
+        match Command::new("Approve with", "media-suite-prod-ai-processor", &input.to_string()) {
+            Ok(command) => {
+                for format in [CommandFormat::Text, CommandFormat::ChatMarkdown] {
+                    let text = command.text(format);
+                    prop_assert!(text.len() <= MAX_COMMAND_BYTES);
+                    let payload = text
+                        .strip_prefix("aws lambda invoke --function-name media-suite-prod-ai-processor --cli-binary-format raw-in-base64-out --payload '")
+                        .and_then(|rest| rest.strip_suffix("' /dev/stdout"))
+                        .ok_or_else(|| TestCaseError::fail(text.clone()))?;
+                    let back: Value = serde_json::from_str(payload).map_err(|e| TestCaseError::fail(e.to_string()))?;
+                    prop_assert_eq!(&back, &input);
+                    prop_assert!(!payload.chars().any(|c| c.is_control() || "'`<>&".contains(c)), "{}", payload);
+                    if format == CommandFormat::ChatMarkdown {
+                        // Backslashes only start `\uXXXX`; `_` only between letters or digits.
+                        prop_assert!(!payload.chars().any(|c| "*[]#@~|!".contains(c)), "{}", payload);
+                        prop_assert!(payload.split('\\').skip(1).all(|rest| rest.starts_with('u')), "{}", payload);
+                        let chars: Vec<char> = payload.chars().collect();
+                        for (i, c) in chars.iter().enumerate() {
+                            if *c == '_' {
+                                prop_assert!(i > 0 && chars[i - 1].is_ascii_alphanumeric() && chars.get(i + 1).is_some_and(char::is_ascii_alphanumeric), "{}", payload);
+                            }
+                        }
+                    }
+                }
+            }
+            Err(CommandProblem::TooLong(bytes)) => prop_assert!(bytes > MAX_COMMAND_BYTES),
+            Err(other) => prop_assert!(false, "{:?}", other),
+        }
     }
 }

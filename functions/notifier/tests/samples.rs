@@ -209,6 +209,38 @@ async fn every_invalid_sample_gets_a_dead_letter_reason_or_a_logged_skip() {
     }
 }
 
+/// The sample `file` through the handler with `rules`, which name two webhook channels whose
+/// secrets are `en` and `zh`: the body each received (exactly one each).
+async fn deliver_to_en_and_zh(
+    file: &str,
+    rules: &serde_json::Value,
+    vars: &[(&str, &str)],
+) -> [serde_json::Value; 2] {
+    let (_, event) = samples("notifier")
+        .into_iter()
+        .find(|(p, _)| p.file_name().unwrap() == file)
+        .unwrap_or_else(|| panic!("sample {file} missing"));
+    let local = local().await;
+    let en = HttpStub::start(|_, _| Reply::new(200, "{}")).await;
+    let zh = HttpStub::start(|_, _| Reply::new(200, "{}")).await;
+    let app = app(
+        &local,
+        settings(rules, &local.bucket, vars),
+        secrets(&[("en", en.url("/en")), ("zh", zh.url("/zh"))]),
+    )
+    .await;
+    let response = app
+        .handle(invocation(event, Duration::from_secs(10)))
+        .await
+        .unwrap();
+    assert!(failed_ids(&response).is_empty(), "{file}");
+    [en, zh].map(|stub| {
+        let requests = stub.requests();
+        assert_eq!(requests.len(), 1, "{file}");
+        requests[0].json()
+    })
+}
+
 /// Each CloudWatch alarm sample (single metric, OK transition, metric math, composite) goes
 /// through the handler to an English and a Chinese channel; the text names the alarm, the
 /// state change, the metric and threshold (or the rule) and the reason.
@@ -270,34 +302,84 @@ async fn every_alarm_sample_is_rendered_in_english_and_chinese() {
         },
         "rules": [{"types": ["alarm.state_changed"], "channels": ["en", "zh"]}]
     });
-    let all = samples("notifier");
     for (file, english, chinese) in cases {
-        let (_, event) = all
-            .iter()
-            .find(|(p, _)| p.file_name().unwrap() == *file)
-            .unwrap_or_else(|| panic!("sample {file} missing"));
-        let local = local().await;
-        let en = HttpStub::start(|_, _| Reply::new(200, "{}")).await;
-        let zh = HttpStub::start(|_, _| Reply::new(200, "{}")).await;
-        let app = app(
-            &local,
-            settings(&rules, &local.bucket, &[]),
-            secrets(&[("en", en.url("/en")), ("zh", zh.url("/zh"))]),
-        )
-        .await;
-        let response = app
-            .handle(invocation(event.clone(), Duration::from_secs(10)))
-            .await
-            .unwrap();
-        assert!(failed_ids(&response).is_empty(), "{file}");
-        for (stub, expected) in [(&en, english), (&zh, chinese)] {
-            let requests = stub.requests();
-            assert_eq!(requests.len(), 1, "{file}");
-            let body = requests[0].json();
+        let bodies = deliver_to_en_and_zh(file, &rules, &[]).await;
+        for (body, expected) in bodies.iter().zip([english, chinese]) {
             assert_eq!(body["event"]["type"], "alarm.state_changed");
             let text = body["notification"]["text"].as_str().unwrap().to_string();
             for line in expected.iter() {
                 assert!(text.contains(line), "{file}: {line:?} missing from\n{text}");
+            }
+        }
+    }
+}
+
+/// The review samples through the handler, as deployed with `SUITE_TIMEZONE=Asia/Shanghai`,
+/// to an English and a Chinese webhook routed as a moderators' channel would be: the request
+/// names the upload, its labels, the link's expiry in the business time zone and both
+/// commands (also as `notification.commands`); the decision says who decided what after how
+/// long.
+#[tokio::test]
+async fn review_samples_reach_the_moderators_in_english_and_chinese() {
+    let command = |decision: &str| {
+        format!(
+            "aws lambda invoke --function-name media-suite-prod-ai-processor --cli-binary-format raw-in-base64-out --payload '{{\"review\":{{\"bucket\":\"media-suite-prod-media\",\"decision\":\"{decision}\",\"key\":\"covers/user-42/summer_party.jpg\",\"reviewer\":\"your-name\",\"version_id\":\"3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY\"}}}}' /dev/stdout"
+        )
+    };
+    let (approve, reject) = (command("approved"), command("rejected"));
+    let cases: Vec<(&str, Vec<String>, Vec<String>, usize)> = vec![
+        (
+            "sqs-media-flagged-review.json",
+            vec![
+                "[Warning] Image awaiting review: Revealing Clothes 83.2 %\n".into(),
+                "File: covers/user-42/summer_party.jpg\n".into(),
+                "Labels: Revealing Clothes 83.2 %, Suggestive 71.5 %, Alcoholic Beverages 64.0 % and 1 more\n".into(),
+                "Link valid until: 2026-12-01 20:00 Asia/Shanghai\n".into(),
+                "View the upload: https://media-suite-prod-media.s3.cn-northwest-1.amazonaws.com.cn/covers/user-42/summer%5Fparty.jpg?versionId=".into(),
+                format!("Approve with:\n{approve}\nReject with:\n{reject}\n"),
+            ],
+            vec![
+                "[警告] 图片待人工审核：Revealing Clothes 83.2 %\n".into(),
+                "链接有效期至: 2026-12-01 20:00 Asia/Shanghai\n".into(),
+                format!("批准命令:\n{approve}\n拒绝命令:\n{reject}\n"),
+            ],
+            2,
+        ),
+        (
+            "sqs-media-reviewed.json",
+            vec![
+                "[Info] Approved by alice after 2 h 5 min: covers/user-42/summer_party.jpg\n".into(),
+                "Decision: approved, changed from rejected\n".into(),
+                "Reason: beach party, nothing explicit\n".into(),
+            ],
+            vec![
+                "[信息] alice 已批准（上传后 2 小时 5 分钟）：covers/user-42/summer_party.jpg\n".into(),
+                "决定: 批准（由拒绝改判）\n".into(),
+            ],
+            0,
+        ),
+    ];
+    let rules = json!({
+        "channels": {
+            "moderators-en": {"kind": "webhook", "secret_id": "en"},
+            "moderators-zh": {"kind": "webhook", "secret_id": "zh", "language": "zh"}
+        },
+        "rules": [{"types": ["media.flagged", "media.reviewed"], "min_severity": "info",
+                   "channels": ["moderators-en", "moderators-zh"]}]
+    });
+    for (file, english, chinese, commands) in cases {
+        let bodies =
+            deliver_to_en_and_zh(file, &rules, &[("SUITE_TIMEZONE", "Asia/Shanghai")]).await;
+        for (body, expected) in bodies.iter().zip([&english, &chinese]) {
+            let text = body["notification"]["text"].as_str().unwrap().to_string();
+            for line in expected.iter() {
+                assert!(text.contains(line), "{file}: {line:?} missing from\n{text}");
+            }
+            let shown = body["notification"]["commands"].as_array().unwrap();
+            assert_eq!(shown.len(), commands, "{file}");
+            if commands > 0 {
+                assert_eq!(shown[0]["command"], approve.as_str());
+                assert_eq!(shown[1]["command"], reject.as_str());
             }
         }
     }

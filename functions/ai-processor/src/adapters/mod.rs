@@ -10,7 +10,7 @@ pub mod transcribe;
 use shared::batch::RecordError;
 
 use crate::model::{Findings, ObjectRef};
-use crate::ports::{ExtractedText, ModerationBackend, TextExtractor, VideoModeration};
+use crate::ports::{ExtractedText, ModerationBackend, TextExtractor, TextJob, VideoModeration};
 
 /// The backend chosen by `MODERATION_BACKEND`.
 pub enum ConfiguredBackend {
@@ -60,6 +60,7 @@ impl ModerationBackend for ConfiguredBackend {
 pub enum ConfiguredText {
     Off,
     Textract(textract::TextractText),
+    SageMaker(sagemaker::SageMakerOcr),
 }
 
 impl TextExtractor for ConfiguredText {
@@ -67,24 +68,36 @@ impl TextExtractor for ConfiguredText {
         match self {
             ConfiguredText::Off => "none",
             ConfiguredText::Textract(t) => t.name(),
+            ConfiguredText::SageMaker(t) => t.name(),
         }
     }
 
-    async fn start(&self, object: &ObjectRef, request_token: &str) -> Result<String, RecordError> {
+    async fn start(
+        &self,
+        object: &ObjectRef,
+        content_type: &str,
+        request_token: &str,
+    ) -> Result<TextJob, RecordError> {
         match self {
             ConfiguredText::Off => Err(RecordError::permanent(
                 "text extraction is off (OCR_BACKEND=none)",
             )),
-            ConfiguredText::Textract(t) => t.start(object, request_token).await,
+            ConfiguredText::Textract(t) => t.start(object, content_type, request_token).await,
+            ConfiguredText::SageMaker(t) => t.start(object, content_type, request_token).await,
         }
     }
 
-    async fn text(&self, job_id: &str) -> Result<ExtractedText, RecordError> {
+    async fn text(
+        &self,
+        job_id: &str,
+        output_location: Option<&str>,
+    ) -> Result<ExtractedText, RecordError> {
         match self {
             ConfiguredText::Off => Err(RecordError::permanent(format!(
                 "a text extraction job ({job_id}) ended, but OCR_BACKEND=none"
             ))),
-            ConfiguredText::Textract(t) => t.text(job_id).await,
+            ConfiguredText::Textract(t) => t.text(job_id, output_location).await,
+            ConfiguredText::SageMaker(t) => t.text(job_id, output_location).await,
         }
     }
 }

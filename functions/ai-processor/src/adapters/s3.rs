@@ -1,22 +1,36 @@
 //! S3: upload metadata and tags in the media bucket (`MediaStore`). The results bucket is
 //! `shared::results::S3ObjectStore`.
 
+use aws_sdk_s3::config::{ProvideCredentials, SharedCredentialsProvider};
+use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::types::{Tag, Tagging};
 use shared::batch::RecordError;
 
 use crate::model::{ObjectInfo, ObjectRef};
-use crate::ports::MediaStore;
+use crate::ports::{MediaStore, SignedLink};
 use shared::aws::{classify, SdkError};
 
 /// The uploads of the media bucket (any bucket an `ObjectRef` names).
 #[derive(Clone)]
 pub struct S3MediaStore {
     client: aws_sdk_s3::Client,
+    /// What the client signs with (the SDK configuration's), to tell when presigned links
+    /// stop working.
+    credentials: Option<SharedCredentialsProvider>,
 }
 
 impl S3MediaStore {
     pub fn new(client: aws_sdk_s3::Client) -> Self {
-        Self { client }
+        Self {
+            client,
+            credentials: None,
+        }
+    }
+
+    /// Presigned links report the expiry of these credentials when it comes first.
+    pub fn signing_with(mut self, credentials: Option<SharedCredentialsProvider>) -> Self {
+        self.credentials = credentials;
+        self
     }
 }
 
@@ -101,6 +115,42 @@ impl MediaStore for S3MediaStore {
             .await
             .map(|_| ())
             .map_err(|e| classify(&format!("PutObjectTagging {}", object.uri()), e).into())
+    }
+
+    async fn share_link(
+        &self,
+        object: &ObjectRef,
+        ttl: std::time::Duration,
+    ) -> Result<SignedLink, String> {
+        let config = PresigningConfig::expires_in(ttl).map_err(|e| e.to_string())?;
+        let signed = self
+            .client
+            .get_object()
+            .bucket(&object.bucket)
+            .key(&object.key)
+            .set_version_id(object.version_id.clone())
+            .presigned(config)
+            .await
+            .map_err(|e| format!("presigning GetObject {}: {e}", object.uri()))?;
+        Ok(SignedLink {
+            url: signed.uri().to_string(),
+            credentials_expire_at: self.credentials_expiry().await,
+        })
+    }
+}
+
+impl S3MediaStore {
+    /// When the credentials the client signs with expire, when they say so. A Lambda role's
+    /// credentials come from environment variables that carry no expiry, so this is `None`
+    /// there (see the README on link lifetimes).
+    async fn credentials_expiry(&self) -> Option<time::OffsetDateTime> {
+        let credentials = self
+            .credentials
+            .as_ref()?
+            .provide_credentials()
+            .await
+            .ok()?;
+        credentials.expiry().map(time::OffsetDateTime::from)
     }
 }
 

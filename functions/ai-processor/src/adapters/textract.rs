@@ -9,7 +9,7 @@ use shared::aws::classify;
 use shared::batch::RecordError;
 
 use crate::model::ObjectRef;
-use crate::ports::{ExtractedText, TextExtractor, TextLine};
+use crate::ports::{ExtractedText, TextExtractor, TextJob, TextLine};
 
 pub struct TextractText {
     client: aws_sdk_textract::Client,
@@ -36,7 +36,12 @@ impl TextExtractor for TextractText {
         "textract"
     }
 
-    async fn start(&self, object: &ObjectRef, request_token: &str) -> Result<String, RecordError> {
+    async fn start(
+        &self,
+        object: &ObjectRef,
+        _content_type: &str,
+        request_token: &str,
+    ) -> Result<TextJob, RecordError> {
         let location = DocumentLocation::builder()
             .s3_object(
                 S3Object::builder()
@@ -66,12 +71,20 @@ impl TextExtractor for TextractText {
                     e,
                 )
             })?;
-        out.job_id().map(str::to_string).ok_or_else(|| {
+        let job_id = out.job_id().ok_or_else(|| {
             RecordError::retryable("StartDocumentTextDetection answered without a JobId")
+        })?;
+        Ok(TextJob {
+            job_id: job_id.to_string(),
+            output_location: None,
         })
     }
 
-    async fn text(&self, job_id: &str) -> Result<ExtractedText, RecordError> {
+    async fn text(
+        &self,
+        job_id: &str,
+        _output_location: Option<&str>,
+    ) -> Result<ExtractedText, RecordError> {
         let mut extracted = ExtractedText::default();
         let mut next: Option<String> = None;
         loop {

@@ -16,8 +16,10 @@ use time::OffsetDateTime;
 use crate::model::ObjectRef;
 
 mod jobs;
+mod review;
 mod s3;
 
+pub use review::{review_invocation, ReviewInvocation, UrlRequest};
 pub use s3::{decode_key, MAX_KEY_BYTES};
 
 /// One created object named by an S3 event record.

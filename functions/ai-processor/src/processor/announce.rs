@@ -4,8 +4,9 @@
 
 use shared::batch::RecordError;
 use shared::events::contracts::media::{
-    MediaAnalyzed, MediaFailed, MediaFlagged, MediaSkipped, Verdict,
+    MediaAnalyzed, MediaFailed, MediaFlagged, MediaSkipped, ReviewAid, Verdict,
 };
+use shared::events::contracts::review::MediaReviewed;
 use shared::events::contracts::transcript::TranscriptReady;
 use shared::events::{Envelope, EventPayload, EventPublisher, Severity};
 use shared::time::Clock;
@@ -13,6 +14,7 @@ use time::OffsetDateTime;
 
 use super::{Adapters, Processor, SOURCE};
 use crate::analysis::{AnalysisDocument, SourceObject};
+use crate::review::ReviewEntry;
 use crate::transcript::TranscriptSummary;
 
 /// `media.analyzed`: the document is complete (no part waits for a job).
@@ -22,11 +24,7 @@ pub fn analyzed(doc: &AnalysisDocument, document_uri: &str, now: OffsetDateTime)
         .completed_at
         .clone()
         .unwrap_or_else(|| shared::time::rfc3339(now));
-    let latency_ms = doc.timings.uploaded_at.as_deref().and_then(|uploaded| {
-        let uploaded = shared::time::parse_rfc3339_lenient(uploaded)?;
-        let analyzed = shared::time::parse_rfc3339_lenient(&analyzed_at)?;
-        u64::try_from((analyzed - uploaded).whole_milliseconds()).ok()
-    });
+    let latency_ms = since_upload_ms(doc, &analyzed_at);
     let payload = MediaAnalyzed {
         bucket: doc.source.bucket.clone(),
         key: doc.source.key.clone(),
@@ -49,9 +47,21 @@ pub fn analyzed(doc: &AnalysisDocument, document_uri: &str, now: OffsetDateTime)
     of_upload(&payload, doc, Severity::Info)
 }
 
+/// Milliseconds from the upload to `until` (RFC 3339), when both are known.
+fn since_upload_ms(doc: &AnalysisDocument, until: &str) -> Option<u64> {
+    let uploaded = shared::time::parse_rfc3339_lenient(doc.timings.uploaded_at.as_deref()?)?;
+    let until = shared::time::parse_rfc3339_lenient(until)?;
+    u64::try_from((until - uploaded).whole_milliseconds()).ok()
+}
+
 /// `media.flagged` as soon as the verdict is review (warning) or rejected (critical),
-/// without waiting for a transcript; `None` for any other verdict.
-pub fn flagged(doc: &AnalysisDocument, document_uri: &str) -> Option<Envelope> {
+/// without waiting for a transcript; `None` for any other verdict. `review` is the aid for
+/// the moderator (review verdicts only).
+pub fn flagged(
+    doc: &AnalysisDocument,
+    document_uri: &str,
+    review: Option<ReviewAid>,
+) -> Option<Envelope> {
     let (verdict, severity) = match doc.verdict {
         Some(v @ Verdict::Review) => (v, Severity::Warning),
         Some(v @ Verdict::Rejected) => (v, Severity::Critical),
@@ -66,7 +76,7 @@ pub fn flagged(doc: &AnalysisDocument, document_uri: &str) -> Option<Envelope> {
         labels: doc.flagged.clone(),
         backend: doc.backend.clone(),
         analysis_document: document_uri.to_string(),
-        review: None,
+        review: review.filter(|_| verdict == Verdict::Review),
     };
     Some(of_upload(&payload, doc, severity))
 }
@@ -140,6 +150,33 @@ pub fn skipped(
     )
 }
 
+/// `media.reviewed` of one entry of the audit trail (one id per entry).
+pub fn reviewed(doc: &AnalysisDocument, entry: &ReviewEntry, document_uri: &str) -> Envelope {
+    let payload = MediaReviewed {
+        bucket: doc.source.bucket.clone(),
+        key: doc.source.key.clone(),
+        version_id: doc.source.version_id.clone(),
+        decision: entry.decision,
+        reviewer: entry.reviewer.clone(),
+        reason: entry.reason.clone(),
+        previous_verdict: entry.from,
+        changed: entry.changed,
+        uploaded_at: doc.timings.uploaded_at.clone(),
+        decided_at: entry.decided_at.clone(),
+        wait_ms: since_upload_ms(doc, &entry.decided_at),
+        analysis_document: document_uri.to_string(),
+    };
+    Envelope::of(
+        &payload,
+        SOURCE,
+        &doc.source.uri(),
+        Severity::Info,
+        &format!("{}/review/{}", doc.source.discriminator(), entry.seq),
+    )
+    // The entry's time, kept in the audit trail: publishing it again does not move it.
+    .first_published_at(shared::time::parse_rfc3339_lenient(&entry.decided_at))
+}
+
 /// An event about the analysed upload version (one id per type and version, and the upload's
 /// time, so publishing it again does not move it).
 fn of_upload<P: EventPayload>(payload: &P, doc: &AnalysisDocument, severity: Severity) -> Envelope {
@@ -191,7 +228,11 @@ impl<A: Adapters> Processor<A> {
     }
 
     pub(super) async fn publish_flagged(&self, doc: &AnalysisDocument) -> Result<(), RecordError> {
-        match flagged(doc, &self.document_uri(doc)) {
+        let aid = match doc.verdict {
+            Some(Verdict::Review) => Some(self.review_aid(doc).await),
+            _ => None,
+        };
+        match flagged(doc, &self.document_uri(doc), aid) {
             Some(event) => self.publish(event).await,
             None => Ok(()),
         }

@@ -1,12 +1,15 @@
 //! Completions of the asynchronous jobs an upload started, arriving on `ai-jobs`: a
-//! Rekognition video moderation job (through SNS) and a Transcribe job (EventBridge).
+//! Rekognition video moderation job (through SNS), a SageMaker asynchronous inference
+//! (moderation or OCR, told apart by the request this suite stored) and a Transcribe job
+//! (EventBridge).
 
 use shared::batch::RecordError;
 use shared::events::stable_id;
 use shared::time::Clock;
 
 use super::{Adapters, Processor, Tally};
-use crate::endpoint::{self, EndpointRequest};
+use crate::analysis::AnalysisDocument;
+use crate::endpoint::{self, EndpointRequest, Task};
 use crate::inbound::{RekognitionJobDone, SageMakerJobDone, TranscribeJobChanged};
 use crate::model::Findings;
 use crate::policy::Judgement;
@@ -15,12 +18,35 @@ use shared::results::ObjectStore;
 use crate::ports::{ModerationBackend, Transcriber};
 use crate::transcript::{self, TranscriptSummary};
 
-/// The end of a video moderation job, whichever service ran it.
-struct VideoJobEnded {
-    job_id: String,
-    media_key: String,
+/// The end of an asynchronous job of an upload (video moderation or text extraction),
+/// whichever service ran it.
+pub(super) struct JobEnded {
+    pub job_id: String,
+    pub media_key: String,
+    /// The final status as the service names it; with the job id, what makes a completion
+    /// one effect.
+    pub status: String,
     /// `Ok(where the answer is, if the service says)` or `Err(why it failed)`.
-    outcome: Result<Option<String>, String>,
+    pub outcome: Result<Option<String>, String>,
+}
+
+/// Where to read a job's answer: where the service said at the start (recorded in the
+/// document), else where its notification says. A notification naming another place is not
+/// trusted.
+pub(super) fn answer_location<'a>(
+    recorded: Option<&'a str>,
+    notified: Option<&'a str>,
+) -> Option<&'a str> {
+    if let (Some(recorded), Some(notified)) = (recorded, notified) {
+        if recorded != notified {
+            tracing::warn!(
+                recorded,
+                notified,
+                "the notification names another output than the job's start; reading the recorded one"
+            );
+        }
+    }
+    recorded.or(notified)
 }
 
 /// The largest job output (a transcript) read into the function; a larger one is refused
@@ -57,7 +83,7 @@ impl<A: Adapters> Processor<A> {
                 .map(|m| format!(": {m}"))
                 .unwrap_or_default()
         );
-        let ended = VideoJobEnded {
+        let ended = JobEnded {
             job_id: done.job_id.clone(),
             media_key: done.key.clone(),
             outcome: if done.succeeded() {
@@ -65,12 +91,14 @@ impl<A: Adapters> Processor<A> {
             } else {
                 Err(failure)
             },
+            status: done.status,
         };
-        self.finish_video_moderation(ended, &done.status, tally)
-            .await
+        self.finish_video_moderation(ended, tally).await
     }
 
-    /// A SageMaker asynchronous inference ended (success or error notification).
+    /// A SageMaker asynchronous inference ended (success or error notification). Which part
+    /// of the analysis it finishes (video moderation or a document's text) comes from the
+    /// request this suite stored for it, never from the notification alone.
     pub(super) async fn on_sagemaker_job(
         &self,
         done: SageMakerJobDone,
@@ -103,18 +131,19 @@ impl<A: Adapters> Processor<A> {
                 tally,
                 &request.s3.bucket,
                 &request.s3.key,
-                "moderation request of an object outside the media bucket",
+                "asynchronous request of an object outside the media bucket",
             );
             return Ok(());
         }
-        let status = if done.succeeded {
-            "Completed"
-        } else {
-            "Failed"
-        };
-        let ended = VideoJobEnded {
+        let ended = JobEnded {
             job_id: done.inference_id.clone(),
             media_key: request.s3.key,
+            status: if done.succeeded {
+                "Completed"
+            } else {
+                "Failed"
+            }
+            .to_string(),
             outcome: if done.succeeded {
                 Ok(done.output_location.clone())
             } else {
@@ -125,44 +154,70 @@ impl<A: Adapters> Processor<A> {
                 ))
             },
         };
-        self.finish_video_moderation(ended, status, tally).await
+        match request.task {
+            Task::Moderation => self.finish_video_moderation(ended, tally).await,
+            Task::Ocr => self.finish_text_job(ended, tally).await,
+        }
+    }
+
+    /// The stored document of the job's upload when `waiting` says its part waits for this
+    /// job; `None` (logged, counted as no work) when the upload was deleted since, or the job
+    /// is an older upload's of the key or not this suite's.
+    pub(super) async fn document_waiting_for(
+        &self,
+        ended: &JobEnded,
+        part: &str,
+        waiting: impl Fn(&AnalysisDocument) -> bool,
+        tally: &Tally,
+    ) -> Result<Option<AnalysisDocument>, RecordError> {
+        let (job_id, key) = (ended.job_id.as_str(), ended.media_key.as_str());
+        let Some(stored) = self.stored_document(key).await? else {
+            tracing::info!(
+                job_id,
+                key,
+                part,
+                "job of an upload deleted since; nothing to finish"
+            );
+            Tally::add(&tally.messages_without_work);
+            return Ok(None);
+        };
+        if !waiting(&stored) {
+            tracing::info!(
+                job_id,
+                key,
+                part,
+                "job of an older upload of this key, or not of this suite; ignored"
+            );
+            Tally::add(&tally.messages_without_work);
+            return Ok(None);
+        }
+        Ok(Some(stored))
     }
 
     /// The moderation job of a video ended: record the verdict (or the failure) once, tag the
     /// upload, announce it.
     async fn finish_video_moderation(
         &self,
-        ended: VideoJobEnded,
-        status: &str,
+        ended: JobEnded,
         tally: &Tally,
     ) -> Result<(), RecordError> {
         let (job_id, key) = (ended.job_id.as_str(), ended.media_key.as_str());
         // Whose job is it? Checked before the (paginated, billed) result read.
-        let Some(stored) = self.stored_document(key).await? else {
-            tracing::info!(
-                job_id,
-                key,
-                "moderation job of an upload deleted since; nothing to finish"
-            );
-            Tally::add(&tally.messages_without_work);
+        let waiting = |doc: &AnalysisDocument| doc.moderation.job_id.as_deref() == Some(job_id);
+        let Some(stored) = self
+            .document_waiting_for(&ended, "moderation", waiting, tally)
+            .await?
+        else {
             return Ok(());
         };
-        if stored.moderation.job_id.as_deref() != Some(job_id) {
-            tracing::info!(
-                job_id,
-                key,
-                "moderation job of an older upload of this key, or not of this suite; ignored"
-            );
-            Tally::add(&tally.messages_without_work);
-            return Ok(());
-        }
-        let claim = stable_id(&["moderation-job", job_id, status]);
+        let claim = stable_id(&["moderation-job", job_id, &ended.status]);
         self.exactly_once(&claim, tally, || async {
             let outcome: Result<(Findings, Judgement), String> = match &ended.outcome {
-                Ok(output) => {
-                    let output = output
-                        .as_deref()
-                        .or(stored.moderation.output_location.as_deref());
+                Ok(notified) => {
+                    let output = answer_location(
+                        stored.moderation.output_location.as_deref(),
+                        notified.as_deref(),
+                    );
                     let findings = self.ports.backend.video_results(job_id, output).await?;
                     let judgement = self.settings.policy.judge(&findings.moderation_labels);
                     Ok((findings, judgement))
@@ -172,7 +227,7 @@ impl<A: Adapters> Processor<A> {
             let now = self.ports.clock.now();
             let updated = self
                 .update_document(key, |doc| {
-                    if doc.moderation.job_id.as_deref() != Some(job_id) {
+                    if !waiting(doc) {
                         return false;
                     }
                     match &outcome {

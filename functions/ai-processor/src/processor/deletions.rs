@@ -86,15 +86,13 @@ impl<A: Adapters> Processor<A> {
             removed_objects += 1 + doc.transcript.subtitles.len() as u32;
             self.ports.transcriber.delete_job(job_name).await?;
         }
-        if doc.backend == "sagemaker" && doc.moderation.output_location.is_some() {
-            if let Some(request_id) = doc.moderation.job_id.as_deref() {
-                // The asynchronous request names the upload.
-                self.ports
-                    .results
-                    .delete(&crate::endpoint::async_request_key(request_id))
-                    .await?;
-                removed_objects += 1;
-            }
+        for request_id in doc.async_inferences() {
+            // The asynchronous request names the upload.
+            self.ports
+                .results
+                .delete(&crate::endpoint::async_request_key(request_id))
+                .await?;
+            removed_objects += 1;
         }
         if doc.text.text_uri.is_some() {
             self.ports

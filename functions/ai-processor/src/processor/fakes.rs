@@ -15,8 +15,8 @@ use time::OffsetDateTime;
 use super::Adapters;
 use crate::model::{Findings, ObjectInfo, ObjectRef};
 use crate::ports::{
-    ExtractedText, MediaStore, ModerationBackend, TextExtractor, Transcriber, TranscriptionJob,
-    TranscriptionRequest, TranscriptionStart, VideoModeration,
+    ExtractedText, MediaStore, ModerationBackend, TextExtractor, TextJob, Transcriber,
+    TranscriptionJob, TranscriptionRequest, TranscriptionStart, VideoModeration,
 };
 
 /// The instant every fake clock reads.
@@ -46,6 +46,9 @@ pub struct Upload {
 #[derive(Clone, Default)]
 pub struct FakeMedia {
     pub uploads: Arc<Mutex<HashMap<String, Upload>>>,
+    /// Links cannot be signed (as without credentials).
+    pub unsigned: Arc<Mutex<bool>>,
+    pub credentials_expire_at: Arc<Mutex<Option<OffsetDateTime>>>,
 }
 
 impl FakeMedia {
@@ -117,6 +120,25 @@ impl MediaStore for FakeMedia {
             }
             None => Err(RecordError::permanent(format!("no upload {}", object.key))),
         }
+    }
+
+    async fn share_link(
+        &self,
+        object: &ObjectRef,
+        ttl: std::time::Duration,
+    ) -> Result<crate::ports::SignedLink, String> {
+        if *self.unsigned.lock().unwrap() {
+            return Err("no credentials to sign with".into());
+        }
+        Ok(crate::ports::SignedLink {
+            url: format!(
+                "https://media.example/{}?versionId={}&expires={}",
+                object.key,
+                object.version_id.as_deref().unwrap_or("null"),
+                ttl.as_secs()
+            ),
+            credentials_expire_at: *self.credentials_expire_at.lock().unwrap(),
+        })
     }
 }
 
@@ -274,33 +296,59 @@ impl DeadLetterSink for FakeDeadLetters {
     }
 }
 
-/// Text extraction answering what the test configured; records the documents started.
+/// Text extraction answering what the test configured; records the documents started (key
+/// and format) and the answers read (job id and output location).
 #[derive(Clone)]
 pub struct FakeText {
+    pub name: &'static str,
     pub started: Arc<Mutex<Vec<String>>>,
+    pub formats: Arc<Mutex<Vec<String>>>,
+    pub job: Arc<Mutex<TextJob>>,
     pub text: Arc<Mutex<Result<ExtractedText, RecordError>>>,
+    pub reads: Arc<Mutex<Vec<String>>>,
 }
 
 impl Default for FakeText {
     fn default() -> Self {
         Self {
+            name: "textract",
             started: Arc::default(),
+            formats: Arc::default(),
+            job: Arc::new(Mutex::new(TextJob {
+                job_id: "text-job-1".into(),
+                output_location: None,
+            })),
             text: Arc::new(Mutex::new(Ok(ExtractedText::default()))),
+            reads: Arc::default(),
         }
     }
 }
 
 impl TextExtractor for FakeText {
     fn name(&self) -> &'static str {
-        "textract"
+        self.name
     }
 
-    async fn start(&self, object: &ObjectRef, _request_token: &str) -> Result<String, RecordError> {
+    async fn start(
+        &self,
+        object: &ObjectRef,
+        content_type: &str,
+        _request_token: &str,
+    ) -> Result<TextJob, RecordError> {
         self.started.lock().unwrap().push(object.key.clone());
-        Ok("text-job-1".into())
+        self.formats.lock().unwrap().push(content_type.to_string());
+        Ok(self.job.lock().unwrap().clone())
     }
 
-    async fn text(&self, _job_id: &str) -> Result<ExtractedText, RecordError> {
+    async fn text(
+        &self,
+        job_id: &str,
+        output_location: Option<&str>,
+    ) -> Result<ExtractedText, RecordError> {
+        self.reads
+            .lock()
+            .unwrap()
+            .push(format!("{job_id} {}", output_location.unwrap_or("-")));
         self.text.lock().unwrap().clone()
     }
 }

@@ -11,6 +11,7 @@ mod announce;
 mod completions;
 mod deletions;
 mod documents;
+mod review;
 mod tally;
 mod text;
 mod uploads;
@@ -30,7 +31,7 @@ use shared::results::ObjectStore;
 use shared::time::Clock;
 use tracing::Instrument;
 
-use crate::config::Config;
+use crate::config::{Config, ReviewConfig};
 use crate::inbound::{self, Inbound};
 use crate::policy::ModerationPolicy;
 use crate::ports::{KeywordSource, MediaStore, ModerationBackend, TextExtractor, Transcriber};
@@ -63,6 +64,8 @@ pub struct Settings {
     pub ocr_keywords: Vec<String>,
     pub batch_concurrency: usize,
     pub metrics_namespace: String,
+    /// The function name and link validity shown with uploads under review.
+    pub review: ReviewConfig,
 }
 
 impl From<&Config> for Settings {
@@ -78,6 +81,7 @@ impl From<&Config> for Settings {
             ocr_keywords: c.ocr_keywords.iter().map(|k| k.to_lowercase()).collect(),
             batch_concurrency: c.common.batch_concurrency,
             metrics_namespace: c.common.metrics_namespace.clone(),
+            review: c.review.clone(),
         }
     }
 }

@@ -11,16 +11,21 @@ use shared::testkit::{ManualClock, MemoryObjectStore, MemoryPublisher};
 
 use super::fakes::*;
 use super::{Ports, Processor, Settings};
-use shared::events::contracts::media::{MediaDeleted, MediaKind, MediaSkipped};
+use shared::events::contracts::media::{
+    MediaDeleted, MediaFlagged, MediaKind, MediaSkipped, ReviewAid, Verdict,
+};
+use shared::events::contracts::review::{Decision, MediaReviewed};
 
 use crate::analysis::document_key;
 use crate::model::{Findings, Label, ModerationLabel};
 use crate::policy::ModerationPolicy;
 use crate::ports::VideoModeration;
+use crate::review::{DecisionInput, Outcome, ReviewError};
 
 const MEDIA: &str = "media";
 
 struct World {
+    clock: ManualClock,
     text: FakeText,
     media: FakeMedia,
     results: MemoryObjectStore,
@@ -43,12 +48,19 @@ fn settings() -> Settings {
         ocr_keywords: vec!["赌博".into(), "gambling".into()],
         batch_concurrency: 4,
         metrics_namespace: "Test".into(),
+        review: crate::config::ReviewConfig {
+            function_name: "media-suite-dev-ai-processor".into(),
+            link_ttl: std::time::Duration::from_secs(3600),
+        },
     }
 }
 
 fn world_with(settings: Settings) -> World {
+    world_of(settings, FakeText::default())
+}
+
+fn world_of(settings: Settings, text: FakeText) -> World {
     let clock = ManualClock::at(NOW);
-    let text = FakeText::default();
     let (media, results, backend, transcriber, publisher, dead_letters) = (
         FakeMedia::default(),
         MemoryObjectStore::default(),
@@ -74,10 +86,12 @@ fn world_with(settings: Settings) -> World {
                 clock.clone(),
             ),
             dead_letters: dead_letters.clone(),
-            clock: Arc::new(clock),
+            clock: Arc::new(clock.clone()),
         },
     );
+    let processor_clock = clock;
     World {
+        clock: processor_clock,
         text,
         media,
         results,
@@ -964,7 +978,156 @@ async fn async_inferences_that_failed_or_are_not_ours_are_told_apart() {
     assert!(!w.backend.calls().iter().any(|c| c.starts_with("results")));
 }
 
+// ---- documents: OCR through a SageMaker asynchronous endpoint ----
+
+/// A world whose text extraction is an asynchronous endpoint, with a TIFF under `documents/`
+/// uploaded and its OCR inference `ocr-1` started (the request the adapter writes is put in
+/// the results bucket); returns the request's URI.
+async fn document_with_ocr_inference(key: &str) -> (World, String) {
+    let text = FakeText {
+        name: "sagemaker",
+        ..FakeText::default()
+    };
+    *text.job.lock().unwrap() = crate::ports::TextJob {
+        job_id: "ocr-1".into(),
+        output_location: Some("s3://out/recorded/ocr-1.out".into()),
+    };
+    let w = world_of(settings(), text);
+    w.media.put(key, "e1", 30, Some("binary/octet-stream"));
+    w.deliver_ok(&upload_event(MEDIA, key, "e1")).await;
+    let object = crate::model::ObjectRef {
+        bucket: MEDIA.into(),
+        key: key.into(),
+        version_id: None,
+    };
+    let request = crate::endpoint::EndpointRequest::ocr(&object, "image/tiff", "ocr-1");
+    w.results.insert(
+        &crate::endpoint::async_request_key("ocr-1"),
+        request.to_json(),
+    );
+    (w, "s3://results/sagemaker-async/requests/ocr-1.json".into())
+}
+
+#[tokio::test]
+async fn a_document_read_by_an_async_ocr_endpoint_is_finished_by_its_notification_once() {
+    let (w, input) = document_with_ocr_inference("documents/scan.tif").await;
+    assert_eq!(*w.text.formats.lock().unwrap(), vec!["image/tiff"]);
+    let doc = w.doc("documents/scan.tif").unwrap();
+    assert_eq!(
+        (
+            doc["text"]["state"].clone(),
+            doc["text"]["output_location"].clone()
+        ),
+        (json!("pending"), json!("s3://out/recorded/ocr-1.out"))
+    );
+    *w.text.text.lock().unwrap() = Ok(lines(&["扫描件", "Casino night"]));
+
+    // The notification names another output than the start did: the recorded one is read.
+    let done = sagemaker_done("ocr-1", "Completed", &input);
+    w.deliver_ok(&done).await;
+    w.deliver_ok(&done).await;
+    assert_eq!(
+        *w.text.reads.lock().unwrap(),
+        vec!["ocr-1 s3://out/recorded/ocr-1.out"]
+    );
+    let doc = w.doc("documents/scan.tif").unwrap();
+    assert_eq!(doc["status"], "complete");
+    assert_eq!(doc["verdict"], "review");
+    assert_eq!(doc["text"]["matched_terms"], json!(["casino"]));
+    assert_eq!(doc["moderation"]["state"], "not_applicable");
+    let text = w
+        .results
+        .json("text/documents/scan.tif.json")
+        .expect("text document");
+    assert_eq!(text["lines"][1]["page"], 2);
+    assert_eq!(text["pages"], 2);
+    let ready = w.sent_to_review("documents/scan.tif");
+    assert_eq!(ready.backend, "sagemaker");
+    assert_eq!(ready.text, "s3://results/text/documents/scan.tif.json");
+
+    // Deleting the document removes its text and the request that named it.
+    w.media.remove("documents/scan.tif");
+    w.deliver_ok(&removed_event(
+        "documents/scan.tif",
+        "ObjectRemoved:Delete",
+        None,
+    ))
+    .await;
+    assert!(w.results.keys().is_empty(), "{:?}", w.results.keys());
+}
+
+#[tokio::test]
+async fn ocr_and_moderation_inferences_are_told_apart_by_the_stored_request_and_the_document() {
+    let (w, ocr_input) = document_with_ocr_inference("documents/a.pdf").await;
+    let video_input = video_with_inference(&w, "videos/v.mp4").await;
+    // The OCR request with another inference id, and the video's request with the OCR
+    // inference id: neither finishes anything, nothing is read.
+    w.deliver_ok(&sagemaker_done("inf-1", "Completed", &ocr_input))
+        .await;
+    w.deliver_ok(&sagemaker_done("ocr-1", "Completed", &video_input))
+        .await;
+    assert!(w.text.reads.lock().unwrap().is_empty());
+    assert!(!w.backend.calls().iter().any(|c| c.starts_with("results")));
+    assert_eq!(
+        w.doc("documents/a.pdf").unwrap()["text"]["state"],
+        "pending"
+    );
+    assert_eq!(
+        w.doc("videos/v.mp4").unwrap()["moderation"]["state"],
+        "pending"
+    );
+    assert!(w.events().is_empty(), "{:?}", w.event_types());
+
+    // The endpoint's error notification for the OCR inference: the text part failed for good.
+    w.deliver_ok(&sagemaker_done("ocr-1", "Failed", &ocr_input))
+        .await;
+    w.deliver_ok(&sagemaker_done("ocr-1", "Failed", &ocr_input))
+        .await;
+    let doc = w.doc("documents/a.pdf").unwrap();
+    assert_eq!(doc["text"]["state"], "failed");
+    assert!(doc["text"]["failure_reason"]
+        .as_str()
+        .unwrap()
+        .contains("model crashed"));
+    assert_eq!(
+        w.tag("documents/a.pdf", "moderation-verdict").as_deref(),
+        Some("failed")
+    );
+    let failed: Vec<Envelope> = w
+        .events()
+        .into_iter()
+        .filter(|e| e.event_type == types::MEDIA_FAILED)
+        .collect();
+    assert_eq!(failed.len(), 1, "{:?}", w.event_types());
+    assert_eq!(failed[0].data["stage"], "text");
+    assert!(w.text.reads.lock().unwrap().is_empty());
+    assert_eq!(
+        w.doc("videos/v.mp4").unwrap()["moderation"]["state"],
+        "pending"
+    );
+}
+
 // ---- documents: text extraction ----
+
+impl World {
+    /// A document whose text matched a keyword: tagged `review`, announced with
+    /// `document.text_ready`, `media.flagged` and `media.analyzed`, in that order; the first.
+    fn sent_to_review(&self, key: &str) -> shared::events::contracts::document::DocumentTextReady {
+        assert_eq!(
+            self.tag(key, "moderation-verdict").as_deref(),
+            Some("review")
+        );
+        assert_eq!(
+            self.event_types(),
+            vec![
+                "document.text_ready",
+                types::MEDIA_FLAGGED,
+                types::MEDIA_ANALYZED
+            ]
+        );
+        self.events()[0].payload().expect("payload")
+    }
+}
 
 fn textract_done(job_id: &str, status: &str, key: &str) -> String {
     let inner = json!({"JobId": job_id, "Status": status, "API": "StartDocumentTextDetection",
@@ -1020,20 +1183,7 @@ async fn a_document_s_text_is_stored_matched_against_the_keywords_and_announced_
     assert_eq!(text["lines"][1]["text"], "本平台禁止赌博内容, no Casino");
     assert_eq!(text["lines"][1]["page"], 2);
     assert_eq!(text["language"], "zh");
-    assert_eq!(
-        w.tag("documents/c.pdf", "moderation-verdict").as_deref(),
-        Some("review")
-    );
-    assert_eq!(
-        w.event_types(),
-        vec![
-            "document.text_ready",
-            types::MEDIA_FLAGGED,
-            types::MEDIA_ANALYZED
-        ]
-    );
-    let ready: shared::events::contracts::document::DocumentTextReady =
-        w.events()[0].payload().expect("payload");
+    let ready = w.sent_to_review("documents/c.pdf");
     assert_eq!(ready.text, "s3://results/text/documents/c.pdf.json");
     assert_eq!((ready.pages, ready.lines), (2, 2));
     assert_eq!(ready.language.as_deref(), Some("zh"));
@@ -1099,4 +1249,324 @@ async fn a_document_without_text_or_with_a_failed_job_is_recorded_and_text_extra
         Some("ocr-off")
     );
     assert!(off.text.started.lock().unwrap().is_empty());
+}
+
+// ---- review decisions ----
+
+fn decision(key: &str, decision: &str, reviewer: &str) -> DecisionInput {
+    DecisionInput {
+        bucket: MEDIA.into(),
+        key: key.into(),
+        version_id: None,
+        etag: None,
+        decision: decision.into(),
+        reviewer: Some(reviewer.into()),
+        reason: None,
+    }
+}
+
+/// An image whose moderation sent it to review (Suggestive at 75%).
+async fn under_review(w: &World, key: &str) {
+    *w.backend.image.lock().unwrap() = Ok(findings(vec![label("Suggestive", None, 75.0)]));
+    w.media.put(key, "e1", 10, Some("image/jpeg"));
+    w.media.set_tags(key, &[("owner", "user-42")]);
+    w.deliver_ok(&upload_event(MEDIA, key, "e1")).await;
+    assert_eq!(w.doc(key).unwrap()["verdict"], "review");
+}
+
+fn review_aid(w: &World) -> ReviewAid {
+    let flagged = w
+        .events()
+        .into_iter()
+        .find(|e| e.event_type == types::MEDIA_FLAGGED)
+        .expect("media.flagged");
+    flagged
+        .payload::<MediaFlagged>()
+        .unwrap()
+        .review
+        .expect("a review aid")
+}
+
+fn reviewed(w: &World) -> Vec<MediaReviewed> {
+    w.events()
+        .iter()
+        .filter(|e| e.event_type == "media.reviewed")
+        .map(|e| e.payload::<MediaReviewed>().unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_review_verdict_is_flagged_with_a_link_and_the_input_that_decides_it() {
+    let w = world();
+    under_review(&w, "covers/a.jpg").await;
+    let aid = review_aid(&w);
+    assert_eq!(
+        aid.link.as_deref(),
+        Some("https://media.example/covers/a.jpg?versionId=null&expires=3600")
+    );
+    assert_eq!(aid.link_expires_at.as_deref(), Some("2026-11-25T13:00:05Z"));
+    assert_eq!(aid.function_name, "media-suite-dev-ai-processor");
+    let filled: Value =
+        serde_json::from_str(&aid.approve_input.replace("<your name>", "mei")).unwrap();
+    let input: DecisionInput = serde_json::from_value(filled["review"].clone()).unwrap();
+    let answer = w.processor.decide(input, None).await.unwrap();
+    assert_eq!(answer.verdict, Verdict::Approved);
+
+    // Credentials that expire first cut the link short; a link that cannot be signed is left
+    // out, and the upload is flagged all the same.
+    let w = world();
+    *w.media.credentials_expire_at.lock().unwrap() = Some(NOW + time::Duration::minutes(20));
+    under_review(&w, "covers/b.jpg").await;
+    assert_eq!(
+        review_aid(&w).link_expires_at.as_deref(),
+        Some("2026-11-25T12:20:05Z")
+    );
+    let w = world();
+    *w.media.unsigned.lock().unwrap() = true;
+    under_review(&w, "covers/c.jpg").await;
+    let aid = review_aid(&w);
+    assert_eq!((aid.link, aid.link_expires_at), (None, None));
+    assert!(aid.reject_input.contains(r#""decision":"rejected""#));
+}
+
+#[tokio::test]
+async fn a_decision_is_recorded_once_and_a_different_one_later_is_a_change() {
+    let w = world();
+    under_review(&w, "covers/a.jpg").await;
+    w.clock.advance(std::time::Duration::from_secs(3600));
+    let mut approve = decision("covers/a.jpg", "approved", "mei");
+    approve.reason = Some("a swimsuit ad, fine for covers".into());
+    let answer = w.processor.decide(approve.clone(), None).await.unwrap();
+    assert_eq!(answer.outcome, Outcome::Recorded);
+    assert_eq!(answer.message, "recorded: the upload is approved");
+
+    let doc = w.doc("covers/a.jpg").unwrap();
+    assert_eq!(doc["verdict"], "approved");
+    assert_eq!(doc["flagged"][0]["name"], "Suggestive", "the findings stay");
+    assert_eq!(
+        doc["reviews"],
+        json!([{"seq": 1, "decision": "approved", "reviewer": "mei",
+                "reason": "a swimsuit ad, fine for covers", "decided_at": "2026-11-25T13:00:05Z",
+                "from": "review", "to": "approved", "changed": false, "announced": true}])
+    );
+    assert_eq!(
+        w.media.tags_of("covers/a.jpg"),
+        vec![
+            ("moderation-backend".into(), "rekognition".into()),
+            ("moderation-verdict".into(), "approved".into()),
+            ("owner".into(), "user-42".into()),
+        ]
+    );
+    let events = reviewed(&w);
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].previous_verdict, Some(Verdict::Review));
+    assert_eq!(
+        events[0].wait_ms,
+        Some(3_605_000),
+        "uploaded at 12:00:00, decided at 13:00:05"
+    );
+    assert!(!events[0].changed);
+    shared::testkit::contract::check_types(&w.events(), &["media.reviewed"]);
+
+    // The same decision again, by anyone: nothing new.
+    let again = w
+        .processor
+        .decide(decision("covers/a.jpg", "approved", "li"), None)
+        .await
+        .unwrap();
+    assert_eq!(again.outcome, Outcome::AlreadyRecorded);
+    assert!(
+        again
+            .message
+            .contains("already recorded: the upload was approved by mei"),
+        "{}",
+        again.message
+    );
+    assert_eq!(reviewed(&w).len(), 1);
+    assert_eq!(
+        w.doc("covers/a.jpg").unwrap()["reviews"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+
+    // A different decision later is recorded as a change.
+    let change = w
+        .processor
+        .decide(
+            decision("covers/a.jpg", "rejected", "li"),
+            Some("arn:aws:iam::1:user/li".into()),
+        )
+        .await
+        .unwrap();
+    assert_eq!((change.outcome, change.changed), (Outcome::Recorded, true));
+    assert_eq!(change.previous_verdict, Some(Verdict::Approved));
+    let doc = w.doc("covers/a.jpg").unwrap();
+    assert_eq!(doc["verdict"], "rejected");
+    assert_eq!(doc["reviews"][1]["caller"], "arn:aws:iam::1:user/li");
+    assert_eq!(
+        w.tag("covers/a.jpg", "moderation-verdict").as_deref(),
+        Some("rejected")
+    );
+    let events = reviewed(&w);
+    assert_eq!(events.len(), 2);
+    assert!(events[1].changed);
+    assert_eq!(events[1].decision, Decision::Rejected);
+    let ids: Vec<String> = w
+        .events()
+        .iter()
+        .filter(|e| e.event_type == "media.reviewed")
+        .map(|e| e.id.clone())
+        .collect();
+    assert_ne!(ids[0], ids[1], "each decision is its own event");
+}
+
+#[tokio::test]
+async fn refused_and_invalid_decisions_change_nothing() {
+    let w = world();
+    under_review(&w, "covers/a.jpg").await;
+    let before = (
+        w.results.keys(),
+        w.doc("covers/a.jpg"),
+        w.media.tags_of("covers/a.jpg"),
+        w.events().len(),
+    );
+    let unchanged = |w: &World| {
+        assert_eq!(
+            before,
+            (
+                w.results.keys(),
+                w.doc("covers/a.jpg"),
+                w.media.tags_of("covers/a.jpg"),
+                w.events().len()
+            )
+        )
+    };
+
+    let never = w
+        .processor
+        .decide(decision("covers/new.jpg", "approved", "mei"), None)
+        .await;
+    assert!(
+        matches!(&never, Err(ReviewError::NotFound(m)) if m.contains("was never analysed")),
+        "{never:?}"
+    );
+    let bad = w
+        .processor
+        .decide(decision("covers/a.jpg", "maybe", "mei"), None)
+        .await;
+    assert!(
+        matches!(&bad, Err(ReviewError::Invalid(m)) if m.contains("\"maybe\" is not a decision")),
+        "{bad:?}"
+    );
+    let mut long = decision("covers/a.jpg", "approved", "mei");
+    long.reason = Some("x".repeat(1001));
+    assert!(matches!(
+        w.processor.decide(long, None).await,
+        Err(ReviewError::Invalid(_))
+    ));
+    let outside = w
+        .processor
+        .decide(decision("../covers/a.jpg", "approved", "mei"), None)
+        .await;
+    assert!(matches!(outside, Err(ReviewError::Invalid(_))));
+    unchanged(&w);
+
+    // Replaced since it was analysed (an unversioned bucket): its new analysis comes first.
+    w.media.put("covers/a.jpg", "e2", 11, Some("image/jpeg"));
+    let replaced = w
+        .processor
+        .decide(decision("covers/a.jpg", "approved", "mei"), None)
+        .await;
+    assert!(
+        matches!(&replaced, Err(ReviewError::Conflict(m)) if m.contains("replaced")),
+        "{replaced:?}"
+    );
+    w.media.remove("covers/a.jpg");
+    let gone = w
+        .processor
+        .decide(decision("covers/a.jpg", "approved", "mei"), None)
+        .await;
+    assert!(
+        matches!(&gone, Err(ReviewError::NotFound(m)) if m.contains("does not exist")),
+        "{gone:?}"
+    );
+    assert_eq!(before.1, w.doc("covers/a.jpg"));
+    assert_eq!(before.3, w.events().len());
+
+    // An upload moderation approved takes no decision.
+    *w.backend.image.lock().unwrap() = Ok(findings(vec![]));
+    w.media.put("covers/ok.jpg", "e1", 10, Some("image/jpeg"));
+    w.deliver_ok(&upload_event(MEDIA, "covers/ok.jpg", "e1"))
+        .await;
+    let not_review = w
+        .processor
+        .decide(decision("covers/ok.jpg", "rejected", "mei"), None)
+        .await;
+    assert!(
+        matches!(&not_review, Err(ReviewError::Conflict(m)) if m.contains("approved from moderation")),
+        "{not_review:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_decision_whose_event_failed_is_finished_by_its_retry_or_by_a_later_decision() {
+    let w = world();
+    under_review(&w, "covers/a.jpg").await;
+    w.publisher.fail_next(1);
+    let failed = w
+        .processor
+        .decide(decision("covers/a.jpg", "approved", "mei"), None)
+        .await;
+    assert!(
+        matches!(failed, Err(ReviewError::Failed(RecordError::Retryable(_)))),
+        "{failed:?}"
+    );
+    assert_eq!(
+        w.doc("covers/a.jpg").unwrap()["reviews"][0]["announced"],
+        false
+    );
+    assert_eq!(
+        w.tag("covers/a.jpg", "moderation-verdict").as_deref(),
+        Some("approved")
+    );
+    assert!(reviewed(&w).is_empty());
+
+    let retried = w
+        .processor
+        .decide(decision("covers/a.jpg", "approved", "mei"), None)
+        .await
+        .unwrap();
+    assert_eq!(retried.outcome, Outcome::AlreadyRecorded);
+    assert_eq!(reviewed(&w).len(), 1);
+    assert_eq!(
+        w.doc("covers/a.jpg").unwrap()["reviews"][0]["announced"],
+        true
+    );
+    w.processor
+        .decide(decision("covers/a.jpg", "approved", "mei"), None)
+        .await
+        .unwrap();
+    assert_eq!(reviewed(&w).len(), 1, "announced once");
+
+    // Never retried: the next decision after Lambda's longest timeout announces it too.
+    let w = world();
+    under_review(&w, "covers/b.jpg").await;
+    w.publisher.fail_next(1);
+    assert!(w
+        .processor
+        .decide(decision("covers/b.jpg", "approved", "mei"), None)
+        .await
+        .is_err());
+    w.clock.advance(std::time::Duration::from_secs(20 * 60));
+    w.processor
+        .decide(decision("covers/b.jpg", "rejected", "li"), None)
+        .await
+        .unwrap();
+    let events = reviewed(&w);
+    assert_eq!(
+        events.iter().map(|e| e.decision).collect::<Vec<_>>(),
+        vec![Decision::Approved, Decision::Rejected]
+    );
 }

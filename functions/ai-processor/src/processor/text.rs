@@ -1,4 +1,5 @@
-//! Documents under `documents/`: the completion of their text extraction job. The text (lines
+//! Documents under `documents/`: the completion of their text extraction job (Textract, or a
+//! SageMaker asynchronous inference speaking the OCR contract). The text (lines
 //! with confidence and page numbers) goes to `text/<media key>.json`, runs through
 //! `OCR_KEYWORDS` (a match sends the document to `review`), and `document.text_ready`
 //! announces its URI, pages and language.
@@ -11,6 +12,7 @@ use shared::events::{stable_id, Envelope, Severity};
 use shared::results::{ObjectStore, WriteCondition};
 use shared::time::Clock;
 
+use super::completions::{answer_location, JobEnded};
 use super::{Adapters, Processor, Tally, SOURCE};
 use crate::analysis::{AnalysisDocument, SourceObject, TextPart};
 use crate::inbound::TextractJobDone;
@@ -77,26 +79,50 @@ impl<A: Adapters> Processor<A> {
             );
             return Ok(());
         }
-        let key = done.key.as_str();
-        let Some(stored) = self.stored_document(key).await? else {
-            tracing::info!(job_id = %done.job_id, key, "text job of an upload deleted since; nothing to finish");
-            Tally::add(&tally.messages_without_work);
-            return Ok(());
-        };
-        if stored.text.job_id.as_deref() != Some(done.job_id.as_str()) {
-            tracing::info!(job_id = %done.job_id, key, "text job of an older upload of this key, or not of this suite; ignored");
-            Tally::add(&tally.messages_without_work);
-            return Ok(());
-        }
-        let claim = stable_id(&["text-job", &done.job_id, &done.status]);
-        self.exactly_once(&claim, tally, || async {
-            let outcome: Result<ExtractedText, String> = if done.succeeded() {
-                Ok(self.ports.text.text(&done.job_id).await?)
+        let ended = JobEnded {
+            outcome: if done.succeeded() {
+                Ok(None)
             } else {
                 Err(format!(
                     "text extraction job {} ended {}",
                     done.job_id, done.status
                 ))
+            },
+            job_id: done.job_id,
+            media_key: done.key,
+            status: done.status,
+        };
+        self.finish_text_job(ended, tally).await
+    }
+
+    /// The text extraction job of a document ended (Textract or a SageMaker inference): store
+    /// the text, match the keywords, record the verdict (or the failure) once, tag the
+    /// upload, announce it.
+    pub(super) async fn finish_text_job(
+        &self,
+        ended: JobEnded,
+        tally: &Tally,
+    ) -> Result<(), RecordError> {
+        let (job_id, key) = (ended.job_id.as_str(), ended.media_key.as_str());
+        // Whose job is it? Checked before the result is read.
+        let waiting = |doc: &AnalysisDocument| doc.text.job_id.as_deref() == Some(job_id);
+        let Some(stored) = self
+            .document_waiting_for(&ended, "text", waiting, tally)
+            .await?
+        else {
+            return Ok(());
+        };
+        let claim = stable_id(&["text-job", job_id, &ended.status]);
+        self.exactly_once(&claim, tally, || async {
+            let outcome: Result<ExtractedText, String> = match &ended.outcome {
+                Ok(notified) => {
+                    let output = answer_location(
+                        stored.text.output_location.as_deref(),
+                        notified.as_deref(),
+                    );
+                    Ok(self.ports.text.text(job_id, output).await?)
+                }
+                Err(reason) => Err(reason.clone()),
             };
             let part = match &outcome {
                 Ok(extracted) => Some(self.store_text(&stored.source, extracted).await?),
@@ -105,7 +131,7 @@ impl<A: Adapters> Processor<A> {
             let now = self.ports.clock.now();
             let updated = self
                 .update_document(key, |doc| {
-                    if doc.text.job_id.as_deref() != Some(done.job_id.as_str()) {
+                    if !waiting(doc) {
                         return false;
                     }
                     match (&part, &outcome) {

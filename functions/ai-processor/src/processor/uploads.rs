@@ -195,10 +195,14 @@ impl<A: Adapters> Processor<A> {
                     &object.key,
                     doc.source.discriminator(),
                 ]);
-                match self.ports.text.start(&object, &token).await {
-                    Ok(job_id) => {
-                        tracing::info!(job_id = %job_id, "text extraction job started");
-                        doc.text_pending(&job_id);
+                // Routed as a document, so it has a format (the fallback is never used).
+                let format =
+                    routing::document_format(&doc.source.key, doc.source.content_type.as_deref())
+                        .unwrap_or("application/octet-stream");
+                match self.ports.text.start(&object, format, &token).await {
+                    Ok(job) => {
+                        tracing::info!(job_id = %job.job_id, "text extraction job started");
+                        doc.text_pending(&job.job_id, job.output_location);
                     }
                     Err(RecordError::Permanent(reason)) => {
                         doc.text_failed(&reason, self.ports.clock.now());

@@ -239,6 +239,13 @@ impl Stack {
         tags
     }
 
+    /// The request document this suite wrote for an asynchronous SageMaker inference.
+    pub async fn async_request(&self, inference: &str) -> serde_json::Value {
+        let key = format!("sagemaker-async/requests/{inference}.json");
+        let bytes = self.results_object(&key).await.expect("request document");
+        serde_json::from_slice(&bytes).expect("the request is JSON")
+    }
+
     pub async fn put_results_object(&self, key: &str, body: &[u8]) {
         self.s3
             .put_object()
@@ -261,6 +268,30 @@ impl Stack {
         let payload =
             serde_json::from_str(&text).unwrap_or_else(|e| panic!("{relative} is not JSON: {e}"));
         LambdaEvent::new(payload, context())
+    }
+
+    /// A SageMaker asynchronous notification sample for this run: the sample's inference id
+    /// and its output location (`sagemaker-async/outputs/<id>.out` in the sample results
+    /// bucket) replaced by this run's.
+    pub fn async_notification(
+        &self,
+        sample: &str,
+        sample_inference: &str,
+        inference: &str,
+        output: &str,
+    ) -> SqsEvent {
+        let sample_output = format!(
+            "s3://{}/sagemaker-async/outputs/{sample_inference}.out",
+            self.results_bucket
+        );
+        // The output first: it contains the sample inference id.
+        self.sample(
+            sample,
+            &[
+                (sample_output.as_str(), output),
+                (sample_inference, inference),
+            ],
+        )
     }
 
     /// A sample file with the sample bucket names replaced by this stack's.
@@ -461,17 +492,30 @@ pub async fn drain_results(stack: &Stack) {
 
 /// Queues what the SageMaker endpoint answers next, in order.
 pub async fn queue_endpoint_answers(answers: &[String]) {
-    let endpoint = std::env::var("AWS_ENDPOINT_URL").expect("AWS_ENDPOINT_URL");
-    // reqwest is built without a default TLS crypto provider (one HTTP/TLS stack for the suite).
-    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let results: Vec<_> = answers
         .iter()
         .map(|body| serde_json::json!({"Body": body, "ContentType": "application/json"}))
         .collect();
+    load_sagemaker_results("endpoint-results", results).await;
+}
+
+/// Queues what the asynchronous endpoint answers next: `(is_failure, data)`; moto writes each
+/// answer to S3 and returns its output location from InvokeEndpointAsync.
+pub async fn queue_async_answers(answers: &[(bool, String)]) {
+    let results: Vec<_> = answers
+        .iter()
+        .map(|(is_failure, data)| serde_json::json!({"is_failure": is_failure, "data": data}))
+        .collect();
+    load_sagemaker_results("async-endpoint-results", results).await;
+}
+
+/// Loads one of moto's SageMaker result queues (`/moto-api/static/sagemaker/<queue>`).
+async fn load_sagemaker_results(queue: &str, results: Vec<serde_json::Value>) {
+    let endpoint = std::env::var("AWS_ENDPOINT_URL").expect("AWS_ENDPOINT_URL");
+    // reqwest is built without a default TLS crypto provider (one HTTP/TLS stack for the suite).
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let response = reqwest::Client::new()
-        .post(format!(
-            "{endpoint}/moto-api/static/sagemaker/endpoint-results"
-        ))
+        .post(format!("{endpoint}/moto-api/static/sagemaker/{queue}"))
         .json(&serde_json::json!({"account_id": "123456789012", "region": "us-east-1", "results": results}))
         .send()
         .await
@@ -502,6 +546,14 @@ pub trait HandlesSqs {
         &self,
         event: SqsEvent,
     ) -> impl std::future::Future<Output = aws_lambda_events::event::sqs::SqsBatchResponse>;
+}
+
+/// Runs `event` through the handler and checks that no record is handed back to SQS.
+pub async fn handle_ok<A: Adapters>(function: &Processor<A>, event: SqsEvent) {
+    let response = ai_processor::handler(lambda_event(event), function)
+        .await
+        .expect("handler");
+    assert!(response.batch_item_failures.is_empty(), "{response:?}");
 }
 
 impl<A: Adapters> HandlesSqs for Processor<A> {

@@ -7,7 +7,11 @@ pub mod feishu;
 #[cfg(test)]
 mod hostile_names;
 pub mod http;
+#[cfg(test)]
+mod review_messages;
 pub mod slack;
+#[cfg(test)]
+mod test_support;
 pub mod webhook;
 pub mod wecom;
 

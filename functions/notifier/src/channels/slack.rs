@@ -21,7 +21,7 @@ pub struct SlackChannel<S> {
     http: reqwest::Client,
 }
 
-use crate::escape::slack as escape;
+use crate::escape::{slack as escape, CommandFormat};
 
 /// Slack allows at most 2000 characters in a section field.
 const MAX_FIELD_CHARS: usize = 2000;
@@ -52,6 +52,14 @@ impl<S: SecretSource> SlackChannel<S> {
             blocks.push(json!({
                 "type": "section",
                 "text": {"type": "mrkdwn", "text": format!("<{}|{}>", escape(link), escape(&n.link_text))},
+            }));
+        }
+        // Commands in code blocks, where Slack reads no formatting; `inert_json` leaves no
+        // backtick to close the block and no `<`, `>` or `&`, so `escape` keeps them exact.
+        for command in &n.commands {
+            blocks.push(json!({
+                "type": "section",
+                "text": {"type": "mrkdwn", "text": format!("*{}*\n```{}```", escape(&command.label), escape(&command.text(CommandFormat::Text)))},
             }));
         }
         blocks.push(json!({

@@ -9,6 +9,7 @@ use serde_json::json;
 use shared::secrets::SecretSource;
 
 use super::http::{post_json, secret, WebhookTarget};
+use crate::escape::CommandFormat;
 use crate::ports::{Attempt, DeliveryError, NotificationChannel};
 use crate::signing::webhook_signature;
 
@@ -41,6 +42,7 @@ impl<S: SecretSource> WebhookChannel<S> {
                 "severity": n.severity,
                 "link": n.link,
                 "language": n.language.code(),
+                "commands": n.commands.iter().map(|c| json!({"label": c.label, "command": c.text(CommandFormat::Text)})).collect::<Vec<_>>(),
             }
         }))
         .map_err(|e| DeliveryError::permanent(format!("payload: {e}")))?;

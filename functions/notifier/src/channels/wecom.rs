@@ -30,6 +30,10 @@ fn truncate_bytes(s: &mut String, max: usize) {
     if s.len() <= max {
         return;
     }
+    if max < '…'.len_utf8() {
+        s.clear();
+        return;
+    }
     let mut end = max.saturating_sub('…'.len_utf8());
     while !s.is_char_boundary(end) {
         end -= 1;
@@ -49,16 +53,31 @@ impl<S: SecretSource> WeComChannel<S> {
 
     pub fn payload(&self, attempt: &Attempt<'_>) -> serde_json::Value {
         let n = attempt.notification;
-        let mut content = format!("### {}\n{}", n.markdown_title(), n.markdown_body());
+        let head = format!("### {}\n", n.markdown_title());
+        let commands = n.markdown_commands(true);
+        let mut mentions = String::new();
         if n.severity == Severity::Critical && !self.spec.mention_user_ids.is_empty() {
-            let mentions: Vec<String> = self
+            let ids: Vec<String> = self
                 .spec
                 .mention_user_ids
                 .iter()
                 .map(|id| format!("<@{id}>"))
                 .collect();
-            content.push_str(&mentions.join(" "));
+            mentions = ids.join(" ");
         }
+        // Over the limit, the facts are cut first, then the link is left out; a command is
+        // never cut (it would record something else). Commands are bounded so that they fit.
+        let kept = head.len() + commands.len() + mentions.len();
+        let mut link = n.markdown_link();
+        if kept + link.len() > MAX_CONTENT_BYTES {
+            link.clear();
+        }
+        let mut facts = n.markdown_facts();
+        truncate_bytes(
+            &mut facts,
+            MAX_CONTENT_BYTES.saturating_sub(kept + link.len()),
+        );
+        let mut content = format!("{head}{facts}{link}{commands}{mentions}");
         truncate_bytes(&mut content, MAX_CONTENT_BYTES);
         json!({"msgtype": "markdown", "markdown": {"content": content}})
     }

@@ -206,6 +206,7 @@ mod tests {
     use shared::events::contracts::cost::{ActionReason, PeriodKind, ServiceSpend, UtcMeasure};
 
     use super::*;
+    use crate::render::fact_lines;
 
     fn daily() -> CostThreshold {
         CostThreshold {
@@ -243,19 +244,12 @@ mod tests {
         }
     }
 
-    fn lines(facts: &[Fact]) -> Vec<String> {
-        facts
-            .iter()
-            .map(|f| format!("{}: {}", f.label, f.value))
-            .collect()
-    }
-
     #[test]
     fn a_daily_alert_names_budget_period_figures_forecast_and_the_utc_window() {
         let (title, facts) = threshold(&daily(), Language::En);
         assert_eq!(title, "Daily budget 2026-11-30: 0.29 of 0.33 USD (87 %)");
         assert_eq!(
-            lines(&facts),
+            fact_lines(&facts),
             vec![
                 "Threshold reached: 80 %",
                 "Month-end forecast: 9.50 USD",
@@ -268,7 +262,7 @@ mod tests {
         );
         let (title, facts) = threshold(&daily(), Language::Zh);
         assert_eq!(title, "每日预算 2026-11-30：已用 0.29 / 0.33 USD（87 %）");
-        assert_eq!(lines(&facts)[1], "月末预测: 9.50 USD");
+        assert_eq!(fact_lines(&facts)[1], "月末预测: 9.50 USD");
     }
 
     #[test]
@@ -288,7 +282,7 @@ mod tests {
             title,
             "Monthly budget 2026-11: 812.50 of 1000.00 CNY (81 %)"
         );
-        assert!(!lines(&facts)
+        assert!(!fact_lines(&facts)
             .iter()
             .any(|l| l.starts_with("Month-end forecast")));
         t.budget_kind = BudgetKind::Service;
@@ -334,7 +328,7 @@ mod tests {
             "Paused Lambda function media-suite-prod-ai-processor"
         );
         assert_eq!(
-            lines(&facts)[..3],
+            fact_lines(&facts)[..3],
             [
                 "Monthly spend: 2026-11 1040.00 of 1000.00 CNY (104 %)",
                 "Pauses start at: 100 %",
@@ -360,7 +354,7 @@ mod tests {
         let (title, facts) = action(&restore, Language::En);
         assert_eq!(title, "Restored ECS service transcoder");
         assert_eq!(
-            lines(&facts)[..2],
+            fact_lines(&facts)[..2],
             ["Period: 2026-11", "Put back: 2 desired tasks"]
         );
     }

@@ -2,11 +2,54 @@
 
 use shared::events::contracts::stats::StatsDigest;
 
+use shared::events::contracts::stats::ReviewFigures;
+
+use super::units::human_duration;
 use super::{fact, Fact};
 use crate::language::Language;
 
 fn seconds(ms: f64) -> String {
     format!("{:.1} s", ms / 1000.0)
+}
+
+/// `17 requested, 12 approved, 3 rejected (1 changed), 5 pending`, then the wait from upload
+/// to decision when the day had decisions.
+fn review_facts(r: &ReviewFigures, language: Language) -> Vec<Fact> {
+    let mut counts = match language {
+        Language::En => format!(
+            "{} requested, {} approved, {} rejected",
+            r.requested, r.approved, r.rejected
+        ),
+        Language::Zh => format!(
+            "送审 {}，批准 {}，拒绝 {}",
+            r.requested, r.approved, r.rejected
+        ),
+    };
+    if r.changed > 0 {
+        counts.push_str(&match language {
+            Language::En => format!(" ({} changed)", r.changed),
+            Language::Zh => format!("（改判 {}）", r.changed),
+        });
+    }
+    if let Some(pending) = r.pending {
+        counts.push_str(&match language {
+            Language::En => format!(", {pending} pending"),
+            Language::Zh => format!("，待审 {pending}"),
+        });
+    }
+    let mut facts = vec![fact(language, ("Reviews", "人工审核"), counts)];
+    let waits: Vec<String> = [("p50", r.wait_ms_p50), ("p95", r.wait_ms_p95)]
+        .iter()
+        .filter_map(|(q, v)| Some(format!("{q} {}", human_duration((*v)?, language))))
+        .collect();
+    if !waits.is_empty() {
+        facts.push(fact(
+            language,
+            ("Review wait", "审核等待"),
+            waits.join(language.pick((", ", "，"))),
+        ));
+    }
+    facts
 }
 
 /// Title (without the severity tag) and facts.
@@ -31,6 +74,9 @@ pub fn render(d: &StatsDigest, language: Language) -> (String, Vec<Fact>) {
             ("Verdicts", "审核结论"),
             verdicts.join(", "),
         ));
+    }
+    if let Some(reviews) = &d.reviews {
+        facts.extend(review_facts(reviews, language));
     }
     let l = &d.latency_ms;
     let quantiles: Vec<String> = [("p50", l.p50), ("p95", l.p95), ("p99", l.p99)]
@@ -94,9 +140,10 @@ pub fn render(d: &StatsDigest, language: Language) -> (String, Vec<Fact>) {
 mod tests {
     use std::collections::BTreeMap;
 
-    use shared::events::contracts::stats::{ChannelDeliveries, DigestLatency};
+    use shared::events::contracts::stats::{ChannelDeliveries, DigestLatency, ReviewFigures};
 
     use super::*;
+    use crate::render::fact_lines;
 
     fn digest() -> StatsDigest {
         StatsDigest {
@@ -141,12 +188,8 @@ mod tests {
     fn the_digest_names_the_day_and_its_headline_figures() {
         let (title, facts) = render(&digest(), Language::En);
         assert_eq!(title, "Daily statistics 2026-11-30");
-        let lines: Vec<String> = facts
-            .iter()
-            .map(|f| format!("{}: {}", f.label, f.value))
-            .collect();
         assert_eq!(
-            lines,
+            fact_lines(&facts),
             vec![
                 "Uploads: 120 (3 flagged)",
                 "Verdicts: approved 100, rejected 3, review 17",
@@ -159,6 +202,53 @@ mod tests {
         let (title, facts) = render(&digest(), Language::Zh);
         assert_eq!(title, "每日统计 2026-11-30");
         assert_eq!(facts[0].value, "120（3 个被标记）");
+    }
+
+    #[test]
+    fn review_figures_follow_the_verdicts_in_human_units() {
+        let mut d = digest();
+        d.reviews = Some(ReviewFigures {
+            requested: 17,
+            approved: 12,
+            rejected: 3,
+            changed: 1,
+            pending: Some(5),
+            wait_ms_p50: Some(7_500_000.0),
+            wait_ms_p95: Some(97_200_000.0),
+        });
+        let (_, facts) = render(&d, Language::En);
+        assert_eq!(
+            fact_lines(&facts)[1..4],
+            [
+                "Verdicts: approved 100, rejected 3, review 17",
+                "Reviews: 17 requested, 12 approved, 3 rejected (1 changed), 5 pending",
+                "Review wait: p50 2 h 5 min, p95 1 d 3 h",
+            ]
+        );
+        let (_, facts) = render(&d, Language::Zh);
+        assert_eq!(
+            fact_lines(&facts)[2..4],
+            [
+                "人工审核: 送审 17，批准 12，拒绝 3（改判 1），待审 5",
+                "审核等待: p50 2 小时 5 分钟，p95 1 天 3 小时",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_day_without_decisions_shows_the_requests_and_no_wait() {
+        let mut d = digest();
+        d.reviews = Some(ReviewFigures {
+            requested: 2,
+            ..ReviewFigures::default()
+        });
+        let (_, facts) = render(&d, Language::En);
+        let lines = fact_lines(&facts);
+        assert!(lines.contains(&"Reviews: 2 requested, 0 approved, 0 rejected".to_string()));
+        assert!(!lines.iter().any(|l| l.starts_with("Review wait")));
+        // Producers that predate review figures: no review line at all.
+        let (_, facts) = render(&digest(), Language::En);
+        assert!(!facts.iter().any(|f| f.label.starts_with("Review")));
     }
 
     #[test]

@@ -7,15 +7,23 @@ use shared::events::{types, Envelope, Severity};
 
 use shared::events::contracts::alarm::AlarmStateChanged;
 use shared::events::contracts::cost::{CostAction, CostThreshold};
+use shared::events::contracts::media::MediaFlagged;
+use shared::events::contracts::review::MediaReviewed;
 use shared::events::contracts::stats::StatsDigest;
 use shared::events::EventPayload;
+use shared::time::BusinessTimeZone;
 
-use crate::escape;
+use crate::escape::{self, CommandFormat};
 use crate::language::Language;
 
 mod alarm;
+mod command;
 mod cost;
 mod digest;
+mod review;
+mod units;
+
+pub use command::{Command, CommandProblem, MAX_COMMAND_BYTES};
 
 /// One labelled fact of a notification.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,6 +44,8 @@ pub struct Notification {
     pub link: Option<String>,
     /// Text of the link (`Open` / `查看`).
     pub link_text: String,
+    /// Commands a person runs (a review decision), each shown whole, as code, or not at all.
+    pub commands: Vec<Command>,
     pub event_id: String,
     pub event_type: String,
 }
@@ -62,6 +72,7 @@ const TITLES: &[(&str, &str, &str)] = &[
     ),
     (types::COST_ACTION, "Cost control action", "费用控制操作"),
     (types::STATS_DIGEST, "Statistics digest", "统计摘要"),
+    (MediaReviewed::TYPE, "Review decision", "人工审核决定"),
 ];
 
 /// Data fields shown first, in this order, with their labels (English, Chinese). Other
@@ -161,9 +172,14 @@ fn money(value: &Value, currency: Option<&str>) -> Option<String> {
 }
 
 /// The notification of an event: typed renderers for the types the suite produces, the
-/// generic one for anything else (or a payload that does not parse, logged).
-pub fn render(envelope: &Envelope, language: Language) -> Notification {
+/// generic one for anything else (or a payload that does not parse, logged). Instants are
+/// shown in `zone` (`SUITE_TIMEZONE`).
+pub fn render(envelope: &Envelope, language: Language, zone: &BusinessTimeZone) -> Notification {
     let typed = match envelope.event_type.as_str() {
+        MediaFlagged::TYPE => return flagged(envelope, language, zone),
+        MediaReviewed::TYPE => envelope
+            .payload::<MediaReviewed>()
+            .map(|p| with_link(review::reviewed(&p, language), envelope)),
         AlarmStateChanged::TYPE => envelope
             .payload::<AlarmStateChanged>()
             .map(|p| alarm::render(&p, language)),
@@ -193,6 +209,22 @@ fn with_link(
     envelope: &Envelope,
 ) -> (String, Vec<Fact>, Option<String>) {
     (title, facts, data_link(envelope))
+}
+
+/// `media.flagged` with a review aid gets the review notice; without one (a `rejected`
+/// verdict, or a producer that predates review aids) the generic message, as before.
+fn flagged(envelope: &Envelope, language: Language, zone: &BusinessTimeZone) -> Notification {
+    let Ok(payload) = envelope.payload::<MediaFlagged>() else {
+        return generic(envelope, language);
+    };
+    let Some(aid) = &payload.review else {
+        return generic(envelope, language);
+    };
+    let notice = review::flagged(&payload, aid, language, zone);
+    let mut n = finish(envelope, language, notice.title, notice.facts, notice.link);
+    n.link_text = language.pick(("View the upload", "查看文件")).to_string();
+    n.commands = notice.commands;
+    n
 }
 
 fn data_link(envelope: &Envelope) -> Option<String> {
@@ -226,9 +258,19 @@ pub(crate) fn finish(
         facts,
         link: link.as_deref().and_then(escape::web_link),
         link_text: language.pick(("Open", "查看")).to_string(),
+        commands: Vec::new(),
         event_id: envelope.id.clone(),
         event_type: envelope.event_type.clone(),
     }
+}
+
+/// `label: value` per fact, for tests that compare rendered facts.
+#[cfg(test)]
+pub(crate) fn fact_lines(facts: &[Fact]) -> Vec<String> {
+    facts
+        .iter()
+        .map(|f| format!("{}: {}", f.label, f.value))
+        .collect()
 }
 
 /// A fact with its label in `language`, labels given as (English, Chinese).
@@ -317,6 +359,13 @@ fn generic(envelope: &Envelope, language: Language) -> Notification {
     finish(envelope, language, title, facts, link)
 }
 
+/// `**label**:<separator>value` lines; labels are ours, values already made safe.
+fn bold_labelled<'a>(items: impl Iterator<Item = (&'a String, String)>, separator: &str) -> String {
+    items
+        .map(|(label, value)| format!("**{label}**:{separator}{value}\n"))
+        .collect()
+}
+
 impl Notification {
     /// Plain text: title, one `label: value` line per fact, the link. For SNS and e-mail.
     pub fn plain_text(&self) -> String {
@@ -327,25 +376,63 @@ impl Notification {
         if let Some(link) = &self.link {
             out.push_str(&format!("{}: {link}\n", self.link_text));
         }
+        if !self.commands.is_empty() {
+            out.push('\n');
+        }
+        for command in &self.commands {
+            out.push_str(&format!(
+                "{}:\n{}\n",
+                command.label,
+                command.text(CommandFormat::Text)
+            ));
+        }
         out.push_str(&format!("\n{} · {}\n", self.event_type, self.event_id));
         out
     }
 
     /// Markdown body as the Chinese chat robots render it (DingTalk, WeCom, Feishu `lark_md`):
-    /// bold labels, one fact per line, a `[text](url)` link.
+    /// bold labels, one fact per line, a `[text](url)` link, then the commands.
     pub fn markdown_body(&self) -> String {
-        let mut out = String::new();
-        for fact in &self.facts {
-            out.push_str(&format!(
-                "**{}**: {}\n",
-                fact.label,
-                escape::chat_markdown(&fact.value)
-            ));
+        format!(
+            "{}{}{}",
+            self.markdown_facts(),
+            self.markdown_link(),
+            self.markdown_commands(false)
+        )
+    }
+
+    /// The facts of [`Notification::markdown_body`].
+    pub fn markdown_facts(&self) -> String {
+        bold_labelled(
+            self.facts
+                .iter()
+                .map(|f| (&f.label, escape::chat_markdown(&f.value))),
+            " ",
+        )
+    }
+
+    /// `[text](url)` and a line break, or nothing.
+    pub fn markdown_link(&self) -> String {
+        match &self.link {
+            Some(link) => format!("[{}]({link})\n", self.link_text),
+            None => String::new(),
         }
-        if let Some(link) = &self.link {
-            out.push_str(&format!("[{}]({link})\n", self.link_text));
-        }
-        out
+    }
+
+    /// Each command under its bold label, on a line of its own, made inert by
+    /// [`escape::inert_json`] rather than [`escape::chat_markdown`], whose full-width forms
+    /// would change what a person copies. `code_span` for a format that documents inline code
+    /// (WeCom); DingTalk and Feishu `lark_md` document none. A command holds no backtick, so
+    /// it cannot end its span.
+    pub fn markdown_commands(&self, code_span: bool) -> String {
+        let fence = if code_span { "`" } else { "" };
+        bold_labelled(
+            self.commands.iter().map(|c| {
+                let text = c.text(CommandFormat::ChatMarkdown);
+                (&c.label, format!("{fence}{text}{fence}"))
+            }),
+            "\n",
+        )
     }
 
     /// The title for a markdown heading (`### title`).
@@ -385,7 +472,7 @@ mod tests {
             json!({"verdict": "reject", "labels": [{"name": "Violence", "confidence": 97.1}, {"name": "Weapons"}],
                    "link": "https://console.example.com/media/1", "etag": "abc"}),
         );
-        let en = render(&e, Language::En);
+        let en = render(&e, Language::En, &BusinessTimeZone::utc());
         assert_eq!(en.title, "[Critical] Media flagged for review: clip 1.mp4");
         assert_eq!(
             en.plain_text(),
@@ -397,7 +484,7 @@ mod tests {
                 + &e.id
                 + "\n"
         );
-        let zh = render(&e, Language::Zh);
+        let zh = render(&e, Language::Zh, &BusinessTimeZone::utc());
         assert_eq!(zh.title, "[严重] 媒体内容需要审核：clip 1.mp4");
         assert_eq!(
             zh.markdown_body(),
@@ -413,7 +500,7 @@ mod tests {
             Severity::Warning,
             json!({"amount": 812.5, "budget": 1000, "currency": "CNY", "percent": 81.25, "period": "2026-11"}),
         );
-        let n = render(&e, Language::En);
+        let n = render(&e, Language::En, &BusinessTimeZone::utc());
         let facts: Vec<(String, String)> = n
             .facts
             .iter()
@@ -438,7 +525,7 @@ mod tests {
             Severity::Info,
             json!({"link": "s3://x/y", "nested": {"a": 1}}),
         );
-        let n = render(&e, Language::Zh);
+        let n = render(&e, Language::Zh, &BusinessTimeZone::utc());
         assert_eq!(n.title, "[信息] 事件 brand.new：clip 1.mp4");
         assert_eq!(n.link, None);
         assert_eq!(n.facts.len(), 2, "subject and time only: {:?}", n.facts);
@@ -450,18 +537,30 @@ mod tests {
     fn every_contract_fixture_renders_without_file_names_or_ids_in_the_title() {
         for (event_type, envelope) in shared::testkit::contract::fixtures() {
             for language in [Language::En, Language::Zh] {
-                let n = render(&envelope, language);
+                let n = render(&envelope, language, &BusinessTimeZone::utc());
                 assert!(!n.title.contains(&envelope.id), "{event_type}: {}", n.title);
                 assert!(!n.title.contains(".json"), "{event_type}: {}", n.title);
                 let typed = matches!(
                     event_type.as_str(),
-                    "cost.threshold" | "cost.action" | "stats.digest" | "alarm.state_changed"
+                    "cost.threshold"
+                        | "cost.action"
+                        | "stats.digest"
+                        | "alarm.state_changed"
+                        | "media.reviewed"
                 );
                 if typed {
                     assert!(
                         !n.title.contains(&format!("Event {event_type}"))
                             && !n.title.contains(&format!("事件 {event_type}")),
                         "{event_type} fell back to the generic renderer: {}",
+                        n.title
+                    );
+                }
+                // A review request gets the review notice, not the generic flag.
+                if envelope.data.get("review").is_some_and(|r| !r.is_null()) {
+                    assert!(
+                        n.title.contains("awaiting review") || n.title.contains("待人工审核"),
+                        "{event_type} with a review aid: {}",
                         n.title
                     );
                 }
