@@ -157,6 +157,10 @@ async fn every_event_any_producer_publishes_is_stored_and_counted_in_its_hour() 
             "{event_type} is not counted in the hourly rollup: {hour}"
         );
     }
+    // ai-processor's media.reviewed is read as a first decision with its wait.
+    assert_eq!(hour["reviews"]["approved"], 1, "{}", hour["reviews"]);
+    assert_eq!(hour["reviews"]["first_decisions"], 1);
+    assert_eq!(hour["reviews"]["wait_ms"]["count"], 1);
 }
 
 #[tokio::test]
