@@ -28,6 +28,9 @@ from tools.suite import FUNCTIONS, ROOT
 MEMORY_MB = {"ai-processor": 256, "notifier": 256, "stats-aggregator": 512, "cost-guard": 128}
 TARGETS = {"init_ms": 20.0, "peak_rss_mb": 32.0, "zip_mb": 4.0}
 COLD_STARTS = int(os.environ.get("BENCH_COLD_STARTS", "10"))
+# `make bench BENCH_PARTS=cold,throughput` re-measures some parts (a quiet moment for cold starts,
+# a new rollup) and keeps the others from the previous report.json.
+PARTS = ("cold", "zips", "throughput", "pipeline")
 THROUGHPUT = [
     ("stats-aggregator", "bench_rollup", ["10000", "100000", "1000000"]),
     ("notifier", "bench_batch", []),
@@ -195,34 +198,53 @@ def print_pipeline(p: dict) -> None:
         print(f"  {e['uploads']:>4} uploads, {e['delivered']} delivered in {e['wall_s']} s: {hops}")
 
 
+def selected_parts() -> set[str]:
+    wanted = {p.strip() for p in os.environ.get("BENCH_PARTS", ",".join(PARTS)).split(",") if p.strip()}
+    unknown = wanted - set(PARTS)
+    if unknown:
+        raise SystemExit(f"BENCH_PARTS: unknown part(s) {sorted(unknown)}; choose from {', '.join(PARTS)}")
+    return wanted
+
+
 def main() -> int:
+    parts = selected_parts()
     out_dir = target_dir() / "bench"
     out_dir.mkdir(parents=True, exist_ok=True)
-    r = run(["cargo", "build", "--release", *(arg for f in FUNCTIONS for arg in ("-p", f))])
-    if r.returncode != 0:
-        log("release build failed")
-        return 1
-    envs = local_environment()
-    zips = zip_sizes()
+    previous_path = out_dir / "report.json"
+    previous = json.loads(previous_path.read_text()) if previous_path.exists() and parts != set(PARTS) else {}
+    if parts & {"cold", "pipeline"}:
+        r = run(["cargo", "build", "--release", *(arg for f in FUNCTIONS for arg in ("-p", f))])
+        if r.returncode != 0:
+            log("release build failed")
+            return 1
+    zips = zip_sizes() if "zips" in parts else {m["function"]: m.get("arm64_zip_mb") for m in previous.get("functions", [])}
     functions = []
-    for f in FUNCTIONS:
-        log(f"measuring {f} ({COLD_STARTS} cold starts)")
-        m = measure_function(f, envs.get(f, {}))
-        m["arm64_zip_mb"] = zips.get(f)
+    if "cold" in parts:
+        envs = local_environment()
+        for f in FUNCTIONS:
+            log(f"measuring {f} ({COLD_STARTS} cold starts)")
+            functions.append(measure_function(f, envs.get(f, {})))
+    else:
+        functions = [dict(m) for m in previous.get("functions", [])]
+    for m in functions:
+        m["arm64_zip_mb"] = zips.get(m["function"])
         m["targets"] = {
             "init_ms": judge("init", (m["init_ms"] or {}).get("median"), TARGETS["init_ms"]),
             "peak_rss_mb": judge("rss", (m["peak_rss_mb"] or {}).get("median"), TARGETS["peak_rss_mb"]),
             "arm64_zip_mb": judge("zip", m["arm64_zip_mb"], TARGETS["zip_mb"]),
         }
-        functions.append(m)
+    revision, now = git_revision(), time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    measured_at = dict(previous.get("measured_at", {}))
+    measured_at.update({part: {"git_revision": revision, "at": now, "load_average_1m": os.getloadavg()[0]} for part in parts})
     report = {
         "machine": {"cores": os.cpu_count(), "platform": sys.platform, "arch": os.uname().machine},
-        "git_revision": git_revision(),
-        "generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "git_revision": revision,
+        "generated_at": now,
+        "measured_at": measured_at,
         "targets": TARGETS,
         "functions": functions,
-        "throughput": throughput(),
-        "upload_pipeline": pipeline.measure(ROOT, target_dir() / "release", out_dir),
+        "throughput": throughput() if "throughput" in parts else previous.get("throughput", []),
+        "upload_pipeline": pipeline.measure(ROOT, target_dir() / "release", out_dir) if "pipeline" in parts else previous.get("upload_pipeline", {}),
     }
     (out_dir / "report.json").write_text(json.dumps(report, indent=2))
 

@@ -353,6 +353,29 @@ def test_sagemaker_async_endpoint_gets_its_notification_topics_on_ai_jobs(sessio
     assert drift_findings(session, prefix, overrides=overrides) == []
 
 
+def test_the_daily_rollup_fires_after_the_local_days_lateness_and_the_hourly_run_that_rolls_it():
+    """The daily rollup merges the local day's hourly documents: it must fire (local time) after the
+    day's last hour has closed (its end + ROLLUP_LATENESS_MINUTES) and after the hourly run that
+    rolls that hour once it has closed, and still on the next day."""
+    resources = provision.load_template()["Resources"]
+    env = resources["StatsAggregatorFunction"]["Properties"]["Environment"]["Variables"]
+    lateness = int(env["ROLLUP_LATENESS_MINUTES"])
+
+    def cron(logical: str) -> tuple[str, str]:
+        props = resources[logical]["Properties"]
+        assert props["ScheduleExpressionTimezone"] == {"Ref": "SuiteTimezone"}, logical
+        minute, hour = props["ScheduleExpression"].removeprefix("cron(").split()[:2]
+        return minute, hour
+
+    hourly_minute, every_hour = cron("StatsHourlySchedule")
+    assert every_hour == "*"
+    daily_minute, daily_hour = cron("StatsDailySchedule")
+    daily_at = int(daily_hour) * 60 + int(daily_minute)  # minutes after local midnight
+    # the first hourly run at or after the lateness window closes rolls the day's last hour
+    hourly_after = lateness + (int(hourly_minute) - lateness) % 60
+    assert hourly_after < daily_at < 24 * 60, (lateness, hourly_after, daily_at)
+
+
 def test_without_an_async_endpoint_there_are_no_async_topics(provisioned):
     _, out = provisioned
     assert not {"SageMakerAsyncSuccessTopic", "SageMakerAsyncErrorTopic"} & set(out["resources"])

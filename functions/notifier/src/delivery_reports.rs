@@ -49,15 +49,19 @@ pub fn report(
                 kind: kind.to_string(),
                 attempts: *attempts,
             };
-            // One delivery per (event, channel), so a repeated report has the same id.
+            // One delivery per (event, channel), so a repeated report has the same id, and the
+            // delivered event's time, so it does not move either.
             let discriminator = format!("{}/{channel}", event.id);
-            Some(Envelope::of(
-                &payload,
-                SOURCE,
-                &event.subject,
-                Severity::Info,
-                &discriminator,
-            ))
+            Some(
+                Envelope::of(
+                    &payload,
+                    SOURCE,
+                    &event.subject,
+                    Severity::Info,
+                    &discriminator,
+                )
+                .first_published_at(shared::time::parse_rfc3339_lenient(&event.time)),
+            )
         }
         ChannelOutcome::Rejected { attempts, reason } => Some(failed(*attempts, reason, false)),
         ChannelOutcome::GaveUp { attempts, reason } => Some(failed(*attempts, reason, true)),

@@ -12,6 +12,7 @@ use crate::event_line::EventLine;
 use crate::labels::{normalised, LabelMap};
 use crate::latency::LatencySketch;
 use crate::merge::Merge;
+use crate::reviews::ReviewCounts;
 
 pub const NOTIFICATION_DELIVERED: &str = "notification.delivered";
 pub const NOTIFICATION_FAILED: &str = "notification.failed";
@@ -177,6 +178,10 @@ pub struct PeriodStats {
     pub latency_ms: LatencySketch,
     pub notifications: Notifications,
     pub cost: CostCounts,
+    /// Review requests and moderators' decisions (documents written before they were counted
+    /// read as zero).
+    #[serde(default)]
+    pub reviews: ReviewCounts,
 }
 
 /// The prefix of an S3 subject (`s3://bucket/videos/a.mp4` gives `videos/`).
@@ -208,6 +213,7 @@ impl PeriodStats {
     pub fn record(&mut self, event: &EventLine<'_>) {
         self.events.total += 1;
         self.events.by_type.count(Some(&event.event_type));
+        self.reviews.record(event);
         let data = &event.data;
         match event.event_type.as_ref() {
             types::MEDIA_ANALYZED | types::MEDIA_FAILED | types::MEDIA_SKIPPED => {
@@ -330,6 +336,7 @@ impl Merge for PeriodStats {
         c.actions += oc.actions;
         c.actions_by_action.merge(&oc.actions_by_action);
         c.actions_by_mode.merge(&oc.actions_by_mode);
+        self.reviews.merge(&o.reviews);
     }
 }
 

@@ -18,6 +18,10 @@ pub struct Config {
     pub lateness_minutes: u32,
     /// Raw objects read at once during a rollup.
     pub fetch_concurrency: usize,
+    /// `RAW_STATS_RETENTION_DAYS`: how long the bucket keeps raw objects (the lifecycle rule).
+    /// An hour whose earlier raw objects may have expired is never rolled again: a re-roll
+    /// would count only what is left.
+    pub raw_retention_days: u32,
 }
 
 impl Config {
@@ -30,10 +34,19 @@ impl Config {
                 "ROLLUP_LATENESS_MINUTES={lateness_minutes} is more than {MAX_LATENESS_MINUTES} (one day)"
             ));
         }
+        if let Err(e) = crate::period::whole_hour_zone(&common.time_zone) {
+            env.problem(e.to_string());
+        }
         let fetch_concurrency: usize = env.parse_or("ROLLUP_FETCH_CONCURRENCY", 8);
         if !(1..=256).contains(&fetch_concurrency) {
             env.problem(format!(
                 "ROLLUP_FETCH_CONCURRENCY={fetch_concurrency} must be between 1 and 256"
+            ));
+        }
+        let raw_retention_days: u32 = env.parse_or("RAW_STATS_RETENTION_DAYS", 30);
+        if raw_retention_days < 2 {
+            env.problem(format!(
+                "RAW_STATS_RETENTION_DAYS={raw_retention_days} must be at least 2 (late events are re-counted from raw objects up to a day before they expire)"
             ));
         }
         let config = Config {
@@ -41,6 +54,7 @@ impl Config {
             events_topic_arn,
             lateness_minutes,
             fetch_concurrency,
+            raw_retention_days,
         };
         env.finish(config)
     }
@@ -59,6 +73,7 @@ mod tests {
         .unwrap();
         assert_eq!(config.lateness_minutes, 60);
         assert_eq!(config.fetch_concurrency, 8);
+        assert_eq!(config.raw_retention_days, 30);
         assert_eq!(config.common.metrics_namespace, "MediaSuite");
         assert_eq!(config.common.dead_letter_queue_url, None);
         assert_eq!(config.common.time_zone.name(), "UTC");
@@ -67,6 +82,7 @@ mod tests {
             ("ROLLUP_LATENESS_MINUTES", "2000"),
             ("ROLLUP_FETCH_CONCURRENCY", "0"),
             ("BATCH_CONCURRENCY", "lots"),
+            ("RAW_STATS_RETENTION_DAYS", "1"),
         ]))
         .unwrap_err();
         let problems = err.problems.join("\n");
@@ -76,6 +92,7 @@ mod tests {
             "ROLLUP_LATENESS_MINUTES=2000 is more than 1440 (one day)",
             "BATCH_CONCURRENCY=\"lots\" is not valid",
             "ROLLUP_FETCH_CONCURRENCY=0 must be between 1 and 256",
+            "RAW_STATS_RETENTION_DAYS=1 must be at least 2",
         ] {
             assert!(problems.contains(expected), "{expected} in {problems}");
         }

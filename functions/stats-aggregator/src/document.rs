@@ -6,6 +6,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::aggregate::PeriodStats;
+use shared::time::BusinessTimeZone;
+
 use crate::period::{Day, Hour};
 
 /// Bumped when a field changes meaning or disappears; readers rebuild other versions.
@@ -41,7 +43,7 @@ pub struct PeriodInfo {
 pub struct RollupDocument {
     pub schema_version: u32,
     pub period: PeriodInfo,
-    /// Daily documents: how many of the 24 hours had at least one event.
+    /// Daily documents: how many of the day's hours (23, 24 or 25) had at least one event.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hours_with_data: Option<u32>,
     #[serde(flatten)]
@@ -71,14 +73,22 @@ impl RollupDocument {
         }
     }
 
-    pub fn daily(day: Day, stats: PeriodStats, hours_with_data: u32) -> Self {
+    /// The document of a local day of `zone`: `start` and `end` are the UTC instants of its
+    /// local midnights.
+    pub fn daily(
+        day: Day,
+        zone: &BusinessTimeZone,
+        stats: PeriodStats,
+        hours_with_data: u32,
+    ) -> Self {
+        let (start, end) = day.bounds(zone);
         RollupDocument {
             schema_version: SCHEMA_VERSION,
             period: PeriodInfo {
                 granularity: Granularity::Daily,
                 id: day.to_string(),
-                start: shared::time::rfc3339(day.start()),
-                end: shared::time::rfc3339(day.end()),
+                start: shared::time::rfc3339(start),
+                end: shared::time::rfc3339(end),
             },
             hours_with_data: Some(hours_with_data),
             stats,

@@ -38,7 +38,8 @@ pub struct EventLine<'a> {
 ///   `uploaded_at` + `analyzed_at`;
 /// - `transcript.ready`: `language`, `duration_seconds`;
 /// - `notification.delivered` / `notification.failed`: `channel`;
-/// - `cost.threshold`: `budget`; `cost.action`: `action`, `mode`.
+/// - `cost.threshold`: `budget`; `cost.action`: `action`, `mode`;
+/// - `media.reviewed`: `decision`, `changed`, `wait_ms` ([`crate::reviews`]).
 #[derive(Debug, Default, PartialEq, Deserialize)]
 #[serde(default)]
 pub struct EventData<'a> {
@@ -67,6 +68,12 @@ pub struct EventData<'a> {
     pub action: Text<'a>,
     #[serde(borrow)]
     pub mode: Text<'a>,
+    #[serde(borrow)]
+    pub decision: Text<'a>,
+    /// A boolean, read as its text (`"true"`).
+    #[serde(borrow)]
+    pub changed: Text<'a>,
+    pub wait_ms: Number,
 }
 
 /// The envelope as read, before the checks of [`parse_line`].

@@ -260,7 +260,11 @@ mod trigger_tests {
             let error = match Trigger::classify(payload) {
                 Err(e) => e,
                 Ok(Trigger::Scheduled(event)) => event
-                    .plan(shared::time::now_utc(), 60)
+                    .plan(
+                        shared::time::now_utc(),
+                        60,
+                        &shared::time::BusinessTimeZone::utc(),
+                    )
                     .map(|_| ())
                     .map_err(HandlerError::from)
                     .expect_err(kind),
@@ -323,7 +327,7 @@ mod trigger_tests {
             match Trigger::classify(payload) {
                 Ok(Trigger::Scheduled(event)) => {
                     // Any detail gives a plan or a typed schedule error, never a panic.
-                    let _ = event.plan(shared::time::now_utc(), 60);
+                    let _ = event.plan(shared::time::now_utc(), 60, &shared::time::BusinessTimeZone::utc());
                 }
                 Ok(Trigger::Sqs(_)) => {}
                 Err(e) => prop_assert!(!e.to_string().is_empty()),
@@ -340,7 +344,7 @@ mod trigger_tests {
             let Ok(Trigger::Scheduled(event)) = Trigger::classify(event) else {
                 return Err(TestCaseError::fail("a scheduled event"));
             };
-            match event.plan(shared::time::now_utc(), 60) {
+            match event.plan(shared::time::now_utc(), 60, &shared::time::BusinessTimeZone::utc()) {
                 Ok(RollupRequest::Hourly { hours, .. }) => prop_assert!(!hours.is_empty() && hours.len() <= 3),
                 Ok(RollupRequest::Daily { .. }) => {}
                 Err(e) => prop_assert!(!e.to_string().is_empty()),

@@ -19,14 +19,15 @@ use std::sync::Mutex;
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use futures::stream::{self, StreamExt};
 use serde::Serialize;
-use shared::batch::{process_batch, RecordError};
+use shared::batch::{process_batch_until, Deadline, RecordError};
 use shared::events::stable_id;
 use shared::results::{WriteCondition, WriteOutcome};
+use time::OffsetDateTime;
 
 use crate::config::Config;
 use crate::echo::reason;
 use crate::inbound::{accept_record, AcceptedEvent};
-use crate::period::Hour;
+use crate::period::{past_lateness, reroll_horizon, Hour, LATE_PREFIX, RAW_PREFIX};
 use crate::ports::{DeadLetterSink, ObjectStore};
 
 pub const RAW_CONTENT_TYPE: &str = "application/zstd";
@@ -82,15 +83,22 @@ pub struct IngestSummary {
     pub objects_written: usize,
     /// Objects whose key existed already: the same messages were stored by an earlier delivery.
     pub objects_already_stored: usize,
+    /// Events stored into hours too old to be rolled again (their earlier raw objects may
+    /// have expired): kept in raw, not counted in the documents.
+    pub events_too_old_to_count: usize,
     pub malformed_records: usize,
     pub failed_records: usize,
 }
 
-/// Stores a batch; the response lists exactly the records SQS should deliver again.
+/// Stores a batch; the response lists exactly the records SQS should deliver again. Every
+/// write must finish before `deadline`: the records of a write still running then (a hung
+/// S3 call) are reported as retryable failures, and the other writes' records complete.
 pub async fn ingest_batch<S: ObjectStore, D: DeadLetterSink>(
     store: &S,
     dead_letters: &D,
     config: &Config,
+    now: OffsetDateTime,
+    deadline: Deadline,
     event: SqsEvent,
 ) -> (SqsBatchResponse, IngestSummary) {
     let mut summary = IngestSummary {
@@ -98,9 +106,10 @@ pub async fn ingest_batch<S: ObjectStore, D: DeadLetterSink>(
         ..IngestSummary::default()
     };
     let accepted = Mutex::new(Vec::new());
-    let (mut response, batch) = process_batch(
+    let (mut response, batch) = process_batch_until(
         event,
         config.common.batch_concurrency,
+        deadline,
         dead_letters,
         |message| {
             let accepted = &accepted;
@@ -132,24 +141,53 @@ pub async fn ingest_batch<S: ObjectStore, D: DeadLetterSink>(
     };
     let writes = stream::iter(objects)
         .map(|object| async move {
-            let outcome = store
-                .put(
-                    &object.key,
-                    object.body,
-                    RAW_CONTENT_TYPE,
-                    WriteCondition::Absent,
-                )
+            // A record's work is the write of its group: the group's records succeed or fail
+            // together, within the deadline.
+            let late = past_lateness(object.hour, now, config.lateness_minutes);
+            let too_old = object.hour.end() <= reroll_horizon(now, config.raw_retention_days);
+            let outcome = deadline
+                .run(async {
+                    let outcome = store
+                        .put(
+                            &object.key,
+                            object.body,
+                            RAW_CONTENT_TYPE,
+                            WriteCondition::Absent,
+                        )
+                        .await?;
+                    if late && !too_old && !matches!(outcome, WriteOutcome::ConcurrentWrite) {
+                        // Also when stored by an earlier delivery: its marker may be the
+                        // write that failed.
+                        store
+                            .put(
+                                &late_marker_key(&object.key),
+                                Vec::new(),
+                                RAW_CONTENT_TYPE,
+                                WriteCondition::Always,
+                            )
+                            .await?;
+                    }
+                    Ok::<_, RecordError>(outcome)
+                })
                 .await;
-            (object.key, object.message_ids, outcome)
+            match (&outcome, late, too_old) {
+                (Ok(_), true, false) => tracing::info!(key = %object.key, hour = %object.hour, "events arrived after their hour's lateness window; marked for a re-roll"),
+                (Ok(_), _, true) => tracing::warn!(key = %object.key, hour = %object.hour, events = object.message_ids.len(), retention_days = config.raw_retention_days, "events of an hour older than the raw retention: stored, but not counted (its earlier raw objects may be gone)"),
+                _ => {}
+            }
+            (object.key, object.message_ids, too_old, outcome)
         })
         .buffer_unordered(config.common.batch_concurrency.max(1))
         .collect::<Vec<_>>()
         .await;
-    for (key, message_ids, outcome) in writes {
+    for (key, message_ids, too_old, outcome) in writes {
         match outcome {
             Ok(WriteOutcome::Written { .. }) => {
                 summary.objects_written += 1;
                 summary.events_stored += message_ids.len();
+                if too_old {
+                    summary.events_too_old_to_count += message_ids.len();
+                }
                 tracing::info!(key, events = message_ids.len(), "raw events stored");
             }
             Ok(WriteOutcome::ConditionFailed) => {
@@ -169,7 +207,7 @@ pub async fn ingest_batch<S: ObjectStore, D: DeadLetterSink>(
                     .extend(message_ids.iter().map(|id| failure(id)));
             }
             Err(e) => {
-                tracing::warn!(key, error = %e, events = message_ids.len(), "storing raw events failed; SQS will deliver them again");
+                tracing::warn!(key, error = %e, events = message_ids.len(), "storing raw events failed or ran out of time; SQS will deliver them again");
                 response
                     .batch_item_failures
                     .extend(message_ids.iter().map(|id| failure(id)));
@@ -178,6 +216,15 @@ pub async fn ingest_batch<S: ObjectStore, D: DeadLetterSink>(
     }
     summary.failed_records = response.batch_item_failures.len();
     (response, summary)
+}
+
+/// `stats/late/...` for the raw object `stats/raw/...`: the marker that makes the next hourly
+/// run roll the object's hour again.
+fn late_marker_key(raw_key: &str) -> String {
+    format!(
+        "{LATE_PREFIX}{}",
+        raw_key.strip_prefix(RAW_PREFIX).unwrap_or(raw_key)
+    )
 }
 
 fn failure(message_id: &str) -> BatchItemFailure {

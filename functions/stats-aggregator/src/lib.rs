@@ -21,6 +21,7 @@ pub mod merge;
 pub mod period;
 pub mod ports;
 pub mod report;
+pub mod reviews;
 pub mod rollup;
 pub mod schedule;
 pub mod scheduled;
@@ -33,7 +34,7 @@ use aws_config::SdkConfig;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::LambdaEvent;
 use serde_json::Value;
-use shared::batch::DeadLetters;
+use shared::batch::{DeadLetters, Deadline, DEFAULT_DEADLINE_MARGIN};
 use shared::events::SnsEventPublisher;
 use shared::results::S3ObjectStore;
 use shared::time::SystemClock;
@@ -85,8 +86,9 @@ where
     C: Clock,
 {
     let span = shared::logging::invocation_span(SERVICE, &event.context);
+    let deadline = Deadline::from_context(&event.context, DEFAULT_DEADLINE_MARGIN);
     // Boxed: the handler's future is deep (SDK calls inside rollups), too deep to lay out inline.
-    Box::pin(app.handle(event.payload))
+    Box::pin(app.handle_until(event.payload, deadline))
         .instrument(span)
         .await
         .inspect_err(|e| tracing::error!(error_type = e.kind(), error = %e, "invocation failed"))
@@ -99,11 +101,22 @@ where
     D: DeadLetterSink,
     C: Clock,
 {
-    /// Entry point for any payload; the result is the Lambda response.
+    /// [`Self::handle_until`] without a deadline of its own (the SDK's timeouts bound each
+    /// call): local runs and tests that are not about time.
     pub async fn handle(&self, payload: Value) -> Result<Value, HandlerError> {
+        self.handle_until(payload, Deadline::none()).await
+    }
+
+    /// Entry point for any payload; the result is the Lambda response. An SQS batch's records
+    /// must finish before `deadline` (the invocation's, less a margin to answer).
+    pub async fn handle_until(
+        &self,
+        payload: Value,
+        deadline: Deadline,
+    ) -> Result<Value, HandlerError> {
         match Trigger::classify(payload)? {
             Trigger::Sqs(event) => {
-                let (response, _) = self.ingest(event).await;
+                let (response, _) = self.ingest(event, deadline).await;
                 Ok(serde_json::to_value(response).unwrap_or_default())
             }
             Trigger::Scheduled(event) => {
@@ -120,10 +133,22 @@ where
         }
     }
 
-    /// Stores an SQS batch; the response lists exactly the records SQS should deliver again.
-    pub async fn ingest(&self, event: SqsEvent) -> (SqsBatchResponse, IngestSummary) {
-        let (response, summary) =
-            ingest::ingest_batch(&self.store, &self.dead_letters, &self.config, event).await;
+    /// Stores an SQS batch; the response lists exactly the records SQS should deliver again,
+    /// including those whose write could not finish before `deadline`.
+    pub async fn ingest(
+        &self,
+        event: SqsEvent,
+        deadline: Deadline,
+    ) -> (SqsBatchResponse, IngestSummary) {
+        let (response, summary) = ingest::ingest_batch(
+            &self.store,
+            &self.dead_letters,
+            &self.config,
+            self.clock.now(),
+            deadline,
+            event,
+        )
+        .await;
         report::emit_ingest_metrics(&self.config.common.metrics_namespace, &summary);
         (response, summary)
     }

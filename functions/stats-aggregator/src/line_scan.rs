@@ -286,6 +286,9 @@ impl<'a> Scanner<'a> {
                 "budget" => (seen.first(11)?, d.budget = s.text()?),
                 "action" => (seen.first(12)?, d.action = s.text()?),
                 "mode" => (seen.first(13)?, d.mode = s.text()?),
+                "decision" => (seen.first(14)?, d.decision = s.text()?),
+                "changed" => (seen.first(15)?, d.changed = s.text()?),
+                "wait_ms" => (seen.first(16)?, d.wait_ms = s.number_field()?),
                 _ => ((), s.skip()?),
             };
             Some(())
@@ -427,6 +430,8 @@ mod tests {
             Just("kind".to_string()),
             Just("size_bytes".to_string()),
             Just("latency_ms".to_string()),
+            Just("changed".to_string()),
+            Just("wait_ms".to_string()),
             Just("moderation_labels".to_string()),
             Just("name".to_string()),
             Just("Name".to_string()),

@@ -3,6 +3,7 @@
 use shared::events::contracts::stats::{ChannelDeliveries, DigestLatency, StatsDigest};
 use shared::events::{Envelope, Severity};
 use shared::metrics::{MetricSet, Unit};
+use shared::time::BusinessTimeZone;
 
 use crate::aggregate::minutes;
 use crate::config::SERVICE;
@@ -29,17 +30,26 @@ pub fn rollup_metrics(namespace: &str, document: &RollupDocument) -> MetricSet {
         .count("NotificationsFailed", s.notifications.total.failed)
         .count("CostAlerts", s.cost.alerts)
         .count("CostActions", s.cost.actions)
+        .count("ReviewsRequested", s.reviews.requested)
+        .count("ReviewsApproved", s.reviews.approved)
+        .count("ReviewsRejected", s.reviews.rejected)
+        .count("ReviewsChanged", s.reviews.changed)
         .count("MalformedLines", s.sources.malformed_lines)
         .count("DuplicateEvents", s.sources.duplicate_events)
         .count("UnreadableObjects", s.sources.unreadable_objects);
-    for (name, q) in [
-        ("LatencyP50", 0.5),
-        ("LatencyP90", 0.9),
-        ("LatencyP99", 0.99),
+    for (name, sketch, q) in [
+        ("LatencyP50", &s.latency_ms, 0.5),
+        ("LatencyP90", &s.latency_ms, 0.9),
+        ("LatencyP99", &s.latency_ms, 0.99),
+        ("ReviewWaitP50", &s.reviews.wait_ms, 0.5),
+        ("ReviewWaitP95", &s.reviews.wait_ms, 0.95),
     ] {
-        if let Some(v) = s.latency_ms.quantile(q) {
+        if let Some(v) = sketch.quantile(q) {
             m.put(name, Unit::Milliseconds, v);
         }
+    }
+    if let Some(pending) = s.reviews.pending {
+        m.count("ReviewsPending", pending);
     }
     m
 }
@@ -62,15 +72,20 @@ pub fn emit_ingest_metrics(namespace: &str, summary: &IngestSummary) {
             summary.objects_already_stored as u64,
         )
         .count("MalformedRecords", summary.malformed_records as u64)
+        .count(
+            "EventsTooOldToCount",
+            summary.events_too_old_to_count as u64,
+        )
         .count("RecordsToRetry", summary.failed_records as u64);
     m.emit();
 }
 
-/// The `stats.digest` event of a day ([`StatsDigest`]). Its id depends only on the day, so a
-/// re-run announces the same event and consumers de-duplicate it.
+/// The `stats.digest` event of a local day ([`StatsDigest`]). Its id depends only on the day,
+/// and its time is the day's end, so a re-run announces the same event at the same time and
+/// consumers de-duplicate it (stats counts it once, in the hour the day ended).
 pub fn digest_event(
     bucket: &str,
-    time_zone: &str,
+    zone: &BusinessTimeZone,
     day: Day,
     document: &RollupDocument,
 ) -> Envelope {
@@ -78,7 +93,7 @@ pub fn digest_event(
     let subject = format!("s3://{bucket}/{}", day.daily_key());
     let digest = StatsDigest {
         period: day.to_string(),
-        time_zone: time_zone.to_string(),
+        time_zone: zone.name().to_string(),
         document: subject.clone(),
         events: s.events.total,
         uploads: s.uploads.total,
@@ -116,9 +131,10 @@ pub fn digest_event(
         cost_actions: s.cost.actions,
         malformed_lines: s.sources.malformed_lines,
         hours_with_data: document.hours_with_data,
-        reviews: None,
+        reviews: Some(s.reviews.figures()),
     };
     Envelope::of(&digest, SERVICE, &subject, Severity::Info, &day.to_string())
+        .first_published_at(Some(day.bounds(zone).1))
 }
 
 #[cfg(test)]
@@ -135,20 +151,26 @@ mod tests {
         ] {
             stats.record(&parse_line(line.as_bytes()).unwrap());
         }
-        RollupDocument::daily(Day::parse("2026-11-24").unwrap(), stats, 2)
+        RollupDocument::daily(
+            Day::parse("2026-11-24").unwrap(),
+            &BusinessTimeZone::utc(),
+            stats,
+            2,
+        )
     }
 
     #[test]
     fn the_digest_has_a_stable_id_and_the_key_figures() {
         let day = Day::parse("2026-11-24").unwrap();
-        let a = digest_event("results", "UTC", day, &document());
+        let a = digest_event("results", &BusinessTimeZone::utc(), day, &document());
         let b = digest_event(
             "results",
-            "UTC",
+            &BusinessTimeZone::utc(),
             day,
-            &RollupDocument::daily(day, PeriodStats::default(), 0),
+            &RollupDocument::daily(day, &BusinessTimeZone::utc(), PeriodStats::default(), 0),
         );
-        assert_eq!(a.id, b.id);
+        assert_eq!((&a.id, &a.time), (&b.id, &b.time));
+        assert_eq!(a.time, "2026-11-25T00:00:00Z");
         assert_eq!(a.event_type, "stats.digest");
         assert_eq!(a.subject, "s3://results/stats/daily/2026/11/24.json");
         assert_eq!(a.data["flagged_uploads"], 1);
@@ -168,7 +190,13 @@ mod tests {
         assert!(digest.latency_ms.p95.is_some());
         assert_ne!(
             a.id,
-            digest_event("results", "UTC", day.previous(), &document()).id
+            digest_event(
+                "results",
+                &BusinessTimeZone::utc(),
+                day.previous(),
+                &document()
+            )
+            .id
         );
     }
 
@@ -180,6 +208,9 @@ mod tests {
         assert_eq!(emf["FlaggedUploads"], 1.0);
         assert_eq!(emf["TranscriptionMinutes"], 1.5);
         assert!(emf["LatencyP99"].as_f64().is_some());
+        assert_eq!(emf["ReviewsRequested"], 0.0);
+        assert_eq!(emf["ReviewsApproved"], 0.0);
+        assert!(emf.get("ReviewWaitP95").is_none(), "no decision, no wait");
         assert_eq!(
             emf["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
             serde_json::json!([["service", "Rollup"]])

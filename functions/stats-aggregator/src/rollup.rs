@@ -6,19 +6,27 @@
 //! SQS delivered again in part) is counted again without them, so the earliest copy counts
 //! whatever the timing, and a re-run gives the same document.
 //!
-//! Daily: the merge of the day's 24 hourly documents; an hour whose document is missing or of
-//! another schema version is rolled up from raw first (and its hourly document written).
+//! Daily: the merge of the hourly documents of the UTC hours that make up the local day of the
+//! business time zone (23, 24 or 25); an hour whose document is missing or of another schema
+//! version is rolled up from raw first (and its hourly document written).
+//!
+//! Late: events written into an hour after the hourly schedule stopped rolling it (a DLQ
+//! redrive, a republished event keeping its first time) leave a marker under `stats/late/`;
+//! [`reroll_late_hours`] rolls those hours again and rewrites the daily documents they feed.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use futures::stream::{self, StreamExt};
 use shared::results::{StoreError, WriteCondition};
+use shared::time::BusinessTimeZone;
+use time::OffsetDateTime;
 use tokio::sync::Semaphore;
 
 use crate::aggregate::PeriodStats;
 use crate::document::{RollupDocument, CONTENT_TYPE};
 use crate::merge::Merge;
-use crate::period::{Day, Hour};
+use crate::period::{Day, Hour, ZoneError, LATE_PREFIX};
 use crate::ports::ObjectStore;
 use crate::tally::{tally_object, Compression, Fingerprints, ObjectTally, SourceReadError};
 
@@ -34,6 +42,8 @@ pub enum RollupError {
     Read(#[from] SourceReadError),
     #[error("counting task failed: {0}")]
     Task(String),
+    #[error(transparent)]
+    Zone(#[from] ZoneError),
 }
 
 fn store_error(key: &str) -> impl FnOnce(StoreError) -> RollupError + '_ {
@@ -198,22 +208,49 @@ async fn hourly_stats<S: ObjectStore>(
     Ok(write_hourly(store, hour, concurrency).await?.stats)
 }
 
-/// Rolls up `day` from its hourly documents and writes the daily document.
+/// Reviews pending at the end of the day before `day`, when its document exists. A document
+/// without the figure (its own previous day had none, or it predates reviews) gives its own
+/// requests less first decisions: the count starts that day.
+async fn previous_pending<S: ObjectStore>(store: &S, day: Day) -> Result<Option<u64>, RollupError> {
+    let key = day.previous().daily_key();
+    let Some(object) = store.get(&key).await.map_err(store_error(&key))? else {
+        return Ok(None);
+    };
+    match RollupDocument::from_json(&object.body) {
+        Ok(document) => {
+            let reviews = document.stats.reviews;
+            Ok(Some(reviews.pending.unwrap_or_else(|| {
+                reviews.requested.saturating_sub(reviews.first_decisions)
+            })))
+        }
+        Err(e) => {
+            tracing::warn!(key, error = %e, "previous daily document not usable; pending reviews unknown");
+            Ok(None)
+        }
+    }
+}
+
+/// Rolls up the local day `day` of `zone` from its hourly documents and writes the daily
+/// document.
 pub async fn write_daily<S: ObjectStore>(
     store: &S,
     day: Day,
+    zone: &BusinessTimeZone,
     concurrency: usize,
 ) -> Result<RollupDocument, RollupError> {
     let mut stats = PeriodStats::default();
     let mut hours_with_data = 0;
-    for hour in day.hours() {
+    for hour in day.hours_in(zone)? {
         let hourly = hourly_stats(store, hour, concurrency).await?;
         if hourly.events.total > 0 {
             hours_with_data += 1;
         }
         stats.merge(&hourly);
     }
-    let document = RollupDocument::daily(day, stats, hours_with_data);
+    stats.reviews.pending = stats
+        .reviews
+        .pending_after(previous_pending(store, day).await?);
+    let document = RollupDocument::daily(day, zone, stats, hours_with_data);
     let key = day.daily_key();
     store
         .put(
@@ -232,4 +269,88 @@ pub async fn write_daily<S: ObjectStore>(
         "daily rollup written"
     );
     Ok(document)
+}
+
+/// What [`reroll_late_hours`] rewrote.
+#[derive(Debug, Default)]
+pub struct LateRollup {
+    /// The hours rolled again, with their new documents.
+    pub hours: Vec<(Hour, RollupDocument)>,
+    /// The existing daily documents rewritten because one of their hours changed.
+    pub days: Vec<(Day, RollupDocument)>,
+}
+
+/// Rolls up again every hour that has late markers, deletes the markers it listed (a marker
+/// written meanwhile stays for the next run: it is listed before the hour's raw objects), and
+/// rewrites the existing daily documents of the local days those hours belong to, except
+/// `except` (the day the caller is about to write). Hours that ended before `horizon` are not
+/// rolled again (their earlier raw objects may have expired; their markers are dropped). A
+/// failure names the period it was in.
+pub async fn reroll_late_hours<S: ObjectStore>(
+    store: &S,
+    zone: &BusinessTimeZone,
+    concurrency: usize,
+    except: Option<Day>,
+    horizon: OffsetDateTime,
+) -> Result<LateRollup, (String, RollupError)> {
+    fn in_period(period: impl ToString) -> impl FnOnce(RollupError) -> (String, RollupError) {
+        let period = period.to_string();
+        move |e| (period, e)
+    }
+    let listed = store
+        .list(LATE_PREFIX)
+        .await
+        .map_err(store_error(LATE_PREFIX))
+        .map_err(in_period("hours with late events"))?;
+    let mut markers: BTreeMap<Hour, Vec<String>> = BTreeMap::new();
+    for key in listed.into_iter().map(|o| o.key) {
+        match Hour::of_late_key(&key) {
+            Some(hour) => markers.entry(hour).or_default().push(key),
+            None => tracing::warn!(
+                key,
+                "not a late marker (stats/late/YYYY/MM/DD/HH/...); left alone"
+            ),
+        }
+    }
+    let mut late = LateRollup::default();
+    let mut days = BTreeSet::new();
+    for (hour, keys) in markers {
+        let too_old = hour.end() <= horizon;
+        let document = if too_old {
+            tracing::warn!(period = %hour, markers = keys.len(), "hour too old to roll again (its earlier raw objects may have expired); late events not counted");
+            None
+        } else {
+            Some(
+                write_hourly(store, hour, concurrency)
+                    .await
+                    .map_err(in_period(hour))?,
+            )
+        };
+        for key in &keys {
+            store
+                .delete(key)
+                .await
+                .map_err(store_error(key))
+                .map_err(in_period(hour))?;
+        }
+        let Some(document) = document else { continue };
+        tracing::info!(period = %hour, markers = keys.len(), events = document.stats.events.total, "hour rolled again for events that arrived after its lateness window");
+        days.insert(Day::local_containing(hour.start(), zone));
+        late.hours.push((hour, document));
+    }
+    for day in days.into_iter().filter(|d| Some(*d) != except) {
+        let key = day.daily_key();
+        let existing = store
+            .get(&key)
+            .await
+            .map_err(store_error(&key))
+            .map_err(in_period(day))?;
+        if existing.is_some() {
+            let document = write_daily(store, day, zone, concurrency)
+                .await
+                .map_err(in_period(day))?;
+            late.days.push((day, document));
+        }
+    }
+    Ok(late)
 }

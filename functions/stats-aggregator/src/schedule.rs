@@ -9,10 +9,12 @@
 //! - Otherwise the period follows from the event's `time` (the scheduled time; the wall clock
 //!   if the event has none): hourly rolls the previous hour plus every earlier hour that may
 //!   have received late events since the previous run (`ROLLUP_LATENESS_MINUTES`); daily rolls
-//!   the previous UTC day.
+//!   the latest local day (business time zone) whose lateness window has closed: the day
+//!   before the local date of `time − ROLLUP_LATENESS_MINUTES`.
 
 use serde_json::Value;
-use time::OffsetDateTime;
+use shared::time::BusinessTimeZone;
+use time::{Duration, OffsetDateTime};
 
 use crate::inbound::ScheduledEvent;
 use crate::period::{hours_to_roll, Day, Hour, Period, PeriodError};
@@ -80,6 +82,7 @@ impl ScheduledEvent {
         &self,
         wall_clock: OffsetDateTime,
         lateness_minutes: u32,
+        zone: &BusinessTimeZone,
     ) -> Result<RollupRequest, ScheduleError> {
         if self.detail_type.as_deref() != Some(SCHEDULED_DETAIL_TYPE)
             || self.source.as_deref() != Some(SCHEDULED_SOURCE)
@@ -118,7 +121,7 @@ impl ScheduledEvent {
             }
         };
         if let Some(period) = period {
-            return backfill(kind, period, wall_clock);
+            return backfill(kind, period, wall_clock, zone);
         }
         let kind = kind
             .or_else(|| kind_from_rule_name(&self.resources))
@@ -142,7 +145,12 @@ impl ScheduledEvent {
                 backfill: false,
             },
             Kind::Daily => RollupRequest::Daily {
-                day: Day::containing(now).previous(),
+                // The last local day D with D's end + lateness <= now.
+                day: Day::local_containing(
+                    now - Duration::minutes(i64::from(lateness_minutes)),
+                    zone,
+                )
+                .previous(),
                 backfill: false,
             },
         })
@@ -153,6 +161,7 @@ fn backfill(
     kind: Option<Kind>,
     period: Period,
     wall_clock: OffsetDateTime,
+    zone: &BusinessTimeZone,
 ) -> Result<RollupRequest, ScheduleError> {
     let (end, request) = match (kind, period) {
         (None | Some(Kind::Hourly), Period::Hour(hour)) => (
@@ -163,7 +172,7 @@ fn backfill(
             },
         ),
         (None | Some(Kind::Daily), Period::Day(day)) => (
-            day.end(),
+            day.bounds(zone).1,
             RollupRequest::Daily {
                 day,
                 backfill: true,
@@ -203,6 +212,8 @@ mod tests {
     use time::macros::datetime;
 
     const NOW: OffsetDateTime = datetime!(2026-11-25 12:30 UTC);
+    static UTC: std::sync::LazyLock<BusinessTimeZone> =
+        std::sync::LazyLock::new(BusinessTimeZone::utc);
 
     fn event(json: Value) -> ScheduledEvent {
         serde_json::from_value(json).unwrap()
@@ -225,7 +236,7 @@ mod tests {
             serde_json::json!({}),
         );
         assert_eq!(
-            hourly.plan(NOW, 0).unwrap(),
+            hourly.plan(NOW, 0, &UTC).unwrap(),
             RollupRequest::Hourly {
                 hours: vec![Hour::parse("2026-11-24T13").unwrap()],
                 backfill: false
@@ -237,7 +248,7 @@ mod tests {
             serde_json::json!({}),
         );
         assert_eq!(
-            daily.plan(NOW, 60).unwrap(),
+            daily.plan(NOW, 60, &UTC).unwrap(),
             RollupRequest::Daily {
                 day: Day::parse("2026-11-24").unwrap(),
                 backfill: false
@@ -245,7 +256,7 @@ mod tests {
         );
         let unnamed = scheduled("stats", "2026-11-24T14:00:00Z", serde_json::json!({}));
         assert!(matches!(
-            unnamed.plan(NOW, 0),
+            unnamed.plan(NOW, 0, &UTC),
             Err(ScheduleError::UnknownKind(_))
         ));
     }
@@ -258,7 +269,7 @@ mod tests {
             serde_json::json!({"rollup": "hourly"}),
         );
         assert!(matches!(
-            e.plan(NOW, 0),
+            e.plan(NOW, 0, &UTC),
             Ok(RollupRequest::Hourly {
                 backfill: false,
                 ..
@@ -270,7 +281,7 @@ mod tests {
             serde_json::json!({"rollup": "daily", "period": "2026-11-20"}),
         );
         assert_eq!(
-            e.plan(NOW, 0).unwrap(),
+            e.plan(NOW, 0, &UTC).unwrap(),
             RollupRequest::Daily {
                 day: Day::parse("2026-11-20").unwrap(),
                 backfill: true
@@ -280,7 +291,7 @@ mod tests {
             serde_json::json!({"detail-type": "Scheduled Event", "source": "aws.events", "detail": {"period": "2026-11-24T09"}}),
         );
         assert_eq!(
-            e.plan(NOW, 120).unwrap(),
+            e.plan(NOW, 120, &UTC).unwrap(),
             RollupRequest::Hourly {
                 hours: vec![Hour::parse("2026-11-24T09").unwrap()],
                 backfill: true
@@ -295,14 +306,17 @@ mod tests {
             "2026-11-24T14:00:00Z",
             serde_json::json!({"rollup": "weekly"}),
         );
-        assert_eq!(e.plan(NOW, 0), Err(ScheduleError::BadKind("weekly".into())));
+        assert_eq!(
+            e.plan(NOW, 0, &UTC),
+            Err(ScheduleError::BadKind("weekly".into()))
+        );
         let e = scheduled(
             "x",
             "2026-11-24T14:00:00Z",
             serde_json::json!({"rollup": "daily", "period": "2026-11-24T13"}),
         );
         assert!(matches!(
-            e.plan(NOW, 0),
+            e.plan(NOW, 0, &UTC),
             Err(ScheduleError::KindMismatch { .. })
         ));
         let e = scheduled(
@@ -311,16 +325,22 @@ mod tests {
             serde_json::json!({"period": "2026-11-25"}),
         );
         assert_eq!(
-            e.plan(NOW, 0).unwrap_err().to_string(),
+            e.plan(NOW, 0, &UTC).unwrap_err().to_string(),
             "period 2026-11-25 has not ended yet (it ends at 2026-11-26T00:00:00Z); roll it up after it ends"
         );
         let e = scheduled("x-hourly", "soon", serde_json::json!({}));
-        assert_eq!(e.plan(NOW, 0), Err(ScheduleError::BadTime("soon".into())));
+        assert_eq!(
+            e.plan(NOW, 0, &UTC),
+            Err(ScheduleError::BadTime("soon".into()))
+        );
         let e = scheduled(
             "x",
             "2026-11-24T14:00:00Z",
             serde_json::json!({"period": 7}),
         );
-        assert!(matches!(e.plan(NOW, 0), Err(ScheduleError::BadPeriod(_))));
+        assert!(matches!(
+            e.plan(NOW, 0, &UTC),
+            Err(ScheduleError::BadPeriod(_))
+        ));
     }
 }

@@ -28,6 +28,10 @@ pub struct ScheduleReport {
     pub rollup: &'static str,
     pub backfill: bool,
     pub periods: Vec<RolledPeriod>,
+    /// Hours rolled again for events that arrived after their lateness window, and the
+    /// existing daily documents rewritten for them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub late: Vec<RolledPeriod>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub digest_event_id: Option<String>,
 }
@@ -40,9 +44,28 @@ pub async fn run_schedule<S: ObjectStore, P: EventPublisher>(
     now: OffsetDateTime,
     event: &ScheduledEvent,
 ) -> Result<ScheduleReport, HandlerError> {
-    let request = event.plan(now, config.lateness_minutes)?;
+    let zone = &config.common.time_zone;
+    let request = event.plan(now, config.lateness_minutes, zone)?;
     tracing::info!(?request, detail_type = ?event.detail_type, source = ?event.source, "rollup requested");
     let concurrency = config.fetch_concurrency;
+    let except = match request {
+        RollupRequest::Daily { day, .. } => Some(day),
+        RollupRequest::Hourly { .. } => None,
+    };
+    let horizon = crate::period::reroll_horizon(now, config.raw_retention_days);
+    let late = rollup::reroll_late_hours(store, zone, concurrency, except, horizon)
+        .await
+        .map_err(|(period, source)| HandlerError::Rollup { period, source })?;
+    let late: Vec<RolledPeriod> = late
+        .hours
+        .iter()
+        .map(|(hour, document)| rolled(document, hour.hourly_key()))
+        .chain(
+            late.days
+                .iter()
+                .map(|(day, document)| rolled(document, day.daily_key())),
+        )
+        .collect();
     match request {
         RollupRequest::Hourly { hours, backfill } => {
             let mut periods = Vec::new();
@@ -60,34 +83,30 @@ pub async fn run_schedule<S: ObjectStore, P: EventPublisher>(
                 rollup: "hourly",
                 backfill,
                 periods,
+                late,
                 digest_event_id: None,
             })
         }
         RollupRequest::Daily { day, backfill } => {
             let lateness_closes =
-                day.end() + time::Duration::minutes(i64::from(config.lateness_minutes));
+                day.bounds(zone).1 + time::Duration::minutes(i64::from(config.lateness_minutes));
             if now < lateness_closes {
                 tracing::warn!(period = %day, lateness_closes = %shared::time::rfc3339(lateness_closes), "daily rollup runs before late events of the day's last hour can have arrived; schedule it later");
             }
-            let document =
-                rollup::write_daily(store, day, concurrency)
-                    .await
-                    .map_err(|source| HandlerError::Rollup {
-                        period: day.to_string(),
-                        source,
-                    })?;
+            let document = rollup::write_daily(store, day, zone, concurrency)
+                .await
+                .map_err(|source| HandlerError::Rollup {
+                    period: day.to_string(),
+                    source,
+                })?;
             report::rollup_metrics(&config.common.metrics_namespace, &document).emit();
-            let digest = report::digest_event(
-                &config.common.results_bucket,
-                config.common.time_zone.name(),
-                day,
-                &document,
-            );
+            let digest = report::digest_event(&config.common.results_bucket, zone, day, &document);
             publisher.publish(&digest).await?;
             Ok(ScheduleReport {
                 rollup: "daily",
                 backfill,
                 periods: vec![rolled(&document, day.daily_key())],
+                late,
                 digest_event_id: Some(digest.id),
             })
         }

@@ -2,7 +2,7 @@
 //! hourly and daily rollups, the digest, and what a failing port does.
 
 use serde_json::{json, Value};
-use shared::batch::RedrivePolicyOnly;
+use shared::batch::{Deadline, RedrivePolicyOnly};
 use shared::results::StoreError;
 use shared::testkit::{
     failed_ids, sqs_event, sqs_message, ManualClock, MemoryObjectStore, MemoryPublisher, StoreOp,
@@ -11,9 +11,18 @@ use shared::time::parse_rfc3339_lenient;
 
 use super::*;
 
+mod late_events;
+mod local_days;
+mod reviews;
+
 type TestApp = StatsAggregator<MemoryObjectStore, MemoryPublisher, RedrivePolicyOnly, ManualClock>;
 
 fn app(now: &str) -> TestApp {
+    app_in(now, "UTC")
+}
+
+/// The function on in-memory ports with `SUITE_TIMEZONE=zone` and 60 minutes of lateness.
+fn app_in(now: &str, zone: &str) -> TestApp {
     StatsAggregator {
         store: MemoryObjectStore::default(),
         publisher: MemoryPublisher::default(),
@@ -23,6 +32,7 @@ fn app(now: &str) -> TestApp {
             ("RESULTS_BUCKET", "results"),
             ("EVENTS_TOPIC_ARN", "arn:aws:sns:us-east-1:1:suite-events"),
             ("ROLLUP_LATENESS_MINUTES", "60"),
+            ("SUITE_TIMEZONE", zone),
         ]))
         .expect("config"),
     }
@@ -67,13 +77,13 @@ async fn batches_become_hourly_and_daily_figures_and_one_digest() {
             json!({"channel": "dingtalk"}),
         ),
     ];
-    let (response, summary) = app.ingest(sqs_event(&first)).await;
+    let (response, summary) = app.ingest(sqs_event(&first), Deadline::none()).await;
     assert!(response.batch_item_failures.is_empty());
     assert_eq!((summary.events_stored, summary.objects_written), (4, 2));
     // Part of the batch comes again with a new message: "b" must count once.
     let mut again = sqs_event(&[first[1].clone()]);
     again.records[0] = sqs_message("m9", &first[1]);
-    app.ingest(again).await;
+    app.ingest(again, Deadline::none()).await;
 
     let hourly = app
         .handle(scheduled("stats-hourly", "2026-11-24T15:00:00Z"))
@@ -128,7 +138,7 @@ async fn every_event_any_producer_publishes_is_stored_and_counted_in_its_hour() 
             e.to_json()
         })
         .collect();
-    let (response, summary) = app.ingest(sqs_event(&bodies)).await;
+    let (response, summary) = app.ingest(sqs_event(&bodies), Deadline::none()).await;
     assert!(
         response.batch_item_failures.is_empty(),
         "a producer's event was refused"
@@ -147,17 +157,20 @@ async fn every_event_any_producer_publishes_is_stored_and_counted_in_its_hour() 
             "{event_type} is not counted in the hourly rollup: {hour}"
         );
     }
+    // ai-processor's media.reviewed is read as a first decision with its wait.
+    assert_eq!(hour["reviews"]["approved"], 1, "{}", hour["reviews"]);
+    assert_eq!(hour["reviews"]["first_decisions"], 1);
+    assert_eq!(hour["reviews"]["wait_ms"]["count"], 1);
 }
 
 #[tokio::test]
 async fn a_raw_object_that_cannot_be_read_now_fails_the_rollup_and_one_that_never_can_is_counted() {
-    let app = app("2026-11-24T15:00:00Z");
-    app.ingest(sqs_event(&[analyzed(
-        "a",
-        "2026-11-24T13:05:00Z",
-        "approved",
-        10,
-    )]))
+    // Ingested within the hour's lateness window (no late marker, one rollup per run).
+    let app = app("2026-11-24T14:00:00Z");
+    app.ingest(
+        sqs_event(&[analyzed("a", "2026-11-24T13:05:00Z", "approved", 10)]),
+        Deadline::none(),
+    )
     .await;
     app.store.fail(
         StoreOp::Get,
@@ -197,11 +210,14 @@ async fn a_failed_raw_write_hands_back_exactly_the_records_of_that_object() {
         StoreError::retryable("500"),
     );
     let (response, summary) = app
-        .ingest(sqs_event(&[
-            analyzed("a", "2026-11-24T13:05:00Z", "approved", 10),
-            analyzed("b", "2026-11-24T14:05:00Z", "approved", 10),
-            "not json".to_string(),
-        ]))
+        .ingest(
+            sqs_event(&[
+                analyzed("a", "2026-11-24T13:05:00Z", "approved", 10),
+                analyzed("b", "2026-11-24T14:05:00Z", "approved", 10),
+                "not json".to_string(),
+            ]),
+            Deadline::none(),
+        )
         .await;
     assert_eq!(
         failed_ids(&response),
@@ -224,4 +240,77 @@ async fn a_digest_that_cannot_be_published_fails_the_invocation_for_a_retry() {
         .await
         .unwrap();
     assert_eq!(app.publisher.types(), ["stats.digest"]);
+}
+
+/// The results bucket with one hung partition: a write under `hung_prefix` never answers (an
+/// S3 call stuck past the SDK's own timeouts), everything else is the in-memory store.
+#[derive(Clone, Default)]
+struct HungWrites {
+    store: MemoryObjectStore,
+    hung_prefix: String,
+}
+
+impl ports::ObjectStore for HungWrites {
+    async fn get(&self, key: &str) -> Result<Option<shared::results::StoredObject>, StoreError> {
+        self.store.get(key).await
+    }
+    async fn get_capped(
+        &self,
+        key: &str,
+        max_bytes: u64,
+    ) -> Result<Option<shared::results::StoredObject>, StoreError> {
+        self.store.get_capped(key, max_bytes).await
+    }
+    async fn put(
+        &self,
+        key: &str,
+        body: Vec<u8>,
+        content_type: &str,
+        condition: shared::results::WriteCondition<'_>,
+    ) -> Result<shared::results::WriteOutcome, StoreError> {
+        if key.starts_with(&self.hung_prefix) {
+            std::future::pending::<()>().await;
+        }
+        self.store.put(key, body, content_type, condition).await
+    }
+    async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        self.store.delete(key).await
+    }
+    async fn list(&self, prefix: &str) -> Result<Vec<shared::results::ListedObject>, StoreError> {
+        self.store.list(prefix).await
+    }
+}
+
+#[tokio::test]
+async fn a_write_that_hangs_hands_back_only_its_records_before_the_deadline() {
+    let base = app("2026-11-24T15:00:00Z");
+    let app = StatsAggregator {
+        store: HungWrites {
+            store: MemoryObjectStore::default(),
+            hung_prefix: "stats/raw/2026/11/24/13/".into(),
+        },
+        publisher: base.publisher,
+        dead_letters: base.dead_letters,
+        clock: base.clock,
+        config: base.config,
+    };
+    let (response, summary) = app
+        .ingest(
+            sqs_event(&[
+                analyzed("a", "2026-11-24T13:05:00Z", "approved", 10),
+                analyzed("b", "2026-11-24T14:05:00Z", "approved", 10),
+                analyzed("c", "2026-11-24T14:06:00Z", "review", 10),
+            ]),
+            Deadline::after(std::time::Duration::from_millis(300)),
+        )
+        .await;
+    // The invocation answered: the hung write's record comes back, the others are stored.
+    assert_eq!(failed_ids(&response), ["m0".to_string()].into());
+    assert_eq!((summary.events_stored, summary.failed_records), (2, 1));
+    let stored = app.store.store.keys();
+    assert_eq!(stored.len(), 1);
+    assert!(
+        stored[0].starts_with("stats/raw/2026/11/24/14/"),
+        "{stored:?}"
+    );
 }

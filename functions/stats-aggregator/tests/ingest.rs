@@ -4,7 +4,7 @@ mod common;
 
 use common::*;
 use serde_json::json;
-use shared::batch::RedrivePolicyOnly;
+use shared::batch::{Deadline, RedrivePolicyOnly};
 use shared::testkit;
 
 fn lines_of(bytes: &[u8]) -> Vec<serde_json::Value> {
@@ -85,11 +85,14 @@ async fn a_redelivered_batch_is_not_stored_twice() {
     ]);
     let (first, first_summary) = stack
         .app
-        .ingest(serde_json::from_value(batch.clone()).unwrap())
+        .ingest(
+            serde_json::from_value(batch.clone()).unwrap(),
+            Deadline::none(),
+        )
         .await;
     let (again, again_summary) = stack
         .app
-        .ingest(serde_json::from_value(batch).unwrap())
+        .ingest(serde_json::from_value(batch).unwrap(), Deadline::none())
         .await;
     assert!(first.batch_item_failures.is_empty() && again.batch_item_failures.is_empty());
     assert_eq!(

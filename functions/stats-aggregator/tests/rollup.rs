@@ -503,3 +503,57 @@ async fn the_daily_rollup_rebuilds_hourly_documents_of_another_schema() {
         1
     );
 }
+
+#[tokio::test]
+async fn a_republished_event_counts_once_and_a_redriven_one_is_rolled_into_its_day_by_the_next_run()
+{
+    // The function's clock is the wall clock, days after these events: every write is late.
+    let stack = stack(60).await;
+    let e1 = analyzed("e1", "2026-11-24T10:05:00Z", 100);
+    ingest_all_bodies(&stack, &[("m1", e1.clone())]).await;
+    assert_eq!(keys(&stack, "stats/late/2026/11/24/10/").await.len(), 1);
+    let report = stack
+        .app
+        .handle(scheduled_event(
+            "stats-daily",
+            "2026-11-25T01:20:00Z",
+            json!({}),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(report["late"][0]["period"], "2026-11-24T10");
+    assert_eq!(report["periods"][0]["events"], 1);
+    assert!(keys(&stack, "stats/late/").await.is_empty());
+
+    // After the digest, e1 is published again (same id and first time, new SQS message) and
+    // a genuinely new event of the same hour comes back from a dead-letter redrive.
+    ingest_all_bodies(
+        &stack,
+        &[
+            ("m2", e1),
+            ("m3", analyzed("e2", "2026-11-24T10:40:00Z", 300)),
+        ],
+    )
+    .await;
+    let report = stack
+        .app
+        .handle(scheduled_event(
+            "stats-hourly",
+            "2026-11-25T05:05:00Z",
+            json!({}),
+        ))
+        .await
+        .unwrap();
+    let late: Vec<&str> = report["late"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["period"].as_str().unwrap())
+        .collect();
+    assert_eq!(late, ["2026-11-24T10", "2026-11-24"]);
+    let day = json_object(&stack, "stats/daily/2026/11/24.json").await;
+    assert_eq!(day["events"]["total"], 2);
+    assert_eq!(day["sources"]["duplicate_events"], 1);
+    assert_eq!(day["latency_ms"]["count"], 2);
+    assert!(keys(&stack, "stats/late/").await.is_empty());
+}

@@ -99,6 +99,7 @@ pub fn failed(doc: &AnalysisDocument, document_uri: &str, stage: &str, reason: &
         Severity::Warning,
         &format!("{}/{stage}", doc.source.discriminator()),
     )
+    .first_published_at(upload_time(doc))
 }
 
 /// `transcript.ready`: language, duration, word count and the first lines.
@@ -172,9 +173,12 @@ pub fn reviewed(doc: &AnalysisDocument, entry: &ReviewEntry, document_uri: &str)
         Severity::Info,
         &format!("{}/review/{}", doc.source.discriminator(), entry.seq),
     )
+    // The entry's time, kept in the audit trail: publishing it again does not move it.
+    .first_published_at(shared::time::parse_rfc3339_lenient(&entry.decided_at))
 }
 
-/// An event about the analysed upload version (one id per type and version).
+/// An event about the analysed upload version (one id per type and version, and the upload's
+/// time, so publishing it again does not move it).
 fn of_upload<P: EventPayload>(payload: &P, doc: &AnalysisDocument, severity: Severity) -> Envelope {
     Envelope::of(
         payload,
@@ -183,6 +187,20 @@ fn of_upload<P: EventPayload>(payload: &P, doc: &AnalysisDocument, severity: Sev
         severity,
         doc.source.discriminator(),
     )
+    .first_published_at(upload_time(doc))
+}
+
+/// The time of every event about an upload version: the S3 event's, else when its analysis
+/// started (both kept in the analysis document, so a redelivery finds the same time).
+pub(super) fn upload_time(doc: &AnalysisDocument) -> Option<OffsetDateTime> {
+    let timings = &doc.timings;
+    [
+        timings.uploaded_at.as_deref(),
+        Some(&timings.analysis_started_at),
+    ]
+    .into_iter()
+    .flatten()
+    .find_map(shared::time::parse_rfc3339_lenient)
 }
 
 fn size_bytes(source: &SourceObject) -> u64 {
@@ -238,5 +256,54 @@ impl<A: Adapters> Processor<A> {
     ) -> Result<(), RecordError> {
         self.publish(transcript_ready(doc, &self.document_uri(doc), summary))
             .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::routing::MediaKind;
+    use time::macros::datetime;
+
+    #[test]
+    fn an_event_published_again_keeps_its_id_and_the_uploads_time() {
+        let source = SourceObject {
+            bucket: "media".into(),
+            key: "videos/a.mp4".into(),
+            version_id: Some("v1".into()),
+            etag: "e1".into(),
+            size: 10,
+            content_type: Some("video/mp4".into()),
+        };
+        let uploaded = Some("2026-11-24T13:05:00Z".to_string());
+        let first = AnalysisDocument::new(
+            source.clone(),
+            MediaKind::Video,
+            "rekognition",
+            uploaded.clone(),
+            datetime!(2026-11-24 13:05:02 UTC),
+        );
+        // A redelivery hours later rebuilds the events from the stored document.
+        let again = first.clone();
+        let (a, b) = (
+            failed(&first, "s3://r/a.json", "transcription", "gone"),
+            failed(&again, "s3://r/a.json", "transcription", "gone"),
+        );
+        assert_eq!((&a.id, a.time.as_str()), (&b.id, "2026-11-24T13:05:00Z"));
+        assert_eq!(a.time, b.time);
+        let later = datetime!(2026-11-24 20:00 UTC);
+        assert_eq!(analyzed(&again, "s3://r/a.json", later).time, a.time);
+        // Without the S3 event's time, the time the analysis started (also in the document).
+        let no_event_time = AnalysisDocument::new(
+            source,
+            MediaKind::Video,
+            "rekognition",
+            None,
+            datetime!(2026-11-24 13:06 UTC),
+        );
+        assert_eq!(
+            failed(&no_event_time, "s3://r/a.json", "moderation", "x").time,
+            "2026-11-24T13:06:00Z"
+        );
     }
 }

@@ -122,13 +122,10 @@ impl<A: Adapters> Processor<A> {
             doc.source.discriminator(),
             removed.version_id.as_deref().unwrap_or(""),
         ]);
-        self.publish(Envelope::of(
-            &payload,
-            SOURCE,
-            &subject,
-            Severity::Info,
-            &discriminator,
-        ))
+        self.publish(
+            Envelope::of(&payload, SOURCE, &subject, Severity::Info, &discriminator)
+                .first_published_at(Some(deleted_at)),
+        )
         .await
     }
 

@@ -221,6 +221,7 @@ impl<A: Adapters> Processor<A> {
             Severity::Info,
             doc.source.discriminator(),
         )
+        .first_published_at(super::announce::upload_time(doc))
     }
 }
 
