@@ -13,6 +13,7 @@ import json
 import re
 import uuid
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 from tools.demo.context import Demo
 from tools.demo.framework import ROOT, LocalAws, acknowledge, drain, sqs_event
@@ -587,31 +588,99 @@ def ingest_stats(demo: Demo, s: dict) -> None:
     s["detail"] = f"{n} events (the suite's and the notifier's delivery reports) appended to raw NDJSON, {failed} failed"
 
 
-def rollups(demo: Demo, s: dict) -> None:
-    # The events above are in the current hour, which has not ended: send the scheduled events as
-    # EventBridge will at the next firing of each rule (HH+1:05 and 00:20).
-    now = dt.datetime.now(dt.UTC)
-    next_hour = now.replace(minute=5, second=0, microsecond=0) + dt.timedelta(hours=1)
-    after_midnight = (now + dt.timedelta(days=1)).replace(hour=0, minute=20, second=0, microsecond=0)
-    rules = {r["rule"]: r["name"] for r in demo.fns["stats-aggregator"]["schedules"]}
+def next_firing(schedule: dict, after: dt.datetime) -> dt.datetime:
+    """When an EventBridge Scheduler cron of the template (`cron(M H * * ? *)` or `cron(M * * * ? *)`,
+    in the schedule's time zone) first fires at or after `after`, in UTC."""
+    found = re.fullmatch(r"cron\((\d+) (\d+|\*) \* \* \? \*\)", schedule["schedule"])
+    if not found:
+        raise RuntimeError(f"the demo cannot tell when {schedule['schedule']} fires")
+    minute, hour = found.groups()
+    local = after.astimezone(ZoneInfo(schedule.get("timezone") or "UTC"))
+    firing = local.replace(minute=int(minute), second=0, microsecond=0)
+    if hour != "*":
+        firing = firing.replace(hour=int(hour))
+    while firing < local:
+        firing += dt.timedelta(hours=1) if hour == "*" else dt.timedelta(days=1)
+    return firing.astimezone(dt.UTC)
 
-    def scheduled(rule_name: str, at: dt.datetime) -> dict:
-        return {"version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event", "source": "aws.events",
-                "account": "123456789012", "time": at.strftime("%Y-%m-%dT%H:%M:%SZ"), "region": demo.region,
-                "resources": [f"arn:aws:events:{demo.region}:123456789012:rule/{rule_name}"], "detail": {}}
-    demo.note(f"hourly rule fires as at {next_hour:%H:%M}Z, daily rule as at {after_midnight:%Y-%m-%d %H:%M}Z")
-    r1 = demo.invoke("stats-aggregator", scheduled(rules["StatsHourlySchedule"], next_hour))
-    r2 = demo.invoke("stats-aggregator", scheduled(rules["StatsDailySchedule"], after_midnight))
-    key, daily_key = f"stats/hourly/{now:%Y/%m/%d/%H}.json", f"stats/daily/{now:%Y/%m/%d}.json"
+
+def scheduled_event(schedule: dict, at: dt.datetime) -> dict:
+    """The schedule's input as EventBridge Scheduler sends it when it fires at `at`."""
+    text = json.dumps(schedule["input"]).replace("<aws.scheduler.scheduled-time>", at.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    text = text.replace("<aws.scheduler.schedule-arn>", schedule["arn"]).replace("<aws.scheduler.execution-id>", str(uuid.uuid4()))
+    return json.loads(text)
+
+
+def rollups(demo: Demo, s: dict) -> None:
+    # The events above are in the current hour and day, which have not ended: send the scheduled
+    # events as EventBridge Scheduler will at the first firing of each schedule after they end.
+    now = dt.datetime.now(dt.UTC)
+    schedules = {r["rule"]: r for r in demo.fns["stats-aggregator"]["schedules"]}
+    hourly_schedule, daily_schedule = schedules["StatsHourlySchedule"], schedules["StatsDailySchedule"]
+    local_day = now.astimezone(ZoneInfo(daily_schedule.get("timezone") or "UTC")).date()
+    hour_end = now.replace(minute=0, second=0, microsecond=0) + dt.timedelta(hours=1)
+    day_end = dt.datetime.combine(local_day + dt.timedelta(days=1), dt.time(), ZoneInfo(daily_schedule.get("timezone") or "UTC"))
+    hourly_at, daily_at = next_firing(hourly_schedule, hour_end), next_firing(daily_schedule, day_end)
+    demo.note(f"the hourly schedule fires as at {hourly_at:%H:%M}Z, the daily one as at {daily_at:%Y-%m-%d %H:%M}Z "
+              f"({daily_schedule['schedule']} {daily_schedule.get('timezone') or 'UTC'})")
+    r1 = demo.invoke("stats-aggregator", scheduled_event(hourly_schedule, hourly_at))
+    r2 = demo.invoke("stats-aggregator", scheduled_event(daily_schedule, daily_at))
+    key, daily_key = f"stats/hourly/{now:%Y/%m/%d/%H}.json", f"stats/daily/{local_day:%Y/%m/%d}.json"
     hourly = json.loads(demo.read(demo.results_bucket, key) or b"{}")
     daily = json.loads(demo.read(demo.results_bucket, daily_key) or b"{}")
     digest = demo.published("stats.digest")
     demo.report["rollups"] = {"hourly_key": key, "hourly": hourly, "daily_key": daily_key, "daily": daily,
                               "hourly_response": r1, "daily_response": r2}
     demo.report["digest"] = {"figures": digest[-1].get("data", {}) if digest else {}}
-    if not digest:
-        raise RuntimeError("stats-aggregator published no daily digest")
-    s["detail"] = f"{key}, {daily_key}; digest of {digest[-1]['data'].get('period')}"
+    if not digest or digest[-1]["data"].get("period") != f"{local_day}":
+        raise RuntimeError(f"stats-aggregator published no daily digest of {local_day}: {[e['data'].get('period') for e in digest]}")
+    expected = expected_reviews(demo)
+    demo.report["digest"]["expected_reviews"] = expected
+    problems = review_figure_problems(expected, daily.get("reviews"), digest[-1]["data"].get("reviews"))
+    if problems:
+        raise RuntimeError("review figures: " + "; ".join(problems))
+    reviews = digest[-1]["data"]["reviews"]
+    s["detail"] = (f"{key}, {daily_key}; digest of {digest[-1]['data'].get('period')}: reviews {reviews['requested']} "
+                   f"requested, {reviews['approved']} approved, wait p50 {reviews.get('wait_ms_p50')} ms")
+
+
+def expected_reviews(demo: Demo) -> dict:
+    """What the day's review figures must be, from the events the demo saw on suite-events:
+    review requests (`media.flagged`, verdict review), decisions by outcome, the waits of first decisions."""
+    requests = {e["id"] for e in demo.published("media.flagged") if (e.get("data") or {}).get("verdict") == "review"}
+    decisions = list({e["id"]: e["data"] for e in demo.published("media.reviewed")}.values())
+    return {"requested": len(requests),
+            "approved": sum(d.get("decision") == "approved" for d in decisions),
+            "rejected": sum(d.get("decision") == "rejected" for d in decisions),
+            "changed": sum(bool(d.get("changed")) for d in decisions),
+            "first_decisions": sum(not d.get("changed") for d in decisions),
+            "waits_ms": sorted(d["wait_ms"] for d in decisions if not d.get("changed") and d.get("wait_ms") is not None)}
+
+
+def review_figure_problems(expected: dict, rollup: dict | None, digest: dict | None) -> list[str]:
+    """Where the daily rollup's `reviews` or the digest's review figures differ from `expected`.
+    Waits are sketched (DDSketch, 1 % relative accuracy): a quantile must lie within the waits
+    seen, give or take 1 %. `pending` is unknown on the stack's first day, else requests left
+    undecided."""
+    if not rollup or not digest:
+        return [f"missing: daily rollup reviews {rollup}, digest reviews {digest}"]
+    problems = [f"{where} {k} = {figures.get(k)}, expected {expected[k]}"
+                for where, figures in (("rollup", rollup), ("digest", digest))
+                for k in ("requested", "approved", "rejected", "changed") if figures.get(k) != expected[k]]
+    if rollup.get("first_decisions") != expected["first_decisions"]:
+        problems.append(f"rollup first_decisions = {rollup.get('first_decisions')}, expected {expected['first_decisions']}")
+    waits = expected["waits_ms"]
+    for where, value in (("rollup wait p50", (rollup.get("wait_ms") or {}).get("p50")),
+                         ("digest wait p50", digest.get("wait_ms_p50")), ("digest wait p95", digest.get("wait_ms_p95"))):
+        if not waits:
+            if value is not None:
+                problems.append(f"{where} = {value} without a decision")
+        elif not isinstance(value, int | float) or not waits[0] * 0.99 <= value <= waits[-1] * 1.01:
+            problems.append(f"{where} = {value}, waits were {waits} ms")
+    pending = digest.get("pending")
+    if pending is not None and pending != expected["requested"] - expected["first_decisions"]:
+        problems.append(f"digest pending = {pending}, expected {expected['requested'] - expected['first_decisions']}")
+    return problems
 
 
 def notify_digest(demo: Demo, s: dict) -> None:
@@ -619,6 +688,10 @@ def notify_digest(demo: Demo, s: dict) -> None:
     demo.report["digest"]["deliveries"] = delivered
     if not delivered:
         raise RuntimeError("the daily digest reached no channel")
+    reviews = demo.report["digest"]["figures"]["reviews"]
+    line = f"Reviews: {reviews['requested']} requested, {reviews['approved']} approved"
+    if not any(line in d["text"] for d in delivered if d["channel"] == "cms-hook"):
+        raise RuntimeError(f"the digest as delivered does not say \"{line}\"")
     s["detail"] = f"{n} event(s), delivered to {', '.join(d['channel'] for d in delivered)}, {failed} failed"
 
 
