@@ -208,7 +208,27 @@ def digest(report: dict) -> list[str]:
              f"{f.get('transcription_minutes', 0):.1f} transcription minutes ({f.get('transcription_jobs')} jobs); "
              f"{f.get('notifications_delivered')} notifications delivered, {f.get('notifications_failed')} failed; "
              f"{f.get('cost_alerts')} cost alerts."]
-    return lines + _as_delivered(report, found.get("deliveries", []))
+    return lines + _review_figures(report) + _as_delivered(report, found.get("deliveries", []))
+
+
+def _review_figures(report: dict) -> list[str]:
+    """The digest's review figures and the daily rollup's count they come from."""
+    figures = (report.get("digest") or {}).get("figures", {}).get("reviews")
+    if not figures:
+        return []
+    pending = figures.get("pending")
+    rollups = report.get("rollups") or {}
+    counted = (rollups.get("daily") or {}).get("reviews") or {}
+    lines = ["", f"Reviews: {figures.get('requested')} requested, {figures.get('approved')} approved, "
+             f"{figures.get('rejected')} rejected ({figures.get('changed')} changed), "
+             f"{pending if pending is not None else 'pending not known (no earlier day counted on this stack)'}"
+             f"{' pending' if pending is not None else ''}; upload to first decision p50 "
+             f"{_duration(figures.get('wait_ms_p50'))}, p95 {_duration(figures.get('wait_ms_p95'))}."]
+    if counted:
+        lines += ["", f"The daily rollup `{rollups.get('daily_key')}` counts them: {counted.get('requested')} requested, "
+                  f"{counted.get('approved')} approved, {counted.get('rejected')} rejected, {counted.get('first_decisions')} "
+                  f"first decision(s), wait p50 {_duration((counted.get('wait_ms') or {}).get('p50'))}."]
+    return lines
 
 
 def deliveries(report: dict) -> list[str]:

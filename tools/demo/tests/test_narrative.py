@@ -108,10 +108,15 @@ def sample_report() -> dict:
             "figures": {"period": "2026-11-30", "time_zone": "UTC", "uploads": 5, "flagged_uploads": 3,
                         "verdicts": {"approved": 1, "rejected": 1, "review": 2}, "transcription_jobs": 2,
                         "transcription_minutes": 0.2, "latency_ms": {"p50": 1200.0, "p95": 2724.9, "p99": 2724.9},
-                        "notifications_delivered": 9, "notifications_failed": 0, "cost_alerts": 3},
+                        "notifications_delivered": 9, "notifications_failed": 0, "cost_alerts": 3,
+                        "reviews": {"requested": 2, "approved": 1, "rejected": 0, "changed": 0, "pending": None,
+                                    "wait_ms_p50": 15873.2, "wait_ms_p95": 15873.2}},
             "deliveries": [{"channel": "cms-hook", "why": "digest", "title": "[Info] Daily statistics 2026-11-30",
                             "text": "Uploads: 5 (3 flagged)\nAnalysis latency: p95 2.7 s", "event_type": "stats.digest"}],
         },
+        "rollups": {"daily_key": "stats/daily/2026/11/30.json",
+                    "daily": {"reviews": {"requested": 2, "approved": 1, "rejected": 0, "changed": 0, "first_decisions": 1,
+                                          "wait_ms": {"count": 1, "p50": 15873.2}}}},
         "dead_letter_queues": {"AiJobsDLQ": 0, "MediaIngestDLQ": 0},
     }
 
@@ -223,6 +228,24 @@ def test_the_digest_lists_its_figures_and_the_message_as_delivered():
         assert figure in digest
     assert "CMS webhook (English): **[Info] Daily statistics 2026-11-30**" in digest
     assert "Analysis latency: p95 2.7 s" in digest
+
+
+def test_the_digest_shows_the_review_figures_and_the_rollup_that_counted_them():
+    digest = narrative.render(sample_report()).split("## The daily digest")[1].split("## ")[0]
+
+    assert ("Reviews: 2 requested, 1 approved, 0 rejected (0 changed), pending not known (no earlier day counted on this "
+            "stack); upload to first decision p50 15.9 s, p95 15.9 s.") in digest
+    assert ("The daily rollup `stats/daily/2026/11/30.json` counts them: 2 requested, 1 approved, 0 rejected, "
+            "1 first decision(s), wait p50 15.9 s.") in digest
+
+
+def test_a_known_pending_count_is_shown_and_a_digest_without_review_figures_has_no_review_line():
+    report = sample_report()
+    report["digest"]["figures"]["reviews"]["pending"] = 1
+    assert "0 rejected (0 changed), 1 pending; upload" in narrative.render(report)
+
+    del report["digest"]["figures"]["reviews"]
+    assert "Reviews:" not in narrative.render(report).split("## The daily digest")[1]
 
 
 def test_no_heading_names_an_internal_id_or_a_file():

@@ -7,7 +7,14 @@ import json
 
 import pytest
 
-from tools.demo.scenario import command_input, decision_commands, decision_problems, slack_message
+from tools.demo.scenario import (
+    command_input,
+    decision_commands,
+    decision_problems,
+    expected_reviews,
+    review_figure_problems,
+    slack_message,
+)
 from tools.demo.tests.test_narrative import sample_review
 
 # An input as the notifier writes it (escape::inert_json): `'`, `<`, `>` and `&` as \u escapes.
@@ -83,5 +90,69 @@ def test_a_decision_that_did_too_little_or_too_much_is_a_problem(change, problem
     change(review)
 
     problems = decision_problems(review)
+
+    assert any(problem in p for p in problems), problems
+
+
+# --- the day's review figures: the daily rollup and the digest --------------------------------
+
+EXPECTED = {"requested": 2, "approved": 1, "rejected": 0, "changed": 0, "first_decisions": 1, "waits_ms": [15812]}
+
+
+def rollup_reviews() -> dict:
+    return {"requested": 2, "approved": 1, "rejected": 0, "changed": 0, "first_decisions": 1,
+            "wait_ms": {"count": 1, "min": 15812.0, "max": 15812.0, "p50": 15873.2, "p90": 15873.2, "p99": 15873.2}}
+
+
+def digest_reviews() -> dict:
+    return {"requested": 2, "approved": 1, "rejected": 0, "changed": 0, "pending": None,
+            "wait_ms_p50": 15873.2, "wait_ms_p95": 15873.2}
+
+
+class PublishedEvents:
+    """What `Demo.published` answers: the envelopes of a type seen on suite-events."""
+
+    def __init__(self, events: list[dict]) -> None:
+        self.events = events
+
+    def published(self, event_type: str, subject_contains: str = "") -> list[dict]:
+        return [e for e in self.events if e["type"] == event_type]
+
+
+def test_the_expected_figures_come_from_the_requests_and_decisions_seen_once_each():
+    flagged = [{"id": "a", "type": "media.flagged", "data": {"verdict": "review"}},
+               {"id": "a", "type": "media.flagged", "data": {"verdict": "review"}},
+               {"id": "b", "type": "media.flagged", "data": {"verdict": "review"}},
+               {"id": "c", "type": "media.flagged", "data": {"verdict": "rejected"}}]
+    reviewed = [{"id": "d", "type": "media.reviewed", "data": {"decision": "approved", "changed": False, "wait_ms": 15812}},
+                {"id": "d", "type": "media.reviewed", "data": {"decision": "approved", "changed": False, "wait_ms": 15812}},
+                {"id": "e", "type": "media.reviewed", "data": {"decision": "rejected", "changed": True, "wait_ms": 90000}}]
+
+    expected = expected_reviews(PublishedEvents(flagged + reviewed))
+
+    assert expected == {"requested": 2, "approved": 1, "rejected": 1, "changed": 1, "first_decisions": 1, "waits_ms": [15812]}
+
+
+def test_figures_that_match_within_the_sketch_s_accuracy_pass():
+    assert review_figure_problems(EXPECTED, rollup_reviews(), digest_reviews()) == []
+    assert review_figure_problems(EXPECTED, rollup_reviews(), {**digest_reviews(), "pending": 1}) == []
+
+
+def test_a_digest_or_rollup_without_review_figures_fails():
+    assert review_figure_problems(EXPECTED, rollup_reviews(), None)
+    assert review_figure_problems(EXPECTED, None, digest_reviews())
+
+
+@pytest.mark.parametrize("rollup, digest, problem", [
+    ({"requested": 1}, {}, "rollup requested = 1, expected 2"),
+    ({}, {"approved": 0}, "digest approved = 0, expected 1"),
+    ({"first_decisions": 2}, {}, "rollup first_decisions = 2"),
+    ({}, {"wait_ms_p50": None}, "digest wait p50 = None"),
+    ({}, {"wait_ms_p95": 17000.0}, "digest wait p95 = 17000.0"),
+    ({"wait_ms": {"p50": 9000.0}}, {}, "rollup wait p50 = 9000.0"),
+    ({}, {"pending": 2}, "digest pending = 2, expected 1"),
+])
+def test_a_figure_that_differs_from_what_happened_fails(rollup, digest, problem):
+    problems = review_figure_problems(EXPECTED, {**rollup_reviews(), **rollup}, {**digest_reviews(), **digest})
 
     assert any(problem in p for p in problems), problems
