@@ -22,7 +22,7 @@ import time
 import traceback
 import uuid
 
-from tools.demo import build_progress, narrative, scenario
+from tools.demo import build_progress, narrative, reviews, scenario
 from tools.demo.context import Demo, boto
 from tools.demo.framework import OUT, ROOT, VENV, CargoLambda, LocalAws, Steps, print_table, write_json
 from tools.demo.stand_ins import TextractTextProxy, WebhookReceiver
@@ -33,7 +33,7 @@ from tools.suite import FUNCTIONS
 COST_BUDGETS = json.dumps({"currency": "USD", "monthly": 10, "daily": 0.33, "thresholds": [50, 80, 100]})
 # Who receives what (the notifier's routing rules; channel name -> how the report calls it).
 CHANNELS = {"dingtalk": "ops DingTalk robot (Chinese)", "cms-hook": "CMS webhook (English)",
-            scenario.MODERATORS: "moderators' Slack channel (English)"}
+            reviews.MODERATORS: "moderators' Slack channel (English)"}
 
 
 def provision(steps: Steps) -> dict:
@@ -61,12 +61,12 @@ def configure(steps: Steps, report: dict, resources: dict, webhooks: WebhookRece
         hook = secrets.create_secret(Name=f"demo-{uuid.uuid4().hex[:8]}-cms", SecretString=json.dumps(
             {"url": f"{webhooks.url}/cms-hook", "secret": "demo-hmac"}))
         slack = secrets.create_secret(Name=f"demo-{uuid.uuid4().hex[:8]}-moderators", SecretString=json.dumps(
-            {"url": f"{webhooks.url}/{scenario.MODERATORS}/services/demo"}))
+            {"url": f"{webhooks.url}/{reviews.MODERATORS}/services/demo"}))
         rules = {
             "channels": {
                 "ops-dingtalk": {"kind": "dingtalk", "secret_id": ding["Name"], "language": "zh"},
                 "cms-hook": {"kind": "webhook", "secret_id": hook["Name"]},
-                scenario.MODERATORS: {"kind": "slack", "secret_id": slack["Name"], "language": "en"},
+                reviews.MODERATORS: {"kind": "slack", "secret_id": slack["Name"], "language": "en"},
             },
             "rules": [
                 # Not media.flagged: a review request carries a presigned link to the upload (a bearer
@@ -74,7 +74,7 @@ def configure(steps: Steps, report: dict, resources: dict, webhooks: WebhookRece
                 {"types": ["media.failed", "alarm.*"], "min_severity": "warning", "channels": ["ops-dingtalk"]},
                 {"types": ["stats.digest", "cost.*"], "channels": ["ops-dingtalk"]},
                 {"types": ["transcript.ready", "stats.digest", "cost.*"], "channels": ["cms-hook"]},
-                {"types": ["media.flagged", "media.reviewed"], "channels": [scenario.MODERATORS]},
+                {"types": ["media.flagged", "media.reviewed"], "channels": [reviews.MODERATORS]},
             ],
         }
         overrides = {"notifier": {}, "cost-guard": {"COST_BUDGETS": COST_BUDGETS, "COST_GUARD_MODE": "dry-run"}}

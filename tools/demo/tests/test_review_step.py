@@ -7,13 +7,13 @@ import json
 
 import pytest
 
-from tools.demo.scenario import (
+from tools.demo.deliveries import slack_message
+from tools.demo.reviews import (
     command_input,
     decision_commands,
     decision_problems,
     expected_reviews,
     review_figure_problems,
-    slack_message,
 )
 from tools.demo.tests.test_narrative import sample_review
 
