@@ -116,8 +116,9 @@ def review_decision(demo: Demo, s: dict) -> None:
     if problems:
         raise RuntimeError("the review decision: " + "; ".join(problems))
     wait = (events[0].get("data") or {}).get("wait_ms")
+    waited = f"{wait / 1000:.1f} s after the upload" if isinstance(wait, int | float) else "wait unknown"
     s["detail"] = (f"{key}: {before['tag']} -> {after['tag']} by {REVIEWER}, media.reviewed delivered to {MODERATORS} "
-                   f"(wait {wait} ms); the same decision again: {again.get('outcome')}, no second event")
+                   f"({waited}); the same decision again: {again.get('outcome')}, no second event")
 
 
 def expected_reviews(demo: Demo) -> dict:

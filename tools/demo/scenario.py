@@ -506,7 +506,8 @@ def rollups(demo: Demo, s: dict) -> None:
         raise RuntimeError("review figures: " + "; ".join(problems))
     reviews = digest[-1]["data"]["reviews"]
     s["detail"] = (f"{key}, {daily_key}; digest of {digest[-1]['data'].get('period')}: reviews {reviews['requested']} "
-                   f"requested, {reviews['approved']} approved, wait p50 {reviews.get('wait_ms_p50')} ms")
+                   f"requested, {reviews['approved']} approved, {reviews.get('pending')} pending, wait p50 "
+                   f"{(reviews.get('wait_ms_p50') or 0) / 1000:.1f} s")
 
 
 def notify_digest(demo: Demo, s: dict) -> None:
