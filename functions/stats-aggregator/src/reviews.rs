@@ -11,6 +11,7 @@
 //! daily documents only ([`crate::rollup::write_daily`]).
 
 use serde::{Deserialize, Serialize};
+use shared::events::contracts::media::MediaDeleted;
 use shared::events::contracts::review::MediaReviewed;
 use shared::events::contracts::stats::ReviewFigures;
 use shared::events::{types, EventPayload};
@@ -34,6 +35,9 @@ pub struct ReviewCounts {
     pub changed: u64,
     /// Decisions that were the first on their upload.
     pub first_decisions: u64,
+    /// Uploads deleted while their verdict was `review` (`media.deleted`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub withdrawn: u64,
     /// Upload to first decision.
     pub wait_ms: LatencySketch,
     /// Daily documents: uploads still waiting for a decision at the end of the day, when the
@@ -47,9 +51,13 @@ impl ReviewCounts {
     /// ignored, and so is a decision other than `approved` / `rejected`.
     pub fn record(&mut self, event: &EventLine<'_>) {
         let data = &event.data;
-        if event.event_type == types::MEDIA_FLAGGED {
+        if event.event_type == types::MEDIA_FLAGGED || event.event_type == MediaDeleted::TYPE {
             if data.verdict.as_deref() == Some(REVIEW_VERDICT) {
-                self.requested += 1;
+                if event.event_type == types::MEDIA_FLAGGED {
+                    self.requested += 1;
+                } else {
+                    self.withdrawn += 1;
+                }
             }
             return;
         }
@@ -80,10 +88,11 @@ impl ReviewCounts {
     }
 
     /// Pending at the end of a day: the previous day's pending plus the day's requests less its
-    /// first decisions (never below zero: decisions on uploads requested before reviews were
-    /// counted). `None` without a previous figure.
+    /// first decisions and the uploads deleted undecided (never below zero: decisions on uploads
+    /// requested before reviews were counted). `None` without a previous figure.
     pub fn pending_after(&self, previous_pending: Option<u64>) -> Option<u64> {
-        previous_pending.map(|p| (p + self.requested).saturating_sub(self.first_decisions))
+        previous_pending
+            .map(|p| (p + self.requested).saturating_sub(self.first_decisions + self.withdrawn))
     }
 
     /// The figures of the `stats.digest` contract.
@@ -93,6 +102,7 @@ impl ReviewCounts {
             approved: self.approved,
             rejected: self.rejected,
             changed: self.changed,
+            withdrawn: self.withdrawn,
             pending: self.pending,
             wait_ms_p50: self.wait_ms.quantile(0.5),
             wait_ms_p95: self.wait_ms.quantile(0.95),
@@ -108,8 +118,13 @@ impl Merge for ReviewCounts {
         self.rejected += o.rejected;
         self.changed += o.changed;
         self.first_decisions += o.first_decisions;
+        self.withdrawn += o.withdrawn;
         self.wait_ms.merge(&o.wait_ms);
     }
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 #[cfg(test)]
@@ -164,6 +179,23 @@ mod tests {
         assert_eq!(c.pending_after(Some(0)), Some(0));
         assert_eq!(counts(&[]).pending_after(Some(3)), Some(3));
         assert_eq!(c.pending_after(None), None);
+    }
+
+    #[test]
+    fn an_upload_deleted_while_under_review_leaves_the_queue_undecided() {
+        let c = counts(&[
+            r#"{"version":1,"id":"f1","type":"media.flagged","data":{"verdict":"review"}}"#,
+            r#"{"version":1,"id":"f2","type":"media.flagged","data":{"verdict":"review"}}"#,
+            r#"{"version":1,"id":"d1","type":"media.deleted","data":{"verdict":"review"}}"#,
+            r#"{"version":1,"id":"d2","type":"media.deleted","data":{"verdict":"approved"}}"#,
+            r#"{"version":1,"id":"d3","type":"media.deleted","data":{}}"#,
+        ]);
+        assert_eq!((c.requested, c.withdrawn, c.first_decisions), (2, 1, 0));
+        assert_eq!(c.pending_after(Some(0)), Some(1));
+        assert_eq!(c.figures().withdrawn, 1);
+        // Not written while zero, so documents without deletions stay as they were.
+        let json = serde_json::to_value(counts(&[])).unwrap();
+        assert!(json.get("withdrawn").is_none());
     }
 
     #[test]

@@ -210,7 +210,7 @@ async fn hourly_stats<S: ObjectStore>(
 
 /// Reviews pending at the end of the day before `day`, when its document exists. A document
 /// without the figure (its own previous day had none, or it predates reviews) gives its own
-/// requests less first decisions: the count starts that day.
+/// requests less first decisions and undecided deletions: the count starts that day.
 async fn previous_pending<S: ObjectStore>(store: &S, day: Day) -> Result<Option<u64>, RollupError> {
     let key = day.previous().daily_key();
     let Some(object) = store.get(&key).await.map_err(store_error(&key))? else {
@@ -220,7 +220,9 @@ async fn previous_pending<S: ObjectStore>(store: &S, day: Day) -> Result<Option<
         Ok(document) => {
             let reviews = document.stats.reviews;
             Ok(Some(reviews.pending.unwrap_or_else(|| {
-                reviews.requested.saturating_sub(reviews.first_decisions)
+                reviews
+                    .requested
+                    .saturating_sub(reviews.first_decisions + reviews.withdrawn)
             })))
         }
         Err(e) => {

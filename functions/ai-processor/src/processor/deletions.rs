@@ -113,6 +113,7 @@ impl<A: Adapters> Processor<A> {
             version_id: removed.version_id.clone(),
             delete_marker: removed.delete_marker,
             kind: Some(doc.kind),
+            verdict: doc.verdict,
             prefix: upload_prefix(&removed.key),
             removed_objects,
             deleted_at: shared::time::rfc3339(deleted_at),

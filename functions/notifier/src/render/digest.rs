@@ -31,6 +31,12 @@ fn review_facts(r: &ReviewFigures, language: Language) -> Vec<Fact> {
             Language::Zh => format!("（改判 {}）", r.changed),
         });
     }
+    if r.withdrawn > 0 {
+        counts.push_str(&match language {
+            Language::En => format!(", {} deleted undecided", r.withdrawn),
+            Language::Zh => format!("，未审即删除 {}", r.withdrawn),
+        });
+    }
     if let Some(pending) = r.pending {
         counts.push_str(&match language {
             Language::En => format!(", {pending} pending"),
@@ -212,6 +218,7 @@ mod tests {
             approved: 12,
             rejected: 3,
             changed: 1,
+            withdrawn: 2,
             pending: Some(5),
             wait_ms_p50: Some(7_500_000.0),
             wait_ms_p95: Some(97_200_000.0),
@@ -221,7 +228,7 @@ mod tests {
             fact_lines(&facts)[1..4],
             [
                 "Verdicts: approved 100, rejected 3, review 17",
-                "Reviews: 17 requested, 12 approved, 3 rejected (1 changed), 5 pending",
+                "Reviews: 17 requested, 12 approved, 3 rejected (1 changed), 2 deleted undecided, 5 pending",
                 "Review wait: p50 2 h 5 min, p95 1 d 3 h",
             ]
         );
@@ -229,7 +236,7 @@ mod tests {
         assert_eq!(
             fact_lines(&facts)[2..4],
             [
-                "人工审核: 送审 17，批准 12，拒绝 3（改判 1），待审 5",
+                "人工审核: 送审 17，批准 12，拒绝 3（改判 1），未审即删除 2，待审 5",
                 "审核等待: p50 2 小时 5 分钟，p95 1 天 3 小时",
             ]
         );

@@ -244,6 +244,10 @@ pub struct MediaDeleted {
     pub removed_objects: u32,
     /// When the deletion was handled (RFC 3339 UTC).
     pub deleted_at: String,
+    /// The upload's verdict when it was deleted, when known: `review` means it left the
+    /// moderators' queue without a decision.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verdict: Option<Verdict>,
 }
 
 impl EventPayload for MediaDeleted {

@@ -66,6 +66,9 @@ pub struct ReviewFigures {
     pub rejected: u64,
     /// Decisions that replaced an earlier, different decision.
     pub changed: u64,
+    /// Uploads deleted while they waited for a decision (they leave the queue undecided).
+    #[serde(default)]
+    pub withdrawn: u64,
     /// Uploads still waiting for a decision at the end of the day, when known.
     pub pending: Option<u64>,
     /// Upload to decision, milliseconds: median.
