@@ -221,6 +221,7 @@ def _review_figures(report: dict) -> list[str]:
     counted = (rollups.get("daily") or {}).get("reviews") or {}
     lines = ["", f"Reviews: {figures.get('requested')} requested, {figures.get('approved')} approved, "
              f"{figures.get('rejected')} rejected ({figures.get('changed')} changed), "
+             f"{str(figures.get('withdrawn')) + ' deleted undecided, ' if figures.get('withdrawn') else ''}"
              f"{pending if pending is not None else 'pending not known (no earlier day counted on this stack)'}"
              f"{' pending' if pending is not None else ''}; upload to first decision p50 "
              f"{_duration(figures.get('wait_ms_p50'))}, p95 {_duration(figures.get('wait_ms_p95'))}."]

@@ -123,27 +123,30 @@ def review_decision(demo: Demo, s: dict) -> None:
 
 def expected_reviews(demo: Demo) -> dict:
     """What the day's review figures must be, from the events the demo saw on suite-events:
-    review requests (`media.flagged`, verdict review), decisions by outcome, the waits of first decisions."""
+    review requests (`media.flagged`, verdict review), decisions by outcome, the waits of first decisions,
+    and uploads deleted while under review (`media.deleted`, verdict review), which leave the queue undecided."""
     requests = {e["id"] for e in demo.published("media.flagged") if (e.get("data") or {}).get("verdict") == "review"}
     decisions = list({e["id"]: e["data"] for e in demo.published("media.reviewed")}.values())
+    withdrawn = {e["id"] for e in demo.published("media.deleted") if (e.get("data") or {}).get("verdict") == "review"}
     return {"requested": len(requests),
             "approved": sum(d.get("decision") == "approved" for d in decisions),
             "rejected": sum(d.get("decision") == "rejected" for d in decisions),
             "changed": sum(bool(d.get("changed")) for d in decisions),
             "first_decisions": sum(not d.get("changed") for d in decisions),
+            "withdrawn": len(withdrawn),
             "waits_ms": sorted(d["wait_ms"] for d in decisions if not d.get("changed") and d.get("wait_ms") is not None)}
 
 
 def review_figure_problems(expected: dict, rollup: dict | None, digest: dict | None) -> list[str]:
     """Where the daily rollup's `reviews` or the digest's review figures differ from `expected`.
     Waits are sketched (DDSketch, 1 % relative accuracy): a quantile must lie within the waits
-    seen, give or take 1 %. `pending`: the requests left undecided (yesterday, rolled this
-    morning, had none)."""
+    seen, give or take 1 %. `pending`: the requests neither decided nor deleted (yesterday, rolled
+    this morning, had none)."""
     if not rollup or not digest:
         return [f"missing: daily rollup reviews {rollup}, digest reviews {digest}"]
     problems = [f"{where} {k} = {figures.get(k)}, expected {expected[k]}"
                 for where, figures in (("rollup", rollup), ("digest", digest))
-                for k in ("requested", "approved", "rejected", "changed") if figures.get(k) != expected[k]]
+                for k in ("requested", "approved", "rejected", "changed", "withdrawn") if figures.get(k, 0) != expected[k]]
     if rollup.get("first_decisions") != expected["first_decisions"]:
         problems.append(f"rollup first_decisions = {rollup.get('first_decisions')}, expected {expected['first_decisions']}")
     waits = expected["waits_ms"]
@@ -154,7 +157,7 @@ def review_figure_problems(expected: dict, rollup: dict | None, digest: dict | N
                 problems.append(f"{where} = {value} without a decision")
         elif not isinstance(value, int | float) or not waits[0] * 0.99 <= value <= waits[-1] * 1.01:
             problems.append(f"{where} = {value}, waits were {waits} ms")
-    pending = expected["requested"] - expected["first_decisions"]
+    pending = expected["requested"] - expected["first_decisions"] - expected["withdrawn"]
     for where, value in (("rollup", rollup.get("pending")), ("digest", digest.get("pending"))):
         if value != pending:
             problems.append(f"{where} pending = {value}, expected {pending}")

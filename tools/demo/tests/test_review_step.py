@@ -96,17 +96,18 @@ def test_a_decision_that_did_too_little_or_too_much_is_a_problem(change, problem
 
 # --- the day's review figures: the daily rollup and the digest --------------------------------
 
-EXPECTED = {"requested": 2, "approved": 1, "rejected": 0, "changed": 0, "first_decisions": 1, "waits_ms": [15812]}
+EXPECTED = {"requested": 3, "approved": 1, "rejected": 0, "changed": 0, "first_decisions": 1, "withdrawn": 1,
+            "waits_ms": [15812]}
 
 
 def rollup_reviews() -> dict:
-    return {"requested": 2, "approved": 1, "rejected": 0, "changed": 0, "first_decisions": 1,
+    return {"requested": 3, "approved": 1, "rejected": 0, "changed": 0, "first_decisions": 1, "withdrawn": 1,
             "wait_ms": {"count": 1, "min": 15812.0, "max": 15812.0, "p50": 15873.2, "p90": 15873.2, "p99": 15873.2},
             "pending": 1}
 
 
 def digest_reviews() -> dict:
-    return {"requested": 2, "approved": 1, "rejected": 0, "changed": 0, "pending": 1,
+    return {"requested": 3, "approved": 1, "rejected": 0, "changed": 0, "withdrawn": 1, "pending": 1,
             "wait_ms_p50": 15873.2, "wait_ms_p95": 15873.2}
 
 
@@ -125,13 +126,17 @@ def test_the_expected_figures_come_from_the_requests_and_decisions_seen_once_eac
                {"id": "a", "type": "media.flagged", "data": {"verdict": "review"}},
                {"id": "b", "type": "media.flagged", "data": {"verdict": "review"}},
                {"id": "c", "type": "media.flagged", "data": {"verdict": "rejected"}}]
+    deleted = [{"id": "x", "type": "media.deleted", "data": {"verdict": "review"}},
+               {"id": "x", "type": "media.deleted", "data": {"verdict": "review"}},
+               {"id": "y", "type": "media.deleted", "data": {"verdict": "approved"}}]
     reviewed = [{"id": "d", "type": "media.reviewed", "data": {"decision": "approved", "changed": False, "wait_ms": 15812}},
                 {"id": "d", "type": "media.reviewed", "data": {"decision": "approved", "changed": False, "wait_ms": 15812}},
                 {"id": "e", "type": "media.reviewed", "data": {"decision": "rejected", "changed": True, "wait_ms": 90000}}]
 
-    expected = expected_reviews(PublishedEvents(flagged + reviewed))
+    expected = expected_reviews(PublishedEvents(flagged + reviewed + deleted))
 
-    assert expected == {"requested": 2, "approved": 1, "rejected": 1, "changed": 1, "first_decisions": 1, "waits_ms": [15812]}
+    assert expected == {"requested": 2, "approved": 1, "rejected": 1, "changed": 1, "first_decisions": 1, "withdrawn": 1,
+                        "waits_ms": [15812]}
 
 
 def test_figures_that_match_within_the_sketch_s_accuracy_pass():
@@ -144,7 +149,8 @@ def test_a_digest_or_rollup_without_review_figures_fails():
 
 
 @pytest.mark.parametrize("rollup, digest, problem", [
-    ({"requested": 1}, {}, "rollup requested = 1, expected 2"),
+    ({"requested": 1}, {}, "rollup requested = 1, expected 3"),
+    ({}, {"withdrawn": 0}, "digest withdrawn = 0, expected 1"),
     ({}, {"approved": 0}, "digest approved = 0, expected 1"),
     ({"first_decisions": 2}, {}, "rollup first_decisions = 2"),
     ({}, {"wait_ms_p50": None}, "digest wait p50 = None"),
