@@ -25,8 +25,18 @@ impl<V> Default for LabelMap<V> {
     }
 }
 
+/// `label` without surrounding whitespace. Most labels begin and end with a visible ASCII
+/// character and need no trimming; `str::trim` decodes characters from both ends to find that.
+fn trimmed(label: &str) -> &str {
+    match label.as_bytes() {
+        [first, .., last] if first.is_ascii_graphic() && last.is_ascii_graphic() => label,
+        [only] if only.is_ascii_graphic() => label,
+        _ => label.trim(),
+    }
+}
+
 pub(crate) fn normalised(label: Option<&str>) -> &str {
-    let label = label.map(str::trim).filter(|l| !l.is_empty());
+    let label = label.map(trimmed).filter(|l| !l.is_empty());
     match label {
         None => UNKNOWN_LABEL,
         Some(l) if l.len() <= MAX_LABEL_CHARS => l,

@@ -20,7 +20,9 @@ use crate::document::{RollupDocument, CONTENT_TYPE};
 use crate::merge::Merge;
 use crate::period::{Day, Hour};
 use crate::ports::ObjectStore;
-use crate::tally::{tally_object, Compression, Fingerprints, ObjectTally, SourceReadError};
+use crate::tally::{
+    add_if_disjoint, tally_object, Compression, Fingerprints, ObjectTally, SourceReadError,
+};
 
 /// Largest raw object read (compressed): ingest writes objects of one SQS batch (about 70 KB
 /// for 1000 events); a larger one was dropped in by hand and is skipped, not read into memory.
@@ -131,7 +133,7 @@ pub async fn roll_up_hour<S: ObjectStore>(
     while let Some((key, compression, result)) = tallies.next().await {
         let (tally, _) = result?;
         let Some(mut tally) = tally else { continue };
-        if tally.counted.iter().any(|id| counted.contains(id)) {
+        if !add_if_disjoint(&mut counted, &tally.counted) {
             tracing::info!(
                 key,
                 "object repeats events counted from an earlier object; counting it without them"
@@ -140,8 +142,8 @@ pub async fn roll_up_hour<S: ObjectStore>(
             counted = back;
             let Some(again) = again else { continue };
             tally = again;
+            counted.extend(tally.counted.iter().copied());
         }
-        counted.extend(tally.counted.iter().copied());
         stats.merge(&tally.stats);
     }
     Ok(stats)

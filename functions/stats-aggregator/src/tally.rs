@@ -6,11 +6,12 @@
 
 use std::collections::HashSet;
 use std::hash::{BuildHasherDefault, Hash, Hasher};
-use std::io::{self, BufRead, BufReader, Read};
+use std::io::{self, Read};
 use std::sync::{Arc, Mutex};
 
 use crate::aggregate::PeriodStats;
 use crate::event_line::parse_line;
+use crate::line_scan::find_byte;
 
 /// Malformed lines logged per object; the rest are only counted.
 const LOGGED_MALFORMED_LINES: u64 = 20;
@@ -73,6 +74,26 @@ impl Hasher for FingerprintHasher {
     }
 }
 
+/// Adds `ids` to `counted` unless one of them is there already; then `counted` is left as it
+/// was and the answer is `false`. One probe per id in the common case (no overlap), where
+/// checking first and adding after would take two.
+pub fn add_if_disjoint(counted: &mut Fingerprints, ids: &Fingerprints) -> bool {
+    counted.reserve(ids.len());
+    for (added, id) in ids.iter().enumerate() {
+        if !counted.insert(*id) {
+            for id in ids.iter().take(added) {
+                counted.remove(id);
+            }
+            return false;
+        }
+    }
+    true
+}
+
+/// Fingerprints a set holds before it grows: one ingest object (an SQS batch of up to 1000
+/// events) without rehashing.
+const OBJECT_EVENTS: usize = 1024;
+
 /// What one object contributed.
 #[derive(Debug, Default)]
 pub struct ObjectTally {
@@ -106,6 +127,44 @@ impl<R: Read> Read for TrackedSource<R> {
     }
 }
 
+/// Counts the lines of one object, in order.
+struct LineCounter<'a> {
+    key: &'a str,
+    already_counted: &'a Fingerprints,
+    tally: ObjectTally,
+    /// Lines seen so far, blank ones included (for the log).
+    line_number: u64,
+}
+
+impl LineCounter<'_> {
+    /// Counts `line` (without its newline).
+    fn line(&mut self, line: &[u8]) {
+        self.line_number += 1;
+        let text = line.trim_ascii();
+        if text.is_empty() {
+            return;
+        }
+        let tally = &mut self.tally;
+        tally.stats.sources.lines += 1;
+        match parse_line(text) {
+            Ok(event) => {
+                let id = fingerprint(&event.id);
+                if self.already_counted.contains(&id) || !tally.counted.insert(id) {
+                    tally.stats.sources.duplicate_events += 1;
+                    return;
+                }
+                tally.stats.record(&event);
+            }
+            Err(e) => {
+                tally.stats.sources.malformed_lines += 1;
+                if tally.stats.sources.malformed_lines <= LOGGED_MALFORMED_LINES {
+                    tracing::warn!(key = self.key, line = self.line_number, error = %e, "malformed line skipped");
+                }
+            }
+        }
+    }
+}
+
 /// Counts the events of object `key` read from `source`, skipping every event whose
 /// fingerprint is in `already_counted` or was seen earlier in this object.
 pub fn tally_object(
@@ -119,7 +178,7 @@ pub fn tally_object(
         inner: source,
         failure: failure.clone(),
     };
-    let decoded: Box<dyn Read> = match compression {
+    let mut decoded: Box<dyn Read> = match compression {
         Compression::Zstd => match zstd::stream::read::Decoder::new(tracked) {
             Ok(d) => Box::new(d),
             Err(e) => {
@@ -132,16 +191,28 @@ pub fn tally_object(
         Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(tracked)),
         Compression::None => Box::new(tracked),
     };
-    let mut reader = BufReader::with_capacity(READ_BUFFER, decoded);
-    let mut tally = ObjectTally::default();
-    tally.stats.sources.objects = 1;
-    let mut line = Vec::with_capacity(4096);
-    let mut line_number: u64 = 0;
+    let mut counter = LineCounter {
+        key,
+        already_counted,
+        tally: ObjectTally {
+            stats: PeriodStats::default(),
+            counted: Fingerprints::with_capacity_and_hasher(OBJECT_EVENTS, Default::default()),
+        },
+        line_number: 0,
+    };
+    counter.tally.stats.sources.objects = 1;
+    // Lines are counted where the decoder wrote them: a line is copied only when it straddles
+    // two reads (to the front of the buffer, with the rest of it read after it).
+    let mut buffer = vec![0; READ_BUFFER];
+    let mut filled = 0;
     loop {
-        line.clear();
-        match reader.read_until(b'\n', &mut line) {
-            Ok(0) => break,
-            Ok(_) => {}
+        if filled == buffer.len() {
+            // One line longer than the buffer.
+            buffer.resize(buffer.len() * 2, 0);
+        }
+        let read = match decoded.read(&mut buffer[filled..]) {
+            Ok(read) => read,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => {
                 if let Some(reason) = failure.lock().ok().and_then(|f| f.clone()) {
                     return Err(SourceReadError {
@@ -149,34 +220,33 @@ pub fn tally_object(
                         reason,
                     });
                 }
-                tally.stats.sources.unreadable_objects = 1;
-                tracing::warn!(key, after_line = line_number, error = %e, "raw object is corrupt; lines after the damage are not counted");
+                // The unfinished line before the damage is not counted.
+                counter.tally.stats.sources.unreadable_objects = 1;
+                tracing::warn!(key, after_line = counter.line_number, error = %e, "raw object is corrupt; lines after the damage are not counted");
                 break;
             }
-        }
-        line_number += 1;
-        let text = line.trim_ascii();
-        if text.is_empty() {
-            continue;
-        }
-        tally.stats.sources.lines += 1;
-        match parse_line(text) {
-            Ok(event) => {
-                let id = fingerprint(&event.id);
-                if already_counted.contains(&id) || !tally.counted.insert(id) {
-                    tally.stats.sources.duplicate_events += 1;
-                    continue;
-                }
-                tally.stats.record(&event);
+        };
+        if read == 0 {
+            // The last line may have no newline.
+            if filled > 0 {
+                counter.line(&buffer[..filled]);
             }
-            Err(e) => {
-                tally.stats.sources.malformed_lines += 1;
-                if tally.stats.sources.malformed_lines <= LOGGED_MALFORMED_LINES {
-                    tracing::warn!(key, line = line_number, error = %e, "malformed line skipped");
-                }
-            }
+            break;
         }
+        let searched = filled;
+        filled += read;
+        let mut start = 0;
+        let mut from = searched;
+        while let Some(at) = find_byte(b'\n', &buffer[from..filled]) {
+            let end = from + at;
+            counter.line(&buffer[start..end]);
+            start = end + 1;
+            from = start;
+        }
+        buffer.copy_within(start..filled, 0);
+        filled -= start;
     }
+    let tally = counter.tally;
     if tally.stats.sources.malformed_lines > LOGGED_MALFORMED_LINES {
         tracing::warn!(
             key,
@@ -226,6 +296,64 @@ mod tests {
         assert_eq!(t.stats.sources.malformed_lines, 2);
         assert_eq!(t.stats.sources.duplicate_events, 1);
         assert_eq!(t.counted.len(), 2);
+    }
+
+    /// Hands out its bytes a few at a time, as a slow network read would.
+    struct Trickle<'a>(&'a [u8], usize);
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = self.1.min(buf.len()).min(self.0.len());
+            buf[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn lines_split_across_reads_or_longer_than_the_buffer_are_counted_whole() {
+        let long = format!(
+            r#"{{"version":1,"id":"long","type":"media.analyzed","data":{{"kind":"video","note":"{}"}}}}"#,
+            "x".repeat(3 * READ_BUFFER)
+        );
+        let mut lines: Vec<String> = (0..300)
+            .map(|i| line(&format!("id-{i}"), "image"))
+            .collect();
+        lines.insert(150, long);
+        lines.push(String::new());
+        // No newline after the last line.
+        lines.push(line("last", "audio"));
+        let text = lines.join("\r\n");
+        for step in [7, 4096, usize::MAX] {
+            let t = tally_object(
+                "k.ndjson",
+                Trickle(text.as_bytes(), step),
+                Compression::None,
+                &Fingerprints::default(),
+            )
+            .unwrap();
+            assert_eq!(t.stats.sources.lines, 302, "reads of {step} bytes");
+            assert_eq!(t.stats.events.total, 302);
+            assert_eq!(t.stats.sources.malformed_lines, 0);
+            assert_eq!(
+                t.stats.uploads.by_kind.get("video").map(|c| c.count),
+                Some(1)
+            );
+            assert_eq!(
+                t.stats.uploads.by_kind.get("audio").map(|c| c.count),
+                Some(1)
+            );
+        }
+    }
+
+    #[test]
+    fn ids_join_the_hour_only_when_none_was_counted_before() {
+        let mut counted: Fingerprints = [1, 2, 3].into_iter().collect();
+        let overlapping: Fingerprints = [10, 11, 3, 12].into_iter().collect();
+        assert!(!add_if_disjoint(&mut counted, &overlapping));
+        assert_eq!(counted, [1, 2, 3].into_iter().collect());
+        let fresh: Fingerprints = [10, 11, 12].into_iter().collect();
+        assert!(add_if_disjoint(&mut counted, &fresh));
+        assert_eq!(counted.len(), 6);
     }
 
     #[test]
