@@ -7,7 +7,7 @@
 use std::collections::HashSet;
 use std::hash::{BuildHasherDefault, Hash, Hasher};
 use std::io::{self, Read};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 use crate::aggregate::PeriodStats;
 use crate::event_line::parse_line;
@@ -112,12 +112,12 @@ pub struct SourceReadError {
 }
 
 /// Remembers an error of the underlying source so it can be told apart from a decoding error.
-struct TrackedSource<R> {
+struct TrackedSource<'f, R> {
     inner: R,
-    failure: Arc<Mutex<Option<String>>>,
+    failure: &'f Mutex<Option<String>>,
 }
 
-impl<R: Read> Read for TrackedSource<R> {
+impl<R: Read> Read for TrackedSource<'_, R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         self.inner.read(buf).inspect_err(|e| {
             if let Ok(mut failure) = self.failure.lock() {
@@ -137,6 +137,27 @@ struct LineCounter<'a> {
 }
 
 impl LineCounter<'_> {
+    /// Counts the complete lines of `text` (which has no newline before `searched`) and
+    /// returns where the unfinished rest begins.
+    fn lines(&mut self, text: &[u8], searched: usize) -> usize {
+        let mut start = 0;
+        let mut from = searched;
+        while let Some(at) = find_byte(b'\n', &text[from..]) {
+            let end = from + at;
+            self.line(&text[start..end]);
+            start = end + 1;
+            from = start;
+        }
+        start
+    }
+
+    /// Counts what follows the last newline, if anything (the last line may have none).
+    fn last_line(&mut self, rest: &[u8]) {
+        if !rest.is_empty() {
+            self.line(rest);
+        }
+    }
+
     /// Counts `line` (without its newline).
     fn line(&mut self, line: &[u8]) {
         self.line_number += 1;
@@ -169,28 +190,10 @@ impl LineCounter<'_> {
 /// fingerprint is in `already_counted` or was seen earlier in this object.
 pub fn tally_object(
     key: &str,
-    source: impl Read,
+    mut source: impl Read,
     compression: Compression,
     already_counted: &Fingerprints,
 ) -> Result<ObjectTally, SourceReadError> {
-    let failure = Arc::new(Mutex::new(None));
-    let tracked = TrackedSource {
-        inner: source,
-        failure: failure.clone(),
-    };
-    let mut decoded: Box<dyn Read> = match compression {
-        Compression::Zstd => match zstd::stream::read::Decoder::new(tracked) {
-            Ok(d) => Box::new(d),
-            Err(e) => {
-                return Err(SourceReadError {
-                    key: key.to_string(),
-                    reason: format!("zstd decoder: {e}"),
-                })
-            }
-        },
-        Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(tracked)),
-        Compression::None => Box::new(tracked),
-    };
     let mut counter = LineCounter {
         key,
         already_counted,
@@ -201,50 +204,46 @@ pub fn tally_object(
         line_number: 0,
     };
     counter.tally.stats.sources.objects = 1;
-    // Lines are counted where the decoder wrote them: a line is copied only when it straddles
-    // two reads (to the front of the buffer, with the rest of it read after it).
-    let mut buffer = vec![0; READ_BUFFER];
-    let mut filled = 0;
-    loop {
-        if filled == buffer.len() {
-            // One line longer than the buffer.
-            buffer.resize(buffer.len() * 2, 0);
-        }
-        let read = match decoded.read(&mut buffer[filled..]) {
-            Ok(read) => read,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => {
-                if let Some(reason) = failure.lock().ok().and_then(|f| f.clone()) {
-                    return Err(SourceReadError {
-                        key: key.to_string(),
-                        reason,
-                    });
+    let source_error = |reason: String| SourceReadError {
+        key: key.to_string(),
+        reason,
+    };
+    match compression {
+        Compression::Zstd => {
+            // Objects are read whole from S3 anyway; in memory, one that decompresses to a
+            // bounded size is decoded in one call (see `decompress_whole`).
+            let mut compressed = Vec::new();
+            source
+                .read_to_end(&mut compressed)
+                .map_err(|e| source_error(e.to_string()))?;
+            match decompress_whole(&compressed) {
+                Some(text) => {
+                    let unfinished = counter.lines(&text, 0);
+                    counter.last_line(&text[unfinished..]);
                 }
-                // The unfinished line before the damage is not counted.
-                counter.tally.stats.sources.unreadable_objects = 1;
-                tracing::warn!(key, after_line = counter.line_number, error = %e, "raw object is corrupt; lines after the damage are not counted");
-                break;
+                None => {
+                    let decoder = zstd::stream::read::Decoder::new(&compressed[..])
+                        .map_err(|e| source_error(format!("zstd decoder: {e}")))?;
+                    count_stream(&mut counter, decoder, None)?;
+                }
             }
-        };
-        if read == 0 {
-            // The last line may have no newline.
-            if filled > 0 {
-                counter.line(&buffer[..filled]);
+        }
+        Compression::Gzip | Compression::None => {
+            let failure = Mutex::new(None);
+            let tracked = TrackedSource {
+                inner: source,
+                failure: &failure,
+            };
+            if compression == Compression::Gzip {
+                count_stream(
+                    &mut counter,
+                    flate2::read::MultiGzDecoder::new(tracked),
+                    Some(&failure),
+                )?;
+            } else {
+                count_stream(&mut counter, tracked, Some(&failure))?;
             }
-            break;
         }
-        let searched = filled;
-        filled += read;
-        let mut start = 0;
-        let mut from = searched;
-        while let Some(at) = find_byte(b'\n', &buffer[from..filled]) {
-            let end = from + at;
-            counter.line(&buffer[start..end]);
-            start = end + 1;
-            from = start;
-        }
-        buffer.copy_within(start..filled, 0);
-        filled -= start;
     }
     let tally = counter.tally;
     if tally.stats.sources.malformed_lines > LOGGED_MALFORMED_LINES {
@@ -256,6 +255,81 @@ pub fn tally_object(
         );
     }
     Ok(tally)
+}
+
+/// Decompressed objects decoded in one call are at most this large (ingest's objects are
+/// about 0.5 MB); a larger one is decoded as a stream, in `READ_BUFFER` pieces.
+const MAX_WHOLE_OBJECT: usize = 4 * 1024 * 1024;
+/// The buffer for a whole object: this many times its compressed size (ingest's level-3
+/// objects shrink about 8 times), within 64 KB and `MAX_WHOLE_OBJECT`.
+const WHOLE_OBJECT_RATIO: usize = 16;
+
+/// The decompressed object, when it decodes in one call into a buffer of bounded size;
+/// `None` when it does not fit, or is damaged or empty: then it is read as a stream, which
+/// counts the lines before any damage as it always has.
+///
+/// Why: the streaming decoder writes into its own 2 MB window and copies out of it, and the
+/// window pushes the lines and the object's fingerprints out of the core's cache before they
+/// are counted; decoding straight into one buffer was about a tenth of the rollup's time less.
+fn decompress_whole(compressed: &[u8]) -> Option<Vec<u8>> {
+    if compressed.is_empty() {
+        return None;
+    }
+    let capacity = compressed
+        .len()
+        .saturating_mul(WHOLE_OBJECT_RATIO)
+        .clamp(64 * 1024, MAX_WHOLE_OBJECT);
+    let mut text = Vec::with_capacity(capacity);
+    zstd::bulk::Decompressor::new()
+        .ok()?
+        .decompress_to_buffer(compressed, &mut text)
+        .ok()?;
+    Some(text)
+}
+
+/// Counts the lines of a decompressing stream. Lines are counted where the decoder wrote
+/// them: a line is copied only when it straddles two reads (to the front of the buffer, with
+/// the rest of it read after it). `failure` tells an error of the source under `decoded`
+/// (returned, so the rollup is retried) from damaged data (counted as an unreadable object).
+fn count_stream(
+    counter: &mut LineCounter<'_>,
+    mut decoded: impl Read,
+    failure: Option<&Mutex<Option<String>>>,
+) -> Result<(), SourceReadError> {
+    let mut buffer = vec![0; READ_BUFFER];
+    let mut filled = 0;
+    loop {
+        if filled == buffer.len() {
+            // One line longer than the buffer.
+            buffer.resize(buffer.len() * 2, 0);
+        }
+        let read = match decoded.read(&mut buffer[filled..]) {
+            Ok(read) => read,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                let source_failure = failure.and_then(|f| f.lock().ok().and_then(|f| f.clone()));
+                if let Some(reason) = source_failure {
+                    return Err(SourceReadError {
+                        key: counter.key.to_string(),
+                        reason,
+                    });
+                }
+                // The unfinished line before the damage is not counted.
+                counter.tally.stats.sources.unreadable_objects = 1;
+                tracing::warn!(key = counter.key, after_line = counter.line_number, error = %e, "raw object is corrupt; lines after the damage are not counted");
+                return Ok(());
+            }
+        };
+        if read == 0 {
+            counter.last_line(&buffer[..filled]);
+            return Ok(());
+        }
+        let searched = filled;
+        filled += read;
+        let unfinished = counter.lines(&buffer[..filled], searched);
+        buffer.copy_within(unfinished..filled, 0);
+        filled -= unfinished;
+    }
 }
 
 #[cfg(test)]
@@ -341,6 +415,39 @@ mod tests {
             assert_eq!(
                 t.stats.uploads.by_kind.get("audio").map(|c| c.count),
                 Some(1)
+            );
+        }
+    }
+
+    #[test]
+    fn objects_too_large_to_decode_whole_are_streamed_with_the_same_counts() {
+        let lines = |n: usize| -> String {
+            (0..n)
+                .map(|i| line(&format!("id-{i}"), ["video", "image"][i % 2]))
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        for n in [10, 40_000] {
+            let text = lines(n);
+            let compressed = zstd_of(&text);
+            assert_eq!(
+                decompress_whole(&compressed).is_some(),
+                text.len() <= MAX_WHOLE_OBJECT,
+                "{n} lines, {} bytes",
+                text.len()
+            );
+            let t = tally_object(
+                "k.ndjson.zst",
+                &compressed[..],
+                Compression::Zstd,
+                &Fingerprints::default(),
+            )
+            .unwrap();
+            assert_eq!(t.stats.events.total, n as u64);
+            assert_eq!(t.stats.sources.lines, n as u64);
+            assert_eq!(
+                t.stats.uploads.by_kind.get("video").map(|c| c.count),
+                Some(n.div_ceil(2) as u64)
             );
         }
     }
