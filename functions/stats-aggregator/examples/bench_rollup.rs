@@ -27,7 +27,7 @@ use stats_aggregator::inbound::AcceptedEvent;
 use stats_aggregator::ingest::raw_objects;
 use stats_aggregator::period::Hour;
 use stats_aggregator::rollup::write_hourly;
-use stats_aggregator::tally::{tally_object, Compression, Fingerprints};
+use stats_aggregator::tally::{decompress_whole, tally_object, Compression, Fingerprints};
 
 const EVENTS_PER_OBJECT: usize = 1000;
 const REDELIVERY_EVERY: usize = 200;
@@ -355,12 +355,11 @@ fn phases(root: &Path) -> Value {
         });
         (started.elapsed().as_secs_f64(), total)
     };
-    let decompress = |object: &[u8]| -> u64 {
-        let mut decoder = zstd::stream::read::Decoder::new(object).expect("decoder");
-        std::io::copy(&mut decoder, &mut std::io::sink()).expect("decompress")
-    };
+    // As the rollup decodes them: whole, into one buffer (every object here is small enough).
+    let decompressed = |object: &[u8]| decompress_whole(object).expect("decompress");
+    let decompress = |object: &[u8]| -> u64 { decompressed(object).len() as u64 };
     let parse = |object: &[u8]| -> u64 {
-        let text = zstd::decode_all(object).expect("decompress");
+        let text = decompressed(object);
         text.split(|b| *b == b'\n')
             .filter(|l| !l.is_empty())
             .filter(|l| parse_line(l).is_ok())

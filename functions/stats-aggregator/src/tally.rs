@@ -271,7 +271,7 @@ const WHOLE_OBJECT_RATIO: usize = 16;
 /// Why: the streaming decoder writes into its own 2 MB window and copies out of it, and the
 /// window pushes the lines and the object's fingerprints out of the core's cache before they
 /// are counted; decoding straight into one buffer was about a tenth of the rollup's time less.
-fn decompress_whole(compressed: &[u8]) -> Option<Vec<u8>> {
+pub fn decompress_whole(compressed: &[u8]) -> Option<Vec<u8>> {
     if compressed.is_empty() {
         return None;
     }
