@@ -27,7 +27,7 @@ use stats_aggregator::inbound::AcceptedEvent;
 use stats_aggregator::ingest::raw_objects;
 use stats_aggregator::period::Hour;
 use stats_aggregator::rollup::write_hourly;
-use stats_aggregator::tally::{decompress_whole, tally_object, Compression, Fingerprints};
+use stats_aggregator::tally::{tally_object, with_whole_object, Compression, Fingerprints};
 
 const EVENTS_PER_OBJECT: usize = 1000;
 const REDELIVERY_EVERY: usize = 200;
@@ -356,14 +356,17 @@ fn phases(root: &Path) -> Value {
         (started.elapsed().as_secs_f64(), total)
     };
     // As the rollup decodes them: whole, into one buffer (every object here is small enough).
-    let decompressed = |object: &[u8]| decompress_whole(object).expect("decompress");
-    let decompress = |object: &[u8]| -> u64 { decompressed(object).len() as u64 };
+    let decompress = |object: &[u8]| -> u64 {
+        with_whole_object(object, |text| text.len() as u64).expect("decompress")
+    };
     let parse = |object: &[u8]| -> u64 {
-        let text = decompressed(object);
-        text.split(|b| *b == b'\n')
-            .filter(|l| !l.is_empty())
-            .filter(|l| parse_line(l).is_ok())
-            .count() as u64
+        with_whole_object(object, |text| {
+            text.split(|b| *b == b'\n')
+                .filter(|l| !l.is_empty())
+                .filter(|l| parse_line(l).is_ok())
+                .count() as u64
+        })
+        .expect("decompress")
     };
     let count = |object: &[u8]| -> u64 {
         let tally = tally_object("bench", object, Compression::Zstd, &Fingerprints::default())
