@@ -6,7 +6,7 @@
 
 use std::cell::RefCell;
 use std::collections::HashSet;
-use std::hash::{BuildHasherDefault, Hash, Hasher};
+use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
 use std::io::{self, Read};
 use std::sync::Mutex;
 
@@ -45,12 +45,14 @@ impl Compression {
 /// set small (8 bytes per event); two distinct ids collide with probability about n²/2⁶⁵
 /// (3·10⁻⁸ for a million events in one hour).
 pub fn fingerprint(id: &str) -> u64 {
-    // `DefaultHasher::new()` has fixed keys: the same id gives the same fingerprint in every
-    // run of this build (fingerprints never leave the process).
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    id.hash(&mut hasher);
-    hasher.finish()
+    // foldhash's quality variant with a fixed seed: the same id gives the same fingerprint in
+    // every run (fingerprints never leave the process). It replaced SipHash
+    // (`DefaultHasher`), which cost four times as much per id; neither resists ids chosen to
+    // collide, since SipHash's keys were fixed and known too.
+    foldhash::quality::FixedState::with_seed(FINGERPRINT_SEED).hash_one(id)
 }
+
+const FINGERPRINT_SEED: u64 = 0x5354_4154_5321_0001;
 
 /// A set of [`fingerprint`]s. Fingerprints are already uniform 64-bit hashes, so the set uses
 /// them as they are instead of hashing them again (a third of the counting time otherwise).
