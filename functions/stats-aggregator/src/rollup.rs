@@ -98,6 +98,10 @@ async fn tally_again<S: ObjectStore>(
     Ok((Some(tally?), already_counted))
 }
 
+/// Most fingerprints the hour's set is sized for before it fills (18 MB; an hour with more
+/// events grows it as needed).
+const PRESIZED_FINGERPRINTS: usize = 1 << 20;
+
 /// What became of the object at a place in key order: `None` when it was skipped.
 type Counted = (usize, Option<Result<ObjectTally, SourceReadError>>);
 
@@ -183,6 +187,12 @@ pub async fn roll_up_hour<S: ObjectStore>(
             };
             let Some(tally) = tally else { continue };
             let mut tally = tally?;
+            if counted.is_empty() {
+                // Sized once from the first object instead of doubling (and rehashing, an
+                // access per id that misses the cache) some ten times as it grows.
+                let expected = tally.counted.len().saturating_mul(objects.len() - place);
+                counted.reserve(expected.min(PRESIZED_FINGERPRINTS));
+            }
             if !add_if_disjoint(&mut counted, &tally.counted) {
                 let (key, compression) = &objects[place];
                 tracing::info!(
