@@ -5,7 +5,9 @@
 //! `cargo run --profile measure -p stats-aggregator --example bench_rollup -- [N ...]`
 //! (default: 10000 100000 1000000). Each N is measured in a fresh child process, so its peak
 //! RSS (`VmHWM`) is its own; generation runs in another child before it. One JSON line per N,
-//! then a JSON array of all of them.
+//! then a JSON array of all of them. Each line has the time per phase (`--phases`), the
+//! `zstd -d` floor of the same objects and the sha256 of the hourly document (a faster rollup
+//! must write the same bytes).
 //!
 //! The events look like the suite's: envelopes of 400-900 bytes (ids, S3 subjects, moderation
 //! labels, timings), mostly `media.analyzed`, written by the ingest code (`raw_objects`) as
