@@ -147,6 +147,9 @@ pub async fn roll_up_hour<S: ObjectStore>(
             }
         });
     }
+    // Only the threads hold the queue now: should they all stop, sending to it fails instead
+    // of waiting for ever.
+    drop(work_queue);
     let downloads = {
         let objects = objects.clone();
         async move {
