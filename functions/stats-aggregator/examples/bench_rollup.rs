@@ -5,7 +5,9 @@
 //! `cargo run --profile measure -p stats-aggregator --example bench_rollup -- [N ...]`
 //! (default: 10000 100000 1000000). Each N is measured in a fresh child process, so its peak
 //! RSS (`VmHWM`) is its own; generation runs in another child before it. One JSON line per N,
-//! then a JSON array of all of them.
+//! then a JSON array of all of them. Each line has the time per phase (`--phases`), the
+//! `zstd -d` floor of the same objects and the sha256 of the hourly document (a faster rollup
+//! must write the same bytes).
 //!
 //! The events look like the suite's: envelopes of 400-900 bytes (ids, S3 subjects, moderation
 //! labels, timings), mostly `media.analyzed`, written by the ingest code (`raw_objects`) as
@@ -18,6 +20,7 @@ use std::process::Command;
 use std::time::Instant;
 
 use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
 use shared::results::{
     ListedObject, ObjectStore, StoreError, StoredObject, WriteCondition, WriteOutcome,
 };
@@ -26,6 +29,7 @@ use stats_aggregator::inbound::AcceptedEvent;
 use stats_aggregator::ingest::raw_objects;
 use stats_aggregator::period::Hour;
 use stats_aggregator::rollup::write_hourly;
+use stats_aggregator::tally::{tally_object, with_whole_object, Compression, Fingerprints};
 
 const EVENTS_PER_OBJECT: usize = 1000;
 const REDELIVERY_EVERY: usize = 200;
@@ -301,6 +305,7 @@ fn measure(root: &Path) -> Value {
         .expect("rollup");
     let seconds = started.elapsed().as_secs_f64();
     let s = &document.stats;
+    let written = std::fs::read(root.join(hour.hourly_key())).expect("hourly document written");
     json!({
         "seconds": (seconds * 1000.0).round() / 1000.0,
         // CPU time of the whole process (mostly the rollup): compare with `seconds` to see
@@ -314,6 +319,8 @@ fn measure(root: &Path) -> Value {
         "latency_p50_ms": s.latency_ms.quantile(0.5),
         "latency_p99_ms": s.latency_ms.quantile(0.99),
         "fetch_concurrency": FETCH_CONCURRENCY,
+        // The document's bytes: a faster rollup must write the same ones.
+        "hourly_document_sha256": format!("{:x}", Sha256::digest(&written)),
     })
 }
 
@@ -329,8 +336,9 @@ fn raw_files(root: &Path) -> Vec<PathBuf> {
 }
 
 /// Where the time goes, each phase on both cores like the rollup (objects split between two
-/// threads): reading the files, decompressing them, and decompressing + parsing every line.
-/// The rollup's own time minus the parse phase is counting, de-duplication and merging.
+/// threads): reading the files, decompressing them, decompressing + parsing every line, and
+/// counting each object on its own. The rollup's own time minus the last phase is the merge
+/// in key order and the hour-wide de-duplication (and how well they overlap the counting).
 fn phases(root: &Path) -> Value {
     let files = raw_files(root);
     let started = Instant::now();
@@ -349,23 +357,34 @@ fn phases(root: &Path) -> Value {
         });
         (started.elapsed().as_secs_f64(), total)
     };
+    // As the rollup decodes them: whole, into one buffer (every object here is small enough).
     let decompress = |object: &[u8]| -> u64 {
-        let mut decoder = zstd::stream::read::Decoder::new(object).expect("decoder");
-        std::io::copy(&mut decoder, &mut std::io::sink()).expect("decompress")
+        with_whole_object(object, |text| text.len() as u64).expect("decompress")
     };
     let parse = |object: &[u8]| -> u64 {
-        let text = zstd::decode_all(object).expect("decompress");
-        text.split(|b| *b == b'\n')
-            .filter(|l| !l.is_empty())
-            .filter(|l| parse_line(l).is_ok())
-            .count() as u64
+        with_whole_object(object, |text| {
+            text.split(|b| *b == b'\n')
+                .filter(|l| !l.is_empty())
+                .filter(|l| parse_line(l).is_ok())
+                .count() as u64
+        })
+        .expect("decompress")
+    };
+    let count = |object: &[u8]| -> u64 {
+        let tally = tally_object("bench", object, Compression::Zstd, &Fingerprints::default())
+            .expect("tally");
+        tally.stats.events.total
     };
     let (decompress_s, bytes) = on_both_cores(&decompress);
     let (parse_s, lines) = on_both_cores(&parse);
+    let (count_s, _) = on_both_cores(&count);
     json!({
         "read_seconds": rounded(read),
         "decompress_seconds": rounded(decompress_s),
         "decompress_and_parse_seconds": rounded(parse_s),
+        // Each object counted on its own (decompress, parse, count, de-duplicate within the
+        // object), without the merge in key order and the hour-wide de-duplication.
+        "decompress_parse_and_count_seconds": rounded(count_s),
         "decompressed_bytes": bytes,
         "parsed_lines": lines,
     })

@@ -232,8 +232,10 @@ impl PeriodStats {
                 uploads.bytes += bytes;
                 uploads.by_outcome.count(Some(outcome));
                 let one = CountAndBytes { count: 1, bytes };
-                uploads.by_kind.entry(data.kind.as_deref()).merge(&one);
-                uploads.by_prefix.entry(prefix).merge(&one);
+                uploads
+                    .by_kind
+                    .update(data.kind.as_deref(), |v| v.merge(&one));
+                uploads.by_prefix.update(prefix, |v| v.merge(&one));
                 if event.event_type == types::MEDIA_ANALYZED {
                     self.verdicts.by_verdict.count(data.verdict.as_deref());
                     let mut categories: Vec<&str> = data
@@ -261,8 +263,7 @@ impl PeriodStats {
                 self.transcription.total.merge(&job);
                 self.transcription
                     .by_language
-                    .entry(data.language.as_deref())
-                    .merge(&job);
+                    .update(data.language.as_deref(), |v| v.merge(&job));
             }
             NOTIFICATION_DELIVERED | NOTIFICATION_FAILED => {
                 let outcome = if event.event_type == NOTIFICATION_DELIVERED {
@@ -279,8 +280,7 @@ impl PeriodStats {
                 self.notifications.total.merge(&outcome);
                 self.notifications
                     .by_channel
-                    .entry(data.channel.as_deref())
-                    .merge(&outcome);
+                    .update(data.channel.as_deref(), |v| v.merge(&outcome));
             }
             types::COST_THRESHOLD => {
                 let cost = &mut self.cost;

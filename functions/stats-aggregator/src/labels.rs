@@ -25,8 +25,18 @@ impl<V> Default for LabelMap<V> {
     }
 }
 
+/// `label` without surrounding whitespace. Most labels begin and end with a visible ASCII
+/// character and need no trimming; `str::trim` decodes characters from both ends to find that.
+fn trimmed(label: &str) -> &str {
+    match label.as_bytes() {
+        [first, .., last] if first.is_ascii_graphic() && last.is_ascii_graphic() => label,
+        [only] if only.is_ascii_graphic() => label,
+        _ => label.trim(),
+    }
+}
+
 pub(crate) fn normalised(label: Option<&str>) -> &str {
-    let label = label.map(str::trim).filter(|l| !l.is_empty());
+    let label = label.map(trimmed).filter(|l| !l.is_empty());
     match label {
         None => UNKNOWN_LABEL,
         Some(l) if l.len() <= MAX_LABEL_CHARS => l,
@@ -38,19 +48,21 @@ pub(crate) fn normalised(label: Option<&str>) -> &str {
 }
 
 impl<V: Default> LabelMap<V> {
-    /// The value for `label` (`unknown` when missing or blank), created when new; when the map
-    /// is full, new labels share the `_other` entry.
-    pub fn entry(&mut self, label: Option<&str>) -> &mut V {
+    /// Applies `change` to the value for `label` (`unknown` when missing or blank), created
+    /// when new; when the map is full, new labels share the `_other` entry. A closure rather
+    /// than a returned `&mut V`: the borrow checker does not let a function return the value
+    /// found by a first search and insert otherwise, which cost a second search per count.
+    pub fn update(&mut self, label: Option<&str>, change: impl FnOnce(&mut V)) {
         let label = normalised(label);
-        if !self.0.contains_key(label) {
-            let key = if self.0.len() < MAX_LABELS || label == OTHER_LABEL {
-                label
-            } else {
-                OTHER_LABEL
-            };
-            return self.0.entry(key.to_string()).or_default();
+        if let Some(value) = self.0.get_mut(label) {
+            return change(value);
         }
-        self.0.get_mut(label).expect("present: checked above")
+        let key = if self.0.len() < MAX_LABELS || label == OTHER_LABEL {
+            label
+        } else {
+            OTHER_LABEL
+        };
+        change(self.0.entry(key.to_string()).or_default());
     }
 
     pub fn get(&self, label: &str) -> Option<&V> {
@@ -72,14 +84,14 @@ impl<V: Default> LabelMap<V> {
 
 impl LabelMap<u64> {
     pub fn count(&mut self, label: Option<&str>) {
-        *self.entry(label) += 1;
+        self.update(label, |n| *n += 1);
     }
 }
 
 impl<V: Default + Merge> Merge for LabelMap<V> {
     fn merge(&mut self, other: &Self) {
         for (label, value) in &other.0 {
-            self.entry(Some(label)).merge(value);
+            self.update(Some(label), |v| v.merge(value));
         }
     }
 }

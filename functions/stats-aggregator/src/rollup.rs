@@ -15,20 +15,21 @@
 //! [`reroll_late_hours`] rolls those hours again and rewrites the daily documents they feed.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use futures::stream::{self, StreamExt};
 use shared::results::{StoreError, WriteCondition};
 use shared::time::BusinessTimeZone;
 use time::OffsetDateTime;
-use tokio::sync::Semaphore;
 
 use crate::aggregate::PeriodStats;
 use crate::document::{RollupDocument, CONTENT_TYPE};
 use crate::merge::Merge;
 use crate::period::{Day, Hour, ZoneError, LATE_PREFIX};
 use crate::ports::ObjectStore;
-use crate::tally::{tally_object, Compression, Fingerprints, ObjectTally, SourceReadError};
+use crate::tally::{
+    add_if_disjoint, tally_object, Compression, Fingerprints, ObjectTally, SourceReadError,
+};
 
 /// Largest raw object read (compressed): ingest writes objects of one SQS batch (about 70 KB
 /// for 1000 events); a larger one was dropped in by hand and is skipped, not read into memory.
@@ -53,48 +54,52 @@ fn store_error(key: &str) -> impl FnOnce(StoreError) -> RollupError + '_ {
     }
 }
 
-/// Reads `key` and counts it on a blocking thread, skipping ids in `already_counted` (which
-/// is handed back). `None` when the object disappeared after it was listed, or cannot be read
-/// for a reason a retry would not change (counted as unreadable).
-async fn tally_key<S: ObjectStore>(
+/// A raw object as read from the store.
+enum Fetched {
+    Body(Vec<u8>),
+    /// It disappeared after it was listed: skipped.
+    Missing,
+    /// It cannot be read for a reason a retry would not change: counted as unreadable.
+    Unreadable,
+}
+
+async fn fetch<S: ObjectStore>(store: &S, key: &str) -> Result<Fetched, RollupError> {
+    match store.get_capped(key, MAX_RAW_OBJECT_BYTES).await {
+        Ok(Some(object)) => Ok(Fetched::Body(object.body)),
+        Ok(None) => {
+            tracing::warn!(key, "raw object disappeared before it was read; skipped");
+            Ok(Fetched::Missing)
+        }
+        Err(e) if !e.retryable => {
+            tracing::warn!(key, error = %e, "raw object cannot be read; counted as unreadable");
+            Ok(Fetched::Unreadable)
+        }
+        Err(e) => Err(store_error(key)(e)),
+    }
+}
+
+fn unreadable_object() -> ObjectTally {
+    let mut tally = ObjectTally::default();
+    tally.stats.sources.objects = 1;
+    tally.stats.sources.unreadable_objects = 1;
+    tally
+}
+
+/// Reads `key` again and counts it on a blocking thread, skipping ids in `already_counted`
+/// (which is handed back). `None` when the object disappeared meanwhile.
+async fn tally_again<S: ObjectStore>(
     store: &S,
-    cores: Option<&Arc<Semaphore>>,
     key: String,
     compression: Compression,
     already_counted: Fingerprints,
 ) -> Result<(Option<ObjectTally>, Fingerprints), RollupError> {
-    let body = match store.get_capped(&key, MAX_RAW_OBJECT_BYTES).await {
-        Ok(Some(object)) => object.body,
-        Ok(None) => {
-            tracing::warn!(key, "raw object disappeared before it was read; skipped");
-            return Ok((None, already_counted));
-        }
-        Err(e) if !e.retryable => {
-            tracing::warn!(key, error = %e, "raw object cannot be read; counted as unreadable");
-            let mut tally = ObjectTally::default();
-            tally.stats.sources.objects = 1;
-            tally.stats.sources.unreadable_objects = 1;
-            return Ok((Some(tally), already_counted));
-        }
-        Err(e) => return Err(store_error(&key)(e)),
-    };
-    // Downloads overlap freely; decoding and counting take a core each, no more. The permit
-    // goes with the blocking work, so it is returned when the work ends. The merge loop's
-    // re-count of an object takes no permit: the semaphore is fair, and a permit handed to a
-    // queued download that the loop is not polling meanwhile would never come back.
-    let core = match cores {
-        Some(cores) => Some(
-            cores
-                .clone()
-                .acquire_owned()
-                .await
-                .map_err(|e| RollupError::Task(e.to_string()))?,
-        ),
-        None => None,
+    let body = match fetch(store, &key).await? {
+        Fetched::Body(body) => body,
+        Fetched::Missing => return Ok((None, already_counted)),
+        Fetched::Unreadable => return Ok((Some(unreadable_object()), already_counted)),
     };
     let (tally, already_counted) = tokio::task::spawn_blocking(move || {
         let tally = tally_object(&key, &body[..], compression, &already_counted);
-        drop(core);
         (tally, already_counted)
     })
     .await
@@ -102,7 +107,20 @@ async fn tally_key<S: ObjectStore>(
     Ok((Some(tally?), already_counted))
 }
 
-/// Counts the raw events of `hour` with at most `concurrency` objects in flight.
+/// Most fingerprints the hour's set is sized for before it fills (18 MB; an hour with more
+/// events grows it as needed).
+const PRESIZED_FINGERPRINTS: usize = 1 << 20;
+
+/// What became of the object at a place in key order: `None` when it was skipped.
+type Counted = (usize, Option<Result<ObjectTally, SourceReadError>>);
+
+/// Counts the raw events of `hour` with at most `concurrency` downloads in flight.
+///
+/// Downloads overlap; one thread per core decodes and counts, each taking the next
+/// downloaded object as soon as it is free (the objects wait in key order in a channel), and
+/// the per-object tallies are merged in key order as they complete. The threads never wait
+/// for the merge: when the merge loop handed out the work itself, a core sat idle while the
+/// loop merged, read or was not scheduled, and the rollup used little more than one core.
 pub async fn roll_up_hour<S: ObjectStore>(
     store: &S,
     hour: Hour,
@@ -117,43 +135,93 @@ pub async fn roll_up_hour<S: ObjectStore>(
             None => tracing::warn!(key, "not a raw NDJSON object (.ndjson[.zst|.gz]); skipped"),
         }
     }
-    let mut stats = PeriodStats::default();
-    let mut counted = Fingerprints::default();
-    let cores = Arc::new(Semaphore::new(
-        std::thread::available_parallelism().map_or(1, |n| n.get()),
-    ));
-    let mut tallies = stream::iter(objects)
-        .map(|(key, compression)| {
-            let cores = cores.clone();
-            async move {
-                let result = tally_key(
-                    store,
-                    Some(&cores),
-                    key.clone(),
-                    compression,
-                    Fingerprints::default(),
-                )
-                .await;
-                (key, compression, result)
+    let objects = Arc::new(objects);
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    // One object waits for a free thread; the rest of what is read waits in the downloads.
+    let (work, work_queue) = tokio::sync::mpsc::channel::<(usize, Vec<u8>)>(1);
+    let work_queue = Arc::new(Mutex::new(work_queue));
+    let (done, mut done_queue) = tokio::sync::mpsc::unbounded_channel::<Counted>();
+    for _ in 0..cores.min(objects.len()) {
+        let (work_queue, done, objects) = (work_queue.clone(), done.clone(), objects.clone());
+        tokio::task::spawn_blocking(move || {
+            // Ends when the downloads end (or the rollup gave up and dropped its side).
+            while let Some((place, body)) =
+                work_queue.lock().ok().and_then(|mut q| q.blocking_recv())
+            {
+                let (key, compression) = &objects[place];
+                let tally = tally_object(key, &body[..], *compression, &Fingerprints::default());
+                if done.send((place, Some(tally))).is_err() {
+                    break;
+                }
             }
-        })
-        .buffered(concurrency.max(1));
-    while let Some((key, compression, result)) = tallies.next().await {
-        let (tally, _) = result?;
-        let Some(mut tally) = tally else { continue };
-        if tally.counted.iter().any(|id| counted.contains(id)) {
-            tracing::info!(
-                key,
-                "object repeats events counted from an earlier object; counting it without them"
-            );
-            let (again, back) = tally_key(store, None, key, compression, counted).await?;
-            counted = back;
-            let Some(again) = again else { continue };
-            tally = again;
-        }
-        counted.extend(tally.counted.iter().copied());
-        stats.merge(&tally.stats);
+        });
     }
+    // Only the threads hold the queue now: should they all stop, sending to it fails instead
+    // of waiting for ever.
+    drop(work_queue);
+    let downloads = {
+        let objects = objects.clone();
+        async move {
+            let mut fetched = stream::iter(0..objects.len())
+                .map(|place| {
+                    let key = &objects[place].0;
+                    async move { (place, fetch(store, key).await) }
+                })
+                .buffered(concurrency.max(1));
+            while let Some((place, result)) = fetched.next().await {
+                let stopped = || RollupError::Task("the counting threads stopped".into());
+                match result? {
+                    Fetched::Body(body) => work.send((place, body)).await.map_err(|_| stopped())?,
+                    Fetched::Missing => done.send((place, None)).map_err(|_| stopped())?,
+                    Fetched::Unreadable => done
+                        .send((place, Some(Ok(unreadable_object()))))
+                        .map_err(|_| stopped())?,
+                }
+            }
+            Ok::<(), RollupError>(())
+        }
+    };
+    let merged = async {
+        let mut stats = PeriodStats::default();
+        let mut counted = Fingerprints::default();
+        let mut early = BTreeMap::new();
+        for place in 0..objects.len() {
+            let tally = loop {
+                if let Some(tally) = early.remove(&place) {
+                    break tally;
+                }
+                let (at, tally) = done_queue.recv().await.ok_or_else(|| {
+                    RollupError::Task(
+                        "the counting threads stopped before every object was counted".into(),
+                    )
+                })?;
+                early.insert(at, tally);
+            };
+            let Some(tally) = tally else { continue };
+            let mut tally = tally?;
+            if counted.is_empty() {
+                // Sized once from the first object instead of doubling (and rehashing, an
+                // access per id that misses the cache) some ten times as it grows.
+                let expected = tally.counted.len().saturating_mul(objects.len() - place);
+                counted.reserve(expected.min(PRESIZED_FINGERPRINTS));
+            }
+            if !add_if_disjoint(&mut counted, &tally.counted) {
+                let (key, compression) = &objects[place];
+                tracing::info!(
+                    key,
+                    "object repeats events counted from an earlier object; counting it without them"
+                );
+                let (again, back) = tally_again(store, key.clone(), *compression, counted).await?;
+                counted = back;
+                let Some(again) = again else { continue };
+                tally = again;
+                counted.extend(tally.counted.iter().copied());
+            }
+            stats.merge(&tally.stats);
+        }
+        Ok::<PeriodStats, RollupError>(stats)
+    };
+    let ((), stats) = futures::future::try_join(downloads, merged).await?;
     Ok(stats)
 }
 
