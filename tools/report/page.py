@@ -345,6 +345,10 @@ def extra_sections(days: dict[str, dict]) -> str:
             for name in names:
                 if isinstance(holder, dict) and isinstance(holder.get(name), dict):
                     rows += flatten(holder.pop(name), name if parent is None else f"{parent}.{name}")
+        # A producer that writes its section on every document (stats' review counts) writes
+        # zeros on days without any: that is no data, not a table of zeros.
+        if not any(v for _, v in rows):
+            rows = []
         out.append(figures_table(f"section-{names[0]}", title, rows, "没有数据。No data in the rollups for this period."))
     rows = [pair for name in sorted(summed) for pair in flatten(summed[name], name)]
     out.append(figures_table("section-other", "其他数字 · Other figures in the rollups", rows,

@@ -59,6 +59,13 @@ def test_sections_other_producers_add_are_shown_when_present():
     assert "by_outcome" not in other
 
 
+def test_a_section_of_zeros_says_no_data():
+    docs = {"2026-11-24": {"reviews": {"requested": 0, "approved": 0, "wait_ms": {"count": 0, "p50": None}}}}
+    reviews = section(render(docs), "section-reviews")
+    assert 'data-empty="true"' in reviews and "No data" in reviews
+    assert "data-path" not in reviews
+
+
 def test_no_documents_is_a_page_of_sentences():
     html = render({}, spend=Spend(problem="Cost Explorer could not be read (AccessDeniedException)"))
     assert 'id="no-data"' in html

@@ -142,8 +142,13 @@ def test_spend_budgets_and_dead_letters_are_drawn(page, stack, now):
     assert points(charts["dead-letters"]) == {("messages", q): n for q, n in stack.dead_letters.items()}
 
 
-def test_sections_other_producers_add_say_no_data_when_absent(page):
-    for section in ("section-reviews", "section-deletions", "section-other"):
+def test_review_requests_are_listed_and_sections_without_data_say_so(page, stack):
+    requested = sum(e["type"] == "media.flagged" and e["data"].get("verdict") == "review" for e in stack.envelopes)
+    reviews = page["charts"]["section-reviews"]
+    assert requested and not reviews["empty"]
+    assert reviews["figures"]["reviews.requested"] == requested
+    assert reviews["figures"]["reviews.approved"] == 0
+    for section in ("section-deletions", "section-other"):
         assert page["charts"][section]["empty"], section
         assert "No data" in page["charts"][section]["sentence"] or "No other" in page["charts"][section]["sentence"]
 
