@@ -70,8 +70,9 @@ def test_after_make_package_every_code_path_exists_and_holds_a_bootstrap():
             info = archive.getinfo("bootstrap")
             assert (info.external_attr >> 16) & stat.S_IXUSR, f"{logical}: bootstrap is not executable"
     built = ROOT / "target" / "sam" / "template.yaml"
-    if not built.exists():
+    if not built.exists() and not os.environ.get("SUITE_PACKAGED"):
         pytest.skip("zips exist but sam build has not run: `make package` does both")
+    assert built.exists(), "sam build wrote no target/sam/template.yaml"
     for logical, path in code_uris_of_built(built).items():
         assert path.exists(), f"{logical}: sam build points at {path}, which does not exist"
 

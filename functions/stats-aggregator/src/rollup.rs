@@ -225,6 +225,24 @@ pub async fn roll_up_hour<S: ObjectStore>(
     Ok(stats)
 }
 
+/// Writes a rollup document, replacing the one a re-run or a re-roll finds there.
+async fn store_document<S: ObjectStore>(
+    store: &S,
+    key: &str,
+    document: &RollupDocument,
+) -> Result<(), RollupError> {
+    store
+        .put(
+            key,
+            document.to_json(),
+            CONTENT_TYPE,
+            WriteCondition::Always,
+        )
+        .await
+        .map_err(store_error(key))?;
+    Ok(())
+}
+
 /// Rolls up `hour` and writes its hourly document.
 pub async fn write_hourly<S: ObjectStore>(
     store: &S,
@@ -234,18 +252,10 @@ pub async fn write_hourly<S: ObjectStore>(
     let stats = roll_up_hour(store, hour, concurrency).await?;
     let document = RollupDocument::hourly(hour, stats);
     let key = hour.hourly_key();
-    store
-        .put(
-            &key,
-            document.to_json(),
-            CONTENT_TYPE,
-            WriteCondition::Always,
-        )
-        .await
-        .map_err(store_error(&key))?;
+    store_document(store, &key, &document).await?;
     tracing::info!(
         period = %hour,
-        key = %hour.hourly_key(),
+        key = %key,
         events = document.stats.events.total,
         objects = document.stats.sources.objects,
         malformed_lines = document.stats.sources.malformed_lines,
@@ -322,18 +332,10 @@ pub async fn write_daily<S: ObjectStore>(
         .pending_after(previous_pending(store, day).await?);
     let document = RollupDocument::daily(day, zone, stats, hours_with_data);
     let key = day.daily_key();
-    store
-        .put(
-            &key,
-            document.to_json(),
-            CONTENT_TYPE,
-            WriteCondition::Always,
-        )
-        .await
-        .map_err(store_error(&key))?;
+    store_document(store, &key, &document).await?;
     tracing::info!(
         period = %day,
-        key = %day.daily_key(),
+        key = %key,
         events = document.stats.events.total,
         hours_with_data,
         "daily rollup written"

@@ -139,17 +139,7 @@ async fn queue_with_redrive(sqs: &aws_sdk_sqs::Client) -> (String, String) {
 }
 
 async fn queue_is_empty(sqs: &aws_sdk_sqs::Client, url: &str) -> bool {
-    let attributes = sqs
-        .get_queue_attributes()
-        .queue_url(url)
-        .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
-        .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
-        .send()
-        .await
-        .expect("queue attributes")
-        .attributes
-        .unwrap_or_default();
-    attributes.values().all(|v| v == "0")
+    testkit::queue_depth(sqs, url).await == 0
 }
 
 fn lambda_record(message: &aws_sdk_sqs::types::Message, queue_arn: &str) -> SqsMessage {
