@@ -133,6 +133,30 @@ impl BusinessTimeZone {
         time::UtcOffset::from_whole_seconds(seconds).unwrap_or(time::UtcOffset::UTC)
     }
 
+    /// The offsets in force from `from` until `until`: the one at `from`, then each change
+    /// (the instant it takes effect and the new offset), from the zone's transition table.
+    pub fn offsets_between(
+        &self,
+        from: OffsetDateTime,
+        until: OffsetDateTime,
+    ) -> impl Iterator<Item = (OffsetDateTime, time::UtcOffset)> + '_ {
+        let start = jiff::Timestamp::from_second(from.unix_timestamp())
+            .unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+        let end = until.unix_timestamp();
+        let offset = |o: jiff::tz::Offset| {
+            time::UtcOffset::from_whole_seconds(o.seconds()).unwrap_or(time::UtcOffset::UTC)
+        };
+        std::iter::once((from, self.offset_at(from))).chain(
+            self.zone
+                .following(start)
+                .take_while(move |t| t.timestamp().as_second() < end)
+                .filter_map(move |t| {
+                    let at = OffsetDateTime::from_unix_timestamp(t.timestamp().as_second()).ok()?;
+                    Some((at, offset(t.offset())))
+                }),
+        )
+    }
+
     /// The instant a business day starts (local midnight; where DST skips midnight, the first
     /// local time that exists).
     pub fn day_start(&self, day: Date) -> OffsetDateTime {

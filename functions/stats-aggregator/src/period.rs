@@ -267,24 +267,22 @@ fn hours_and_minutes(offset: UtcOffset) -> String {
 }
 
 /// Refuses a zone whose offset is not a whole number of hours at some time between 2000 and
-/// 2060 (offsets change only at the zone's transitions, which are months apart; checking
-/// every week finds a half-hour summer time too, as in Australia/Lord_Howe).
+/// 2060: the offset at the start and at each of the zone's transitions, so a half-hour summer
+/// time (Australia/Lord_Howe) is found too.
 pub fn whole_hour_zone(zone: &BusinessTimeZone) -> Result<(), ZoneError> {
     let first = time::macros::datetime!(2000-01-01 00:00 UTC);
     let last = time::macros::datetime!(2060-01-01 00:00 UTC);
-    let mut t = first;
-    while t < last {
-        let offset = zone.offset_at(t);
-        if offset.minutes_past_hour() != 0 || offset.seconds_past_minute() != 0 {
-            return Err(ZoneError {
-                zone: zone.name().to_string(),
-                offset,
-                date: zone.local_date(t),
-            });
-        }
-        t += Duration::WEEK;
+    match zone
+        .offsets_between(first, last)
+        .find(|(_, offset)| offset.minutes_past_hour() != 0 || offset.seconds_past_minute() != 0)
+    {
+        Some((t, offset)) => Err(ZoneError {
+            zone: zone.name().to_string(),
+            offset,
+            date: zone.local_date(t),
+        }),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 /// The hours an hourly run at `now` rolls up: every complete hour that may have received
